@@ -1,0 +1,40 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Everything they need is installed here, from the lock file, into .venv.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+UV_VER  := 0.13.9
+STAMP   := $(VENV)/.installed
+
+.PHONY: install demo test lint contracts bench clean
+
+$(STAMP): requirements.lock pyproject.toml setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --no-compile uv==$(UV_VER)
+	# uv skips .pyc compilation by default and reuses its wheel cache between runs.
+	$(VENV)/bin/uv pip sync -q --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/skyrelay demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: install
+	bash scripts/system-deps.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/plan.py
+
+lock:
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra iac --extra cli --extra runtime --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,126 @@
+"""Canonical errors: what went wrong upstream, and the stable codes the API answers with.
+
+Providers raise `ProviderError` subclasses; the router decides what to do by class (retry, fail
+over, fall back to a larger context window, or give up). The API maps every error to an HTTP
+status and a stable `code` string that clients may rely on.
+"""
+
+
+class SkyrelayError(Exception):
+    """Base of every error that reaches an API client. `code` is stable; `message` is for humans."""
+
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str = "", **details):
+        super().__init__(message or self.code)
+        self.message = message or self.code
+        self.details = details
+
+    def to_body(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, **self.details}}
+
+
+# ---- client errors (raised at the edge, before any upstream call) ----
+class BadRequest(SkyrelayError):
+    status, code = 400, "bad_request"
+
+
+class InvalidJson(BadRequest):
+    code = "invalid_json"
+
+
+class ValidationFailed(BadRequest):
+    code = "validation_error"
+
+
+class Unauthorized(SkyrelayError):
+    status, code = 401, "invalid_api_key"
+
+
+class ModelNotAllowed(SkyrelayError):
+    status, code = 403, "model_not_allowed"
+
+
+class NotFound(SkyrelayError):
+    status, code = 404, "not_found"
+
+
+class UnknownModel(SkyrelayError):
+    status, code = 404, "model_not_found"
+
+
+class PayloadTooLarge(SkyrelayError):
+    status, code = 413, "payload_too_large"
+
+
+class MaxTokensOverCap(SkyrelayError):
+    status, code = 400, "max_tokens_over_cap"
+
+
+class RateLimited(SkyrelayError):
+    """The caller is over a tier limit. `retry_after` is seconds until a retry can succeed."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str = "", retry_after: float = 1.0, **details):
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class Overloaded(SkyrelayError):
+    """Back-pressure: the service (queue, all deployments) cannot take more right now."""
+
+    status, code = 503, "overloaded"
+
+    def __init__(self, message: str = "", retry_after: float = 1.0, **details):
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+# ---- upstream (provider) errors: raised by provider adapters, judged by the router ----
+class ProviderError(SkyrelayError):
+    """Base for upstream failures. `retryable` says whether another attempt may succeed."""
+
+    status, code = 502, "upstream_error"
+    retryable = True
+
+    def __init__(self, message: str = "", retry_after: float | None = None, **details):
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class UpstreamRateLimited(ProviderError):
+    status, code = 429, "upstream_rate_limited"
+
+
+class UpstreamOverloaded(ProviderError):
+    status, code = 503, "upstream_overloaded"
+
+
+class UpstreamTimeout(ProviderError):
+    status, code = 504, "upstream_timeout"
+
+
+class UpstreamServerError(ProviderError):
+    status, code = 502, "upstream_server_error"
+
+
+class ContextLengthExceeded(ProviderError):
+    status, code = 400, "context_length_exceeded"
+    retryable = False
+
+
+class ContentFiltered(ProviderError):
+    status, code = 400, "content_filtered"
+    retryable = False
+
+
+class UpstreamAuth(ProviderError):
+    status, code = 502, "upstream_auth_failed"
+    retryable = False
+
+
+class UpstreamBadRequest(ProviderError):
+    status, code = 400, "upstream_bad_request"
+    retryable = False

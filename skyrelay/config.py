@@ -1,0 +1,124 @@
+"""The stack config model, read from `stacks/Pulumi.<stack>.yaml`.
+
+Every setting lives under the `skyrelay:` namespace. Validation happens before the Pulumi program
+registers anything, and each error names the key as the user wrote it (`skyrelay:budget.amount`).
+"""
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from skyrelay.errors import ConfigError, first_error
+from skyrelay.tags import TagSet
+from skyrelay.tiers import Tier, TierName, TierOverride, apply_overrides, default_tiers
+
+NAMESPACE = "skyrelay"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class BudgetConfig(_Model):
+    """Monthly budget with percentage alerts, and the anomaly alert threshold in currency units."""
+
+    amount: float = Field(gt=0, description="monthly budget in `currency`")
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    emails: tuple[str, ...] = Field(default=(), description="addresses that get budget and anomaly alerts")
+    alert_thresholds: tuple[int, ...] = Field(default=(50, 80, 100), min_length=1)
+    forecast_threshold: int = Field(default=100, gt=0)
+    anomaly_threshold: float = Field(default=100, gt=0, description="alert on anomalies with impact >= this")
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for address in v:
+            if not _EMAIL.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        return v
+
+    @field_validator("alert_thresholds")
+    @classmethod
+    def _thresholds(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(t <= 0 for t in v):
+            raise ValueError("thresholds are percentages above 0")
+        return tuple(sorted(set(v)))
+
+
+class AwsSettings(_Model):
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class AzureSettings(_Model):
+    resource_group: str = Field(min_length=1, max_length=90)
+    location: str = Field(default="westeurope", pattern=r"^[a-z0-9]+$")
+    subscription_id: str | None = Field(default=None, pattern=r"^[0-9a-f-]{36}$")
+
+
+class GcpSettings(_Model):
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str = Field(default="europe-west1", pattern=r"^[a-z]+-[a-z]+\d$")
+    billing_account: str = Field(pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+
+
+class StackConfig(_Model):
+    """Everything a skyrelay stack reads from its config file."""
+
+    cloud: Literal["aws", "azure", "gcp"]
+    tags: TagSet
+    budget: BudgetConfig
+    tiers: tuple[TierName, ...] = Field(default=tuple(TierName), min_length=1)
+    tier_overrides: dict[TierName, TierOverride] = Field(default_factory=dict)
+    aws: AwsSettings | None = None
+    azure: AzureSettings | None = None
+    gcp: GcpSettings | None = None
+
+    def tier_table(self) -> dict[TierName, Tier]:
+        """The tiers this stack offers, with its overrides applied."""
+        table = apply_overrides(default_tiers(), self.tier_overrides)
+        return {name: table[name] for name in self.tiers}
+
+
+def read_stack_file(path: str | Path) -> dict:
+    """The raw `config:` mapping of a Pulumi stack file. Raises ConfigError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("stack", f"stack file {path} does not exist", str(path))
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError("config", f"malformed YAML{where}: {getattr(exc, 'problem', exc)}", str(path)) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
+        raise ConfigError("config", "a stack file is a mapping with a `config:` mapping inside", str(path))
+    return doc.get("config") or {}
+
+
+def parse_stack_config(raw: dict, source: str | None = None) -> StackConfig:
+    """Validates the `skyrelay:*` keys of a raw Pulumi config mapping."""
+    ours = {}
+    for key, value in raw.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace == NAMESPACE:
+            ours[name] = value
+    if "tags" in ours and isinstance(ours["tags"], dict):
+        required = {"cost-center", "environment", "team"} - set(ours["tags"])
+        if required:
+            raise ConfigError(f"{NAMESPACE}:tags.{sorted(required)[0]}", "required tag is missing", source)
+    try:
+        config = StackConfig.model_validate(ours)
+    except ValidationError as exc:
+        raise first_error(exc, f"{NAMESPACE}:", source) from None
+    if config.cloud != "aws" and getattr(config, config.cloud) is None:
+        raise ConfigError(f"{NAMESPACE}:{config.cloud}", f"required when cloud is {config.cloud!r}", source)
+    return config
+
+
+def load_stack_config(path: str | Path) -> StackConfig:
+    return parse_stack_config(read_stack_file(path), str(path))
