@@ -30,6 +30,9 @@ class Upstream:
     api_version: str | None = None  # Azure OpenAI api-version
     auth: Literal["api_key", "entra", "sigv4", "google", "none"] = "api_key"
     api_key: str | None = field(default=None, repr=False)
+    # Vertex: a `projects/.../cachedContents/...` resource holding the prompt prefix up to the last
+    # `cache_hint`; when set and the request carries a hint, that prefix is sent by reference.
+    cached_content: str | None = None
 
 
 @dataclass(slots=True)
@@ -58,3 +61,13 @@ class Adapter(Protocol):
     def stream_parser(self, upstream: Upstream) -> StreamParser: ...
 
     def error(self, status: int, headers: dict[str, str], body: bytes) -> ProviderError: ...
+
+
+class Signer(Protocol):
+    """Applies auth to a finished `HttpCall` in place (API key, SigV4, Entra or Google bearer).
+
+    Signers may do I/O the first time (credential discovery, token refresh) and cache the result;
+    the hot path after that is a dict lookup and a header write.
+    """
+
+    async def sign(self, upstream: Upstream, call: HttpCall) -> None: ...
