@@ -7,7 +7,10 @@ STAMP   := $(VENV)/.installed
 
 .PHONY: install demo test lint contracts bench clean
 
-$(STAMP): requirements.lock pyproject.toml setup.py
+# A new sub-package changes the editable install's package map, so every __init__.py is a prerequisite.
+PACKAGES := $(shell find skyrelay components blueprints policies runtime -name __init__.py 2>/dev/null)
+
+$(STAMP): requirements.lock pyproject.toml setup.py $(PACKAGES)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --no-compile uv==$(UV_VER)
 	# uv skips .pyc compilation by default and reuses its wheel cache between runs.

@@ -4,7 +4,10 @@ GCP labels are the strictest of the three (lowercase letters, digits, `_` and `-
 characters, keys start with a letter), so a value valid here is valid on AWS and Azure too.
 """
 
+import json
 import re
+from functools import cache
+from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -65,3 +68,21 @@ class TagSet(BaseModel):
             "team": self.team,
             **self.extra,
         }
+
+
+@cache
+def _taggable() -> dict[str, tuple[str, frozenset[str]]]:
+    data = json.loads(resources.files("skyrelay").joinpath("data/taggable.json").read_text())
+    return {p: (v["property"], frozenset(v["types"])) for p, v in data["providers"].items()}
+
+
+def taggable_property(type_token: str) -> str | None:
+    """The property that carries tags for a resource type (`tags`, or `labels` on GCP), or None.
+
+    Read from data/taggable.json, generated from the pinned provider SDKs by scripts/gen_taggable.py.
+    """
+    provider = type_token.split(":", 1)[0]
+    entry = _taggable().get(provider)
+    if entry and type_token in entry[1]:
+        return entry[0]
+    return None

@@ -1,0 +1,1 @@
+"""skyrelay.blueprints: whole-stack compositions, one module per cloud, chosen by `program.run`."""

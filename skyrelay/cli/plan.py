@@ -1,0 +1,63 @@
+"""`skyrelay plan`: the credential-free preview of a stack or any Pulumi Python program.
+
+Exit codes: 0 ok, 1 mandatory policy violations, 2 bad usage or config (the message names the key
+or file).
+"""
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Format(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="plan")(plan)
+
+
+def plan(
+    stack: Annotated[str | None, typer.Option(help="stack name: renders stacks/Pulumi.<stack>.yaml")] = None,
+    program: Annotated[Path | None, typer.Option(help="any Pulumi Python program folder")] = None,
+    config: Annotated[Path | None, typer.Option(help="stack config file for --program")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
+    project_dir: Annotated[Path, typer.Option(help="folder with Pulumi.yaml (for --stack)")] = Path("."),
+) -> None:
+    """Render a stack offline (no credentials, no Pulumi CLI) and report its resources."""
+    from skyrelay.errors import ConfigError
+    from skyrelay.plan import ProgramError, render_program, render_stack
+    from skyrelay.plan import report
+
+    if (stack is None) == (program is None):
+        _fail("give exactly one of --stack NAME or --program DIR")
+    try:
+        if stack is not None:
+            result, _ = render_stack(stack, project_dir)
+        else:
+            from skyrelay.config import read_stack_file
+
+            raw = read_stack_file(config) if config else {}
+            name = config.name.removeprefix("Pulumi.").removesuffix(".yaml") if config else "dev"
+            result = render_program(program, raw, stack=name)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+    except ProgramError as exc:
+        _fail(f"program error: {exc}")
+    if format is Format.json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, default=str) + "\n")
+    elif format is Format.markdown:
+        sys.stdout.write(report.markdown(result))
+    else:
+        report.text(result)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"skyrelay plan: {message}", err=True)
+    raise typer.Exit(2)

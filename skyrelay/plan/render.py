@@ -1,0 +1,147 @@
+"""Runs a Pulumi Python program under mocks and returns what it registered.
+
+`render_stack` is `skyrelay plan --stack NAME`: it validates our stack config first (so bad config
+fails before any resource is registered) and then runs `stacks/`. `render_program` runs any
+Pulumi Python program with a config mapping, ours or not.
+"""
+
+import contextlib
+import json
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from skyrelay.config import StackConfig, parse_stack_config, read_stack_file
+from skyrelay.errors import ConfigError
+from skyrelay.plan.mocks import PlanMocks
+from skyrelay.plan.model import Plan
+from skyrelay.plan.monitor import CapturingMonitor
+
+
+class ProgramError(RuntimeError):
+    """The program itself failed while rendering (not a config problem we could name)."""
+
+
+def find_project_root(start: str | Path = ".") -> Path:
+    here = Path(start).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    raise ConfigError("Pulumi.yaml", f"no Pulumi.yaml in {here} or any parent folder")
+
+
+def read_project(root: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError("Pulumi.yaml", f"malformed YAML: {exc}", str(root / "Pulumi.yaml")) from None
+    if "name" not in doc:
+        raise ConfigError("name", "Pulumi.yaml needs a project name", str(root / "Pulumi.yaml"))
+    return doc
+
+
+def stack_file(root: Path, stack: str) -> Path:
+    project = read_project(root)
+    config_dir = project.get("stackConfigDir", ".")
+    return root / config_dir / f"Pulumi.{stack}.yaml"
+
+
+def render_stack(stack: str, root: str | Path | None = None) -> tuple[Plan, StackConfig]:
+    """Validates and renders one of our stacks (`stacks/Pulumi.<stack>.yaml`)."""
+    root = find_project_root(root or ".")
+    project = read_project(root)
+    path = stack_file(root, stack)
+    raw = read_stack_file(path)
+    config = parse_stack_config(raw, str(path))
+    program = root / str(project.get("main", "."))
+    plan = render_program(program, raw, stack=stack, project=project["name"], mocks=mocks_for(config))
+    return plan, config
+
+
+def mocks_for(config: StackConfig) -> PlanMocks:
+    kwargs = {}
+    if config.aws:
+        kwargs["region"] = config.aws.region
+    if config.gcp:
+        kwargs["gcp_project"] = config.gcp.project
+    if config.azure:
+        kwargs["location"] = config.azure.location
+    return PlanMocks(**kwargs)
+
+
+def render_program(
+    program_dir: str | Path,
+    config: dict[str, Any],
+    stack: str = "dev",
+    project: str | None = None,
+    mocks: PlanMocks | None = None,
+) -> Plan:
+    """Runs `program_dir/__main__.py` under mocks with `config` (Pulumi `ns:key` -> value)."""
+    program_dir = Path(program_dir).resolve()
+    main = program_dir / "__main__.py"
+    if not main.is_file():
+        raise ConfigError("program", f"{main} does not exist")
+    if project is None:
+        with contextlib.suppress(ConfigError):
+            project = read_project(find_project_root(program_dir))["name"]
+    project = project or program_dir.name
+    monitor = CapturingMonitor(mocks or PlanMocks())
+    _reset_pulumi()
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}, [])
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    with _program_context(program_dir):
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+        except ConfigError:
+            raise
+        except Exception as exc:  # the program's own failure: report it, with its message
+            raise ProgramError(f"{main}: {type(exc).__name__}: {exc}") from exc
+    root = pulumi_settings.get_root_resource()
+    outputs = {}
+    if root is not None:
+        outputs = {k: _plain(v) for k, v in getattr(root, "outputs", {}).items()}
+    return Plan(stack=stack, project=project, resources=list(monitor.planned), outputs=outputs)
+
+
+def _plain(value: Any) -> Any:
+    """Resolves an exported value for the report; Outputs become their value or <computed>."""
+    if isinstance(value, pulumi.Output):
+        resolved = _sync_await(value.future(with_unknowns=True))
+        is_secret = _sync_await(value.is_secret())
+        return "[secret]" if is_secret else _plain(resolved)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def _reset_pulumi() -> None:
+    """Pulumi keeps the root stack in a module global; each render starts from none (config is
+    replaced wholesale by set_all_config)."""
+    pulumi_settings.ROOT.set(None)
+
+
+@contextlib.contextmanager
+def _program_context(program_dir: Path):
+    """Runs the program the way the language host does: from its folder, importable siblings."""
+    old_cwd, old_path = os.getcwd(), list(sys.path)
+    os.chdir(program_dir)
+    sys.path.insert(0, str(program_dir))
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
