@@ -1,0 +1,98 @@
+"""Bedrock Converse: `POST /model/{modelId}/converse` (and `/converse-stream`).
+
+System messages go to `system`; tool messages are sent as user turns; consecutive turns of one
+role are merged (Converse requires alternation). A message's `cache_hint` adds a
+`{"cachePoint": {"type": "default"}}` block after its text.
+"""
+
+from urllib.parse import quote
+
+import orjson
+from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
+from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamServerError
+from skyrelay.runtime.providers.base import HttpCall, Upstream
+from skyrelay.runtime.providers.bedrock.errors import error_from
+
+_CACHE_POINT = {"cachePoint": {"type": "default"}}
+STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+                "guardrail_intervened": "content_filter", "content_filtered": "content_filter"}
+
+
+def base_url(upstream: Upstream) -> str:
+    if upstream.endpoint:
+        return upstream.endpoint.rstrip("/")
+    return f"https://bedrock-runtime.{upstream.region or 'us-east-1'}.amazonaws.com"
+
+
+def build_body(request: ChatRequest) -> dict:
+    system: list[dict] = []
+    messages: list[dict] = []
+    for m in request.messages:
+        blocks = [{"text": m.content}]
+        if m.cache_hint:
+            blocks.append(_CACHE_POINT)
+        if m.role == "system":
+            system.extend(blocks)
+            continue
+        role = "assistant" if m.role == "assistant" else "user"
+        if messages and messages[-1]["role"] == role:
+            messages[-1]["content"].extend(blocks)
+        else:
+            messages.append({"role": role, "content": blocks})
+    body: dict = {"messages": messages}
+    if system:
+        body["system"] = system
+    config: dict = {}
+    if request.max_tokens is not None:
+        config["maxTokens"] = request.max_tokens
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.top_p is not None:
+        config["topP"] = request.top_p
+    if request.stop:
+        config["stopSequences"] = request.stop
+    if config:
+        body["inferenceConfig"] = config
+    return body
+
+
+def usage_of(raw: dict | None) -> Usage:
+    """Bedrock's `inputTokens` already excludes cache reads and writes."""
+    if not raw:
+        return Usage()
+    return Usage(input_tokens=raw.get("inputTokens") or 0, cache_read_tokens=raw.get("cacheReadInputTokens") or 0,
+                 cache_write_tokens=raw.get("cacheWriteInputTokens") or 0, output_tokens=raw.get("outputTokens") or 0)
+
+
+class BedrockAdapter:
+    kind = "bedrock"
+
+    def build(self, upstream: Upstream, request: ChatRequest, stream: bool) -> HttpCall:
+        url = f"{base_url(upstream)}/model/{quote(upstream.model, safe='')}/{'converse-stream' if stream else 'converse'}"
+        headers = {"content-type": "application/json",
+                   "accept": "application/vnd.amazon.eventstream" if stream else "application/json"}
+        return HttpCall("POST", url, headers, orjson.dumps(build_body(request)))
+
+    def parse(self, upstream: Upstream, status: int, headers: dict[str, str], body: bytes) -> ChatResult:
+        try:
+            data = orjson.loads(body)
+            content = data["output"]["message"]["content"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise UpstreamServerError(f"malformed Converse response: {exc}") from None
+        finish = STOP_REASONS.get(data.get("stopReason") or "end_turn", "stop")
+        if finish == "content_filter":
+            raise ContentFiltered(f"Bedrock stopped with {data.get('stopReason')}")
+        text = "".join(b.get("text", "") for b in content if isinstance(b, dict))
+        return ChatResult(text=text, usage=usage_of(data.get("usage")), finish_reason=finish,
+                          provider_model=upstream.model)
+
+    def stream_parser(self, upstream: Upstream):
+        from skyrelay.runtime.providers.bedrock.stream import BedrockStreamParser
+
+        return BedrockStreamParser()
+
+    def error(self, status: int, headers: dict[str, str], body: bytes) -> ProviderError:
+        return error_from(status, headers, body)
+
+
+ADAPTER = BedrockAdapter()

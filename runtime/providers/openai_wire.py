@@ -1,0 +1,133 @@
+"""The OpenAI chat-completions wire format, shared by Azure OpenAI and OpenAI-compatible upstreams."""
+
+import orjson
+from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta, Usage
+from skyrelay.runtime.errors import (
+    ContentFiltered,
+    ContextLengthExceeded,
+    ProviderError,
+    UpstreamServerError,
+)
+from skyrelay.runtime.providers.errors_common import by_status
+from skyrelay.runtime.providers.sse import SseSplitter
+
+_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter", "tool_calls": "tool_calls",
+           "function_call": "tool_calls"}
+_CONTEXT_MARKERS = ("maximum context length", "context length", "context_length_exceeded", "too many tokens")
+
+
+def build_body(request: ChatRequest, model: str | None, stream: bool) -> bytes:
+    body: dict = {"messages": [{"role": m.role, "content": m.content} for m in request.messages]}
+    if model is not None:
+        body["model"] = model
+    if request.max_tokens is not None:
+        body["max_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.stop:
+        body["stop"] = request.stop
+    if request.user:
+        body["user"] = request.user
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return orjson.dumps(body)
+
+
+def usage_of(raw: dict | None) -> Usage:
+    """OpenAI `prompt_tokens` includes cached tokens; canonical input excludes them."""
+    if not raw:
+        return Usage()
+    prompt = raw.get("prompt_tokens") or 0
+    details = raw.get("prompt_tokens_details") or {}
+    cached = details.get("cached_tokens") or 0
+    return Usage(input_tokens=prompt - cached, cache_read_tokens=cached,
+                 output_tokens=raw.get("completion_tokens") or 0)
+
+
+def parse_body(body: bytes, fallback_model: str) -> ChatResult:
+    try:
+        data = orjson.loads(body)
+        choice = data["choices"][0]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        raise UpstreamServerError(f"malformed chat completion: {exc}") from None
+    text = (choice.get("message") or {}).get("content") or ""
+    finish = _FINISH.get(choice.get("finish_reason") or "stop", "stop")
+    if finish == "content_filter" and not text:
+        raise ContentFiltered("the upstream content filter blocked the completion")
+    return ChatResult(text=text, usage=usage_of(data.get("usage")), finish_reason=finish,
+                      provider_model=data.get("model") or fallback_model)
+
+
+def error_from(status: int, headers: dict[str, str], body: bytes) -> ProviderError:
+    err: dict = {}
+    try:
+        data = orjson.loads(body) if body else {}
+        err = data.get("error") or {} if isinstance(data, dict) else {}
+        if not isinstance(err, dict):
+            err = {"message": str(err)}
+    except orjson.JSONDecodeError:
+        pass
+    code = str(err.get("code") or "")
+    message = str(err.get("message") or body[:200].decode("utf-8", "replace") or f"status {status}")
+    low = message.lower()
+    if code == "context_length_exceeded" or (status == 400 and any(m in low for m in _CONTEXT_MARKERS)):
+        return ContextLengthExceeded(message, upstream_status=status)
+    inner = err.get("innererror") or {}
+    if code == "content_filter" or (isinstance(inner, dict) and inner.get("code") == "ResponsibleAIPolicyViolation"):
+        return ContentFiltered(message, upstream_status=status)
+    return by_status(status, headers, message, upstream_status=status)
+
+
+class OpenAiStreamParser:
+    """SSE `chat.completion.chunk`s to deltas; the final delta carries usage and finish reason."""
+
+    __slots__ = ("_sse", "_finish", "_usage", "_done", "_saw_text")
+
+    def __init__(self) -> None:
+        self._sse = SseSplitter()
+        self._finish: str | None = None
+        self._usage: Usage | None = None
+        self._done = False
+        self._saw_text = False
+
+    def feed(self, chunk: bytes) -> list[StreamDelta]:
+        out: list[StreamDelta] = []
+        for data in self._sse.feed(chunk):
+            if self._done:
+                continue
+            if data == b"[DONE]":
+                self._done = True
+                if self._finish == "content_filter" and not self._saw_text:
+                    raise ContentFiltered("the upstream content filter blocked the completion")
+                out.append(StreamDelta(usage=self._usage or Usage(), finish_reason=self._finish or "stop"))
+                continue
+            try:
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise UpstreamServerError("malformed stream chunk from upstream") from None
+            if not isinstance(obj, dict):
+                raise UpstreamServerError("malformed stream chunk from upstream")
+            if "error" in obj:
+                err = obj["error"] if isinstance(obj["error"], dict) else {"message": str(obj["error"])}
+                status = int(err.get("status") or (429 if err.get("code") in ("429", "rate_limit_exceeded") else 500))
+                raise error_from(status, {}, orjson.dumps({"error": err}))
+            usage = obj.get("usage")
+            if usage:
+                self._usage = usage_of(usage)
+            for choice in obj.get("choices") or ():
+                delta = choice.get("delta") or {}
+                text = delta.get("content")
+                if text:
+                    self._saw_text = True
+                    out.append(StreamDelta(text=text))
+                reason = choice.get("finish_reason")
+                if reason:
+                    self._finish = _FINISH.get(reason, "stop")
+        return out
+
+    def close(self) -> None:
+        if not self._done:
+            raise UpstreamServerError("stream ended without the [DONE] marker")

@@ -1,0 +1,127 @@
+"""Vertex AI Gemini: `:generateContent` and `:streamGenerateContent?alt=sse`.
+
+Prompt caching: when `Upstream.cached_content` names a `cachedContents/...` resource and the
+request carries a `cache_hint`, the messages up to and including the last hinted one (the system
+instruction among them) are assumed to live in that resource: they are dropped from the request
+and the resource is sent as `cachedContent`. `promptTokenCount` includes the cached tokens, so
+canonical input = promptTokenCount - cachedContentTokenCount.
+"""
+
+import orjson
+from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
+from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamBadRequest, UpstreamServerError
+from skyrelay.runtime.providers.base import HttpCall, Upstream
+from skyrelay.runtime.providers.vertex.errors import error_from
+
+FILTER_REASONS = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
+FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "MALFORMED_FUNCTION_CALL": "error", "OTHER": "stop",
+          "FINISH_REASON_UNSPECIFIED": "stop"}
+
+
+def finish_of(reason: str | None) -> str:
+    if reason in FILTER_REASONS:
+        return "content_filter"
+    return FINISH.get(reason or "STOP", "stop")
+
+
+def model_url(upstream: Upstream, stream: bool) -> str:
+    if not upstream.project or not upstream.location:
+        raise UpstreamBadRequest("vertex upstream needs project and location")
+    base = (upstream.endpoint or f"https://{upstream.location}-aiplatform.googleapis.com").rstrip("/")
+    verb = "streamGenerateContent?alt=sse" if stream else "generateContent"
+    return (f"{base}/v1/projects/{upstream.project}/locations/{upstream.location}"
+            f"/publishers/google/models/{upstream.model}:{verb}")
+
+
+def build_body(upstream: Upstream, request: ChatRequest) -> dict:
+    messages = request.messages
+    body: dict = {}
+    if upstream.cached_content:
+        last_hint = max((i for i, m in enumerate(messages) if m.cache_hint), default=-1)
+        if last_hint >= 0:
+            body["cachedContent"] = upstream.cached_content
+            messages = messages[last_hint + 1:]
+    system = [{"text": m.content} for m in messages if m.role == "system"]
+    contents: list[dict] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        role = "model" if m.role == "assistant" else "user"
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].append({"text": m.content})
+        else:
+            contents.append({"role": role, "parts": [{"text": m.content}]})
+    body["contents"] = contents
+    if system:
+        body["systemInstruction"] = {"parts": system}
+    config: dict = {}
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if request.top_p is not None:
+        config["topP"] = request.top_p
+    if request.stop:
+        config["stopSequences"] = request.stop
+    if config:
+        body["generationConfig"] = config
+    return body
+
+
+def usage_of(raw: dict | None) -> Usage:
+    if not raw:
+        return Usage()
+    prompt = raw.get("promptTokenCount") or 0
+    cached = raw.get("cachedContentTokenCount") or 0
+    output = (raw.get("candidatesTokenCount") or 0) + (raw.get("thoughtsTokenCount") or 0)
+    return Usage(input_tokens=prompt - cached, cache_read_tokens=cached, output_tokens=output)
+
+
+def candidate_text(candidate: dict) -> str:
+    parts = (candidate.get("content") or {}).get("parts") or ()
+    return "".join(p.get("text", "") for p in parts if isinstance(p, dict) and not p.get("thought"))
+
+
+def check_prompt_blocked(data: dict) -> None:
+    feedback = data.get("promptFeedback") or {}
+    if feedback.get("blockReason"):
+        raise ContentFiltered(f"Vertex blocked the prompt: {feedback['blockReason']}")
+
+
+class VertexAdapter:
+    kind = "vertex"
+
+    def build(self, upstream: Upstream, request: ChatRequest, stream: bool) -> HttpCall:
+        headers = {"content-type": "application/json",
+                   "accept": "text/event-stream" if stream else "application/json"}
+        return HttpCall("POST", model_url(upstream, stream), headers, orjson.dumps(build_body(upstream, request)))
+
+    def parse(self, upstream: Upstream, status: int, headers: dict[str, str], body: bytes) -> ChatResult:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise UpstreamServerError("malformed generateContent response") from None
+        if not isinstance(data, dict):
+            raise UpstreamServerError("malformed generateContent response")
+        check_prompt_blocked(data)
+        candidates = data.get("candidates") or []
+        if not candidates:
+            raise UpstreamServerError("generateContent returned no candidates")
+        candidate = candidates[0]
+        text = candidate_text(candidate)
+        finish = finish_of(candidate.get("finishReason"))
+        if finish == "content_filter" and not text:
+            raise ContentFiltered(f"Vertex finishReason {candidate.get('finishReason')}")
+        return ChatResult(text=text, usage=usage_of(data.get("usageMetadata")), finish_reason=finish,
+                          provider_model=data.get("modelVersion") or upstream.model)
+
+    def stream_parser(self, upstream: Upstream):
+        from skyrelay.runtime.providers.vertex.stream import VertexStreamParser
+
+        return VertexStreamParser()
+
+    def error(self, status: int, headers: dict[str, str], body: bytes) -> ProviderError:
+        return error_from(status, headers, body)
+
+
+ADAPTER = VertexAdapter()

@@ -1,0 +1,55 @@
+"""`streamGenerateContent?alt=sse` chunks to deltas; the chunk with `finishReason` ends the stream."""
+
+import orjson
+from skyrelay.runtime.canonical import StreamDelta, Usage
+from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
+from skyrelay.runtime.providers.sse import SseSplitter
+from skyrelay.runtime.providers.vertex.chat import candidate_text, check_prompt_blocked, finish_of, usage_of
+from skyrelay.runtime.providers.vertex.errors import error_from
+
+
+class VertexStreamParser:
+    __slots__ = ("_sse", "_usage", "_done", "_saw_text")
+
+    def __init__(self) -> None:
+        self._sse = SseSplitter()
+        self._usage: Usage | None = None
+        self._done = False
+        self._saw_text = False
+
+    def feed(self, chunk: bytes) -> list[StreamDelta]:
+        out: list[StreamDelta] = []
+        for data in self._sse.feed(chunk):
+            if self._done:
+                continue
+            try:
+                obj = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise UpstreamServerError("malformed stream chunk from Vertex") from None
+            if not isinstance(obj, dict):
+                raise UpstreamServerError("malformed stream chunk from Vertex")
+            if "error" in obj:
+                raise error_from(500, {}, data)
+            check_prompt_blocked(obj)
+            if obj.get("usageMetadata"):
+                self._usage = usage_of(obj["usageMetadata"])
+            candidates = obj.get("candidates") or ()
+            if not candidates:
+                continue
+            candidate = candidates[0]
+            text = candidate_text(candidate)
+            reason = candidate.get("finishReason")
+            if reason:
+                finish = finish_of(reason)
+                if finish == "content_filter" and not (self._saw_text or text):
+                    raise ContentFiltered(f"Vertex finishReason {reason}")
+                self._done = True
+                out.append(StreamDelta(text=text, usage=self._usage or Usage(), finish_reason=finish))
+            elif text:
+                self._saw_text = True
+                out.append(StreamDelta(text=text))
+        return out
+
+    def close(self) -> None:
+        if not self._done:
+            raise UpstreamServerError("Vertex stream ended without a finishReason")
