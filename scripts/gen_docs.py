@@ -1,0 +1,66 @@
+"""Regenerates the generated parts of the docs from code, so they cannot drift.
+
+- In each `components/<cloud>/README.md`, a block between `<!-- defaults:NAME -->` and
+  `<!-- /defaults -->` is the "Default settings" table of `components/<cloud>/defaults.py:NAME`.
+- In `docs/tiers.md`, the block between `<!-- tiers -->` and `<!-- /tiers -->` is the tier table.
+
+Run `.venv/bin/python scripts/gen_docs.py`; `--check` exits 1 listing the files that drift.
+"""
+
+import importlib
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_BLOCK = re.compile(r"(<!-- defaults:(\w+) -->\n)(.*?)(<!-- /defaults -->)", re.S)
+TIERS_BLOCK = re.compile(r"(<!-- tiers -->\n)(.*?)(<!-- /tiers -->)", re.S)
+
+
+def tiers_table() -> str:
+    from skyrelay.tiers import default_tiers
+
+    lines = [
+        "| Tier | RPM | TPM | Concurrent streams | max_tokens cap | Model classes | Monthly requests |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for tier in default_tiers().values():
+        name = tier.name.value.capitalize() + (" (custom)" if tier.custom else "")
+        lines.append(
+            f"| {name} | {tier.rpm:,} | {tier.tpm:,} | {tier.max_concurrent_streams} | {tier.max_tokens_cap:,} "
+            f"| {', '.join(m.value for m in tier.model_classes)} | {tier.monthly_request_quota:,} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render(path: Path) -> str:
+    from skyrelay.components.defaults import markdown_table
+
+    text = path.read_text()
+    if path.name == "README.md" and path.parent.parent.name == "components":
+        module = importlib.import_module(f"skyrelay.components.{path.parent.name}.defaults")
+        text = DEFAULTS_BLOCK.sub(lambda m: m[1] + markdown_table(getattr(module, m[2])) + "\n" + m[4], text)
+    text = TIERS_BLOCK.sub(lambda m: m[1] + tiers_table() + m[3], text)
+    return text
+
+
+def targets() -> list[Path]:
+    return sorted(ROOT.glob("components/*/README.md")) + [p for p in [ROOT / "docs" / "tiers.md"] if p.exists()]
+
+
+def main() -> int:
+    drift = []
+    for path in targets():
+        fresh = render(path)
+        if fresh != path.read_text():
+            drift.append(path)
+            if "--check" not in sys.argv:
+                path.write_text(fresh)
+    if "--check" in sys.argv and drift:
+        print("generated docs drift from code:", *[str(p.relative_to(ROOT)) for p in drift], sep="\n  ")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
