@@ -1,0 +1,1 @@
+"""The router: strategies, circuit breakers, retries, limits, cache and cost over provider adapters."""

@@ -1,0 +1,209 @@
+"""The router configuration: deployments, logical models, tenants, limits, cache, timeouts, breaker, retry.
+
+Loaded once from YAML and validated by pydantic; every error names the key as the user wrote it
+(`deployments[1].price.input`). Nothing here runs on the request path: the router turns this into
+plain objects at start-up.
+"""
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from skyrelay.runtime.providers.base import ProviderKind, Upstream
+
+from skyrelay.errors import ConfigError
+from skyrelay.tiers import ModelClass, Tier, TierName, TierOverride, apply_overrides, default_tiers
+
+Capability = Literal["fast", "quality", "cheap"]
+Strategy = Literal["priority", "weighted", "latency"]
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Price(_M):
+    """Price per 1,000 tokens, in the account currency."""
+
+    input: float = Field(default=0.0, ge=0)
+    output: float = Field(default=0.0, ge=0)
+    cache_read: float | None = Field(default=None, ge=0, description="defaults to `input`")
+    cache_write: float | None = Field(default=None, ge=0, description="defaults to `input`")
+
+
+class Deployment(_M):
+    """One upstream model behind a logical model name."""
+
+    name: str = Field(min_length=1)
+    model: str = Field(min_length=1, description="the logical model this deployment serves")
+    provider: ProviderKind
+    upstream_model: str = Field(min_length=1, description="the provider's model / deployment id")
+    endpoint: str | None = None
+    region: str | None = None
+    project: str | None = None
+    location: str | None = None
+    api_version: str | None = None
+    auth: Literal["api_key", "entra", "sigv4", "google", "none"] = "api_key"
+    api_key_env: str | None = Field(default=None, description="name of the env var holding the API key")
+    weight: int = Field(default=1, ge=0)
+    price: Price = Price()
+    context_window: int = Field(default=8192, gt=0)
+    capabilities: tuple[Capability, ...] = ()
+    model_class: ModelClass = ModelClass.SMALL
+    canary_percent: float = Field(default=0.0, ge=0, le=100)
+
+    def upstream(self) -> Upstream:
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        return Upstream(
+            provider=self.provider, model=self.upstream_model, endpoint=self.endpoint, region=self.region,
+            project=self.project, location=self.location, api_version=self.api_version, auth=self.auth,
+            api_key=key,
+        )
+
+
+class ModelConfig(_M):
+    """A logical model: how to choose among its deployments. Order of `deployments` is the priority."""
+
+    strategy: Strategy = "priority"
+    deployments: tuple[str, ...] = Field(min_length=1)
+
+
+class Tenant(_M):
+    name: str = Field(min_length=1)
+    tier: TierName
+    api_keys: tuple[str, ...] = Field(default=(), description="sha256 hex digests of the tenant's API keys")
+    dedicated: tuple[str, ...] = Field(default=(), description="deployment names pinned to this tenant")
+
+    @field_validator("api_keys")
+    @classmethod
+    def _hashes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for h in v:
+            if not _SHA256.match(h):
+                raise ValueError("must be a sha256 hex digest (64 lowercase hex chars), not a plaintext key")
+        return v
+
+
+class LimiterConfig(_M):
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = "skyrelay:rl"
+
+
+class CacheConfig(_M):
+    enabled: bool = True
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    ttl_s: float = Field(default=300.0, gt=0)
+    max_entries: int = Field(default=10_000, gt=0)
+
+
+class Timeouts(_M):
+    request_s: float = Field(default=60.0, gt=0, description="deadline for one request, all retries included")
+    attempt_s: float = Field(default=30.0, gt=0, description="one non-streamed upstream attempt")
+    ttft_s: float = Field(default=10.0, gt=0, description="time to the first streamed chunk")
+    idle_s: float = Field(default=30.0, gt=0, description="longest gap between streamed chunks")
+
+
+class BreakerConfig(_M):
+    failure_threshold: int = Field(default=5, gt=0, description="consecutive failures that open the breaker")
+    open_s: float = Field(default=30.0, gt=0, description="time open before half-open probes")
+    half_open_probes: int = Field(default=1, gt=0, description="concurrent probes allowed when half-open")
+
+
+class RetryConfig(_M):
+    attempts: int = Field(default=4, gt=0, description="upstream attempts per request, fallbacks included")
+    base_s: float = Field(default=0.1, ge=0)
+    max_s: float = Field(default=2.0, ge=0)
+    cooldown_s: float = Field(default=1.0, ge=0, description="rest after a 429 with no Retry-After")
+
+
+class ApiConfig(_M):
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+
+
+class RouterConfig(_M):
+    deployments: tuple[Deployment, ...] = Field(min_length=1)
+    models: dict[str, ModelConfig] = Field(min_length=1)
+    tenants: tuple[Tenant, ...] = ()
+    tier_overrides: dict[TierName, TierOverride] = {}
+    limiter: LimiterConfig = LimiterConfig()
+    cache: CacheConfig = CacheConfig()
+    timeouts: Timeouts = Timeouts()
+    breaker: BreakerConfig = BreakerConfig()
+    retry: RetryConfig = RetryConfig()
+    api: ApiConfig = ApiConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> "RouterConfig":
+        by_name = {}
+        for i, d in enumerate(self.deployments):
+            if d.name in by_name:
+                raise ValueError(f"deployments[{i}].name: duplicate deployment {d.name!r}")
+            by_name[d.name] = d
+            if d.model not in self.models:
+                raise ValueError(f"deployments[{i}].model: {d.model!r} is not in `models`")
+        for name, m in self.models.items():
+            for dep in m.deployments:
+                if dep not in by_name:
+                    raise ValueError(f"models.{name}.deployments: unknown deployment {dep!r}")
+                if by_name[dep].model != name:
+                    raise ValueError(f"models.{name}.deployments: {dep!r} serves model {by_name[dep].model!r}")
+        seen_keys: set[str] = set()
+        for i, t in enumerate(self.tenants):
+            for dep in t.dedicated:
+                if dep not in by_name:
+                    raise ValueError(f"tenants[{i}].dedicated: unknown deployment {dep!r}")
+            for h in t.api_keys:
+                if h in seen_keys:
+                    raise ValueError(f"tenants[{i}].api_keys: key hash used by two tenants")
+                seen_keys.add(h)
+        return self
+
+    def deployment(self, name: str) -> Deployment:
+        return next(d for d in self.deployments if d.name == name)
+
+    def tiers(self) -> dict[TierName, Tier]:
+        return apply_overrides(default_tiers(), dict(self.tier_overrides))
+
+    def model_class(self, model: str) -> ModelClass:
+        """The class a tier must allow to call `model`: the largest non-dedicated class among its deployments."""
+        order = [ModelClass.SMALL, ModelClass.MEDIUM, ModelClass.LARGE, ModelClass.DEDICATED]
+        classes = [self.deployment(d).model_class for d in self.models[model].deployments]
+        shared = [c for c in classes if c != ModelClass.DEDICATED] or classes
+        return max(shared, key=order.index)
+
+
+def hash_key(plaintext: str) -> str:
+    """The form in which API keys are stored in config: sha256 hex of the plaintext."""
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def parse_config(raw: dict, source: str = "router config") -> RouterConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError("<root>", "expected a mapping at the top level", source)
+    try:
+        return RouterConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        if not err["loc"] and ": " in msg:  # cross-reference errors carry their key in the message
+            key, _, rest = msg.partition(": ")
+            raise ConfigError(key, rest, source) from None
+        key = ""
+        for part in err["loc"]:
+            key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+        raise ConfigError(key or "<root>", msg, source) from None
+
+
+def load_config(path: str | os.PathLike) -> RouterConfig:
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError("<file>", f"invalid YAML: {exc}", str(p)) from None
+    return parse_config(raw, str(p))
