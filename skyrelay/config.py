@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from skyrelay.errors import ConfigError, first_error
@@ -50,8 +50,47 @@ class BudgetConfig(_Model):
         return tuple(sorted(set(v)))
 
 
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
 class AwsSettings(_Model):
+    """`skyrelay:aws`: the AWS blueprint's knobs. Cross-field rules name the dependent key."""
+
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    worker_timeout_seconds: int = Field(default=120, ge=1, le=900, description="worker Lambda timeout (max 900)")
+    worker_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    api_timeout_seconds: int = Field(default=29, ge=1, le=29, description="API Lambda timeout (REST API max 29)")
+    api_memory_mb: int = Field(default=512, ge=128, le=10240)
+    batching_window_seconds: int = Field(default=5, ge=0, le=300, description="batch queue batching window")
+    queue_retention_seconds: int = Field(default=345600, ge=60, le=1209600, description="job queue retention")
+    max_receive_count: int = Field(default=5, ge=1, le=1000, description="deliveries before the DLQ")
+    model_quota_rpm: int = Field(default=600, gt=0, description="provider model quota the workers share (RPM)")
+    job_seconds_p50: float = Field(default=10, gt=0, le=900, description="typical job duration, sizes concurrency")
+    worker_reserved_concurrency: int = Field(default=100, ge=2, le=1000)
+    log_retention_days: int = Field(default=30)
+    kms_key_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:kms:")
+    provider_secrets: tuple[str, ...] = Field(default=(), description="names of provider API key secrets")
+    jwt_authorizer: bool = Field(default=False, description="Cognito JWT authorizer (15-minute tokens)")
+    stage_rate_limit: float = Field(default=100, gt=0, description="stage-wide steady requests per second")
+    stage_burst_limit: int = Field(default=200, gt=0)
+    max_body_bytes: int = Field(default=262144, ge=1024, le=10485760, description="largest request body")
+    alarm_oldest_message_seconds: int = Field(default=600, gt=0)
+
+    @field_validator("queue_retention_seconds")
+    @classmethod
+    def _retention(cls, v: int, info: ValidationInfo) -> int:
+        timeout = info.data.get("worker_timeout_seconds")
+        if timeout is not None and v < timeout:
+            raise ValueError(f"must be at least workerTimeoutSeconds ({timeout}), or messages expire mid-run")
+        return v
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _log_retention(cls, v: int) -> int:
+        if v not in LOG_RETENTION_DAYS:
+            raise ValueError(f"CloudWatch accepts only {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return v
 
 
 class AzureSettings(_Model):
