@@ -1,0 +1,157 @@
+"""OpenAI `/v1/chat/completions` and Azure OpenAI `/openai/deployments/{d}/chat/completions` (sync + SSE)."""
+
+import time
+
+import orjson
+from aiohttp import web
+from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, serve, words
+from skyrelay.runtime.simulator.faults import Fault
+
+_FILTER_RESULTS = {"hate": {"filtered": True, "severity": "high"}, "self_harm": {"filtered": False, "severity": "safe"},
+                   "sexual": {"filtered": False, "severity": "safe"}, "violence": {"filtered": False, "severity": "safe"}}
+
+
+def _json(data: dict, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, headers=headers, content_type="application/json")
+
+
+def _sse(data: dict) -> bytes:
+    return b"data: " + orjson.dumps(data) + b"\n\n"
+
+
+class OpenAiWire:
+    stream_content_type = "text/event-stream"
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider  # "openai_compat" or "azure_openai"
+        self.azure = provider == "azure_openai"
+
+    def _id(self, req: SimRequest) -> str:
+        return f"chatcmpl-sim-{abs(hash((req.model, req.echo))) % 10**12}"
+
+    def usage(self, u: SimUsage) -> dict:
+        prompt = u.input + u.cache_read + u.cache_write
+        return {"prompt_tokens": prompt, "completion_tokens": u.output, "total_tokens": prompt + u.output,
+                "prompt_tokens_details": {"cached_tokens": u.cache_read, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+
+    def error(self, kind: str, req: SimRequest, fault: Fault) -> web.Response:
+        if kind == "429":
+            wait = fault.param()
+            headers = {"retry-after": str(max(1, round(wait))), "retry-after-ms": str(int(wait * 1000)),
+                       "x-ratelimit-remaining-requests": "0"}
+            message = (f"Requests to the ChatCompletions_Create Operation have exceeded the rate limit. "
+                       f"Please retry after {wait:g} seconds.")
+            return _json({"error": {"code": "429", "message": message}}, 429, headers)
+        if kind == "429-no-retry-after":
+            return _json({"error": {"code": "rate_limit_exceeded", "type": "requests",
+                                    "message": "Rate limit reached for requests."}}, 429)
+        if kind == "context-length":
+            message = (f"This model's maximum context length is {max(1, req.prompt_tokens - 1)} tokens. However, "
+                       f"your messages resulted in {req.prompt_tokens} tokens. Please reduce the length of the messages.")
+            return _json({"error": {"message": message, "type": "invalid_request_error", "param": "messages",
+                                    "code": "context_length_exceeded"}}, 400)
+        if kind == "401":
+            return _json({"error": {"code": "401", "message": "Access denied due to invalid subscription key or "
+                                    "wrong API endpoint."}}, 401)
+        status = 500 if kind == "500" else 503
+        message = "The server had an error while processing your request." if status == 500 else \
+            "The service is temporarily unable to process your request."
+        return _json({"error": {"message": message, "type": "server_error", "param": None, "code": None}}, status)
+
+    def content_filter(self, req: SimRequest, usage: SimUsage) -> web.Response | list[bytes]:
+        if self.azure:  # Azure filters the prompt with a 400 (streaming or not)
+            return _json({"error": {
+                "message": "The response was filtered due to the prompt triggering Azure OpenAI's content "
+                           "management policy. Please modify your prompt and retry.",
+                "type": None, "param": "prompt", "code": "content_filter", "status": 400,
+                "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": _FILTER_RESULTS}}},
+                400)
+        usage = SimUsage(input=usage.input, cache_read=usage.cache_read, output=0)
+        if not req.stream:
+            return self.sync_ok(req, None, usage, "content_filter")
+        return [self.stream_start(req), self.stream_end(req, usage, "content_filter", True)]
+
+    def sync_ok(self, req: SimRequest, text: str | None, usage: SimUsage, finish: str) -> web.Response:
+        body = {"id": self._id(req), "object": "chat.completion", "created": int(time.time()), "model": req.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
+                             "logprobs": None, "finish_reason": finish}],
+                "usage": self.usage(usage), "system_fingerprint": "fp_sim"}
+        if self.azure:
+            body["prompt_filter_results"] = [{"prompt_index": 0, "content_filter_results": {}}]
+        return _json(body)
+
+    def _chunk(self, req: SimRequest, delta: dict, finish: str | None) -> dict:
+        return {"id": self._id(req), "object": "chat.completion.chunk", "created": int(time.time()),
+                "model": req.model, "system_fingerprint": "fp_sim",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+
+    def stream_start(self, req: SimRequest) -> bytes:
+        head = b""
+        if self.azure:
+            head = _sse({"id": "", "object": "", "created": 0, "model": "", "choices": [],
+                         "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]})
+        return head + _sse(self._chunk(req, {"role": "assistant", "content": "", "refusal": None}, None))
+
+    def stream_chunk(self, req: SimRequest, text: str, index: int) -> bytes:
+        return _sse(self._chunk(req, {"content": text}, None))
+
+    def stream_end(self, req: SimRequest, usage: SimUsage, finish: str, marker: bool) -> bytes:
+        out = _sse(self._chunk(req, {}, finish))
+        if req.include_usage:
+            last = self._chunk(req, {}, None)
+            last["choices"] = []
+            last["usage"] = self.usage(usage)
+            out += _sse(last)
+        return out + (b"data: [DONE]\n\n" if marker else b"")
+
+    def malformed(self, req: SimRequest) -> bytes:
+        return b'data: {"id": "chatcmpl-sim", "choices": [{"delta": {"content": "broken\n\n'
+
+
+def parse(provider: str, model: str, body: dict) -> SimRequest:
+    messages = body.get("messages") or []
+    texts = [m.get("content") if isinstance(m.get("content"), str) else
+             " ".join(p.get("text", "") for p in m.get("content") or [] if isinstance(p, dict)) for m in messages]
+    prefix = texts[:-1]
+    last_user = next((t for m, t in zip(reversed(messages), reversed(texts), strict=True)
+                      if m.get("role") == "user"), "")
+    return SimRequest(provider=provider, model=model, stream=bool(body.get("stream")),
+                      prompt_tokens=sum(words(t) for t in texts), prefix_tokens=sum(words(t) for t in prefix),
+                      prefix_key=hash(tuple(prefix)), cache_mode="auto",
+                      max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"), echo=last_user,
+                      include_usage=bool((body.get("stream_options") or {}).get("include_usage")))
+
+
+OPENAI = OpenAiWire("openai_compat")
+AZURE = OpenAiWire("azure_openai")
+
+
+async def _body(request: web.Request) -> dict:
+    try:
+        data = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise web.HTTPBadRequest(text='{"error": {"message": "invalid JSON", "code": "invalid_json"}}',
+                                 content_type="application/json") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text='{"error": {"message": "body must be an object"}}',
+                                 content_type="application/json")
+    return data
+
+
+async def openai_chat(request: web.Request) -> web.StreamResponse:
+    body = await _body(request)
+    return await serve(request, OPENAI, parse("openai_compat", str(body.get("model") or ""), body))
+
+
+async def azure_chat(request: web.Request) -> web.StreamResponse:
+    if "api-version" not in request.query:
+        return _json({"error": {"code": "404", "message": "Resource not found"}}, 404)
+    body = await _body(request)
+    return await serve(request, AZURE, parse("azure_openai", request.match_info["deployment"], body))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/chat/completions", openai_chat)
+    app.router.add_post("/openai/deployments/{deployment}/chat/completions", azure_chat)
