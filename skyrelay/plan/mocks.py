@@ -87,6 +87,33 @@ class PlanMocks(pulumi.runtime.Mocks):
             rid = state["arn"]
         elif module == "apigateway" and kind == "ApiKey":
             state["value"] = pulumi.Output.secret("mock-api-key-" + _short_hash(args.name))
+            rid = _short_hash(args.name + "key") + "k1"
+        elif module == "apigateway" and kind in ("Resource", "Deployment", "UsagePlan", "Authorizer", "RequestValidator"):
+            rid = _short_hash(args.name + kind)[:6]
+            if kind == "Deployment":
+                state["createdDate"] = "2026-01-01T00:00:00Z"
+        elif module == "lambda" and kind == "EventSourceMapping":
+            rid = f"{_short_hash(args.name)}-1234-4abc-8def-{_short_hash(args.name + 'esm')}0000"
+            state["uuid"] = rid
+            state["functionArn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{state.get('functionName', name)}"
+            state["state"] = "Enabled"
+        elif module == "cloudwatch" and kind == "MetricAlarm":
+            state["arn"] = f"arn:aws:cloudwatch:{self.region}:{ACCOUNT_ID}:alarm:{name}"
+        elif module == "cloudwatch" and kind == "Dashboard":
+            rid = state.get("dashboardName", name)
+            state["dashboardArn"] = f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{rid}"
+        elif module == "cognito" and kind == "UserPool":
+            rid = f"{self.region}_{_short_hash(args.name)[:9]}"
+            state["arn"] = f"arn:aws:cognito-idp:{self.region}:{ACCOUNT_ID}:userpool/{rid}"
+            state["endpoint"] = f"cognito-idp.{self.region}.amazonaws.com/{rid}"
+        elif module == "cognito" and kind == "UserPoolClient":
+            rid = _short_hash(args.name) * 3 + "ab"
+        elif module == "wafv2" and kind == "WebAcl":
+            rid = f"{_short_hash(args.name)}-1234-4abc-8def-{_short_hash(args.name + 'acl')}0000"
+            state["arn"] = f"arn:aws:wafv2:{self.region}:{ACCOUNT_ID}:regional/webacl/{name}/{rid}"
+        elif module == "secretsmanager" and kind == "SecretVersion":
+            rid = f"{state.get('secretId', name)}|{_short_hash(args.name)}"
+            state["versionId"] = _short_hash(args.name)
         state.setdefault("id", rid)
         return rid, state
 
@@ -144,7 +171,10 @@ class PlanMocks(pulumi.runtime.Mocks):
 
 
 # Types whose `name` output the engine fills in by autonaming when the program leaves it unset.
-_AWS_NAMED_KINDS = {"Queue", "Topic", "Function", "Table", "Role", "Policy", "Budget", "RestApi", "LogGroup", "Secret"}
+_AWS_NAMED_KINDS = {
+    "Queue", "Topic", "Function", "Table", "Role", "Policy", "Budget", "RestApi", "LogGroup", "Secret",
+    "MetricAlarm", "UsagePlan", "ApiKey", "UserPool", "UserPoolClient", "WebAcl", "Authorizer",
+}
 
 
 def _module_and_kind(type_token: str) -> tuple[str, str]:
