@@ -1,0 +1,125 @@
+"""The ASGI app factory. Route modules each expose `routes(ctx) -> list[Route]`; add yours to ROUTE_MODULES.
+
+    app = create_app("examples/local.yaml")          # or a RouterConfig
+    app = create_app(config, router=my_router)       # tests inject a Router with fake providers
+
+`ctx` (AppContext) carries the config, the Router, the KeyStore and the Metrics to every route.
+"""
+
+import contextlib
+import importlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from skyrelay.runtime.api.auth import KeyStore
+from skyrelay.runtime.api.errors import error_parts
+from skyrelay.runtime.api.metrics import Metrics
+from skyrelay.runtime.errors import NotFound, SkyrelayError
+from skyrelay.runtime.router.config import RouterConfig, load_config
+from skyrelay.runtime.router.router import Observer, Router
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+
+# Each module has `routes(ctx) -> list[starlette.routing.Route]`. Order matters only for overlapping paths.
+ROUTE_MODULES = (
+    "skyrelay.runtime.api.chat",
+    "skyrelay.runtime.api.metrics",
+    "skyrelay.runtime.api.openapi",
+)
+CONFIG_ENV = "SKYRELAY_CONFIG"
+_OVERHEAD = b"x-skyrelay-overhead-ms"
+
+
+@dataclass
+class AppContext:
+    config: RouterConfig
+    router: Router
+    keys: KeyStore
+    metrics: Metrics
+
+
+class MethodNotAllowed(SkyrelayError):
+    status, code = 405, "method_not_allowed"
+
+
+class OverheadMiddleware:
+    """Adds `x-skyrelay-overhead-ms` to every response and records latency metrics.
+
+    Overhead = time to the response start minus the time spent waiting on upstreams (the chat route
+    puts that in `scope["state"]["upstream_s"]`).
+    """
+
+    def __init__(self, app, metrics: Metrics, known_paths: frozenset[str]):
+        self.app = app
+        self.metrics = metrics
+        self.known = known_paths
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+
+        async def send_with_header(message):
+            if message["type"] == "http.response.start":
+                now = time.perf_counter()
+                overhead = now - t0 - state.get("upstream_s", 0.0)
+                message["headers"] = [*message.get("headers", ()), (_OVERHEAD, b"%.3f" % (overhead * 1000))]
+                path = scope["path"]
+                route = path if path in self.known else "other"
+                m = self.metrics
+                m.request.labels(route, state.get("deployment", ""), str(message["status"])).observe(now - t0)
+                m.overhead.labels(route).observe(overhead)
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+async def _http_error(request, exc: HTTPException):
+    from starlette.responses import Response
+
+    err = NotFound(f"no route {request.url.path}") if exc.status_code == 404 else (
+        MethodNotAllowed("method not allowed") if exc.status_code == 405 else SkyrelayError(exc.detail))
+    if exc.status_code not in (404, 405):
+        err.status = exc.status_code
+    status, headers, body = error_parts(err)
+    return Response(body, status, headers={k.decode(): v.decode() for k, v in headers})
+
+
+def create_app(config: RouterConfig | str | os.PathLike, router: Router | None = None,
+               route_modules: tuple[str, ...] = ROUTE_MODULES) -> Starlette:
+    if not isinstance(config, RouterConfig):
+        config = load_config(Path(config))
+    metrics = Metrics()
+    if router is None:
+        router = Router(config, observer=metrics)
+    elif type(router.observer) is Observer:
+        router.observer = metrics
+    ctx = AppContext(config, router, KeyStore(config.tenants), metrics)
+    routes = [r for name in route_modules for r in importlib.import_module(name).routes(ctx)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await router.aclose()
+        try:
+            from skyrelay.runtime.providers.client import close_all
+        except ImportError:
+            return
+        await close_all()
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: _http_error})
+    app.state.ctx = ctx
+    known = frozenset(r.path for r in routes)
+    app.add_middleware(OverheadMiddleware, metrics=metrics, known_paths=known)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Import-string factory for multi-worker uvicorn: reads the config path from $SKYRELAY_CONFIG."""
+    return create_app(os.environ[CONFIG_ENV])

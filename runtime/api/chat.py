@@ -1,0 +1,230 @@
+"""POST /v1/chat/completions (OpenAI-compatible; JSON or SSE) and GET /v1/models.
+
+A raw ASGI endpoint: no pydantic and no Request object on the hot path. Validation is hand-written
+and names the offending field; every failure is a 4xx with a stable code.
+"""
+
+import os
+import time
+from itertools import count
+
+import orjson
+from skyrelay.runtime.api.errors import Endpoint, send_error, send_json
+from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
+from skyrelay.runtime.canonical import ChatRequest, Message
+from skyrelay.runtime.errors import (
+    InvalidJson,
+    PayloadTooLarge,
+    ProviderError,
+    SkyrelayError,
+    ValidationFailed,
+)
+from starlette.routing import Route
+
+ROLES = frozenset(("system", "user", "assistant", "tool", "developer"))
+_ids = count()
+_node = os.urandom(4).hex()
+SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+
+
+def _fail(field: str, problem: str):
+    raise ValidationFailed(f"{field}: {problem}")
+
+
+def _content(i: int, content) -> str:
+    if isinstance(content, str):
+        return content
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        parts = []
+        for j, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                _fail(f"messages[{i}].content[{j}]", "only text parts are supported")
+            parts.append(part["text"])
+        return "".join(parts)
+    _fail(f"messages[{i}].content", "must be a string or an array of text parts")
+
+
+def _number(doc: dict, name: str, lo: float, hi: float) -> float | None:
+    v = doc.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+        _fail(name, f"must be a number between {lo:g} and {hi:g}")
+    return v
+
+
+def parse_chat(doc) -> tuple[ChatRequest, bool]:
+    """The canonical request and whether the caller asked for a usage chunk in the stream."""
+    if not isinstance(doc, dict):
+        _fail("body", "must be a JSON object")
+    model = doc.get("model")
+    if not isinstance(model, str) or not model:
+        _fail("model", "must be a non-empty string")
+    raw = doc.get("messages")
+    if not isinstance(raw, list) or not raw:
+        _fail("messages", "must be a non-empty array")
+    messages = []
+    for i, m in enumerate(raw):
+        if not isinstance(m, dict):
+            _fail(f"messages[{i}]", "must be an object")
+        role = m.get("role")
+        if role not in ROLES:
+            _fail(f"messages[{i}].role", "must be one of system, user, assistant, tool")
+        messages.append(Message("system" if role == "developer" else role, _content(i, m.get("content")),
+                                "cache_control" in m))
+    max_tokens = doc.get("max_completion_tokens", doc.get("max_tokens"))
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
+        _fail("max_tokens", "must be a positive integer")
+    stop = doc.get("stop")
+    if isinstance(stop, str):
+        stop = [stop]
+    elif stop is not None and (not isinstance(stop, list) or len(stop) > 4 or not all(isinstance(s, str) for s in stop)):
+        _fail("stop", "must be a string or an array of up to 4 strings")
+    stream = doc.get("stream", False)
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        _fail("stream", "must be a boolean")
+    user = doc.get("user")
+    if user is not None and not isinstance(user, str):
+        _fail("user", "must be a string")
+    opts = doc.get("stream_options")
+    include_usage = False
+    if opts is not None:
+        if not isinstance(opts, dict) or not isinstance(opts.get("include_usage", False), bool):
+            _fail("stream_options", "must be an object with a boolean include_usage")
+        include_usage = opts.get("include_usage", False)
+    req = ChatRequest(model, messages, max_tokens, _number(doc, "temperature", 0, 2), _number(doc, "top_p", 0, 1),
+                      stop, stream, user)
+    return req, include_usage
+
+
+async def read_body(receive, limit: int, content_length: bytes | None) -> bytes:
+    if content_length is not None:
+        try:
+            declared = int(content_length)
+        except ValueError:
+            raise ValidationFailed("content-length: not a number") from None
+        if declared > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes")
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ValidationFailed("client disconnected")
+        body = message.get("body", b"")
+        size += len(body)
+        if size > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes")
+        chunks.append(body)
+        if not message.get("more_body", False):
+            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+
+def _headers(scope) -> dict[bytes, bytes]:
+    return dict(scope["headers"])
+
+
+class ChatEndpoint:
+    """The chat completions route as a plain ASGI app."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.limit = ctx.config.api.max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        state = scope.setdefault("state", {})
+        if scope["method"] != "POST":
+            state["status"] = await send_error(send, MethodNotAllowed("use POST"))
+            return
+        try:
+            h = _headers(scope)
+            tenant = self.ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
+            body = await read_body(receive, self.limit, h.get(b"content-length"))
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise InvalidJson("request body is not valid JSON") from None
+            req, include_usage = parse_chat(doc)
+            pref = h.get(b"x-model-preference")
+            pref = pref.decode("latin-1").strip().lower() if pref else None
+            if req.stream:
+                return await self._stream(send, state, req, tenant, pref, include_usage)
+            cc = h.get(b"cache-control", b"").lower()
+            use_cache = b"no-store" not in cc and b"no-cache" not in cc and h.get(b"x-skyrelay-cache") != b"off"
+            out = await self.ctx.router.complete(req, tenant, pref, use_cache)
+        except Exception as exc:
+            state["status"] = await send_error(send, exc)
+            return
+        state["upstream_s"] = out.upstream_s
+        state["deployment"] = out.deployment
+        r = out.result
+        doc = {
+            "id": f"chatcmpl-{_node}{next(_ids):x}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": req.model,
+            "system_fingerprint": None,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text},
+                         "logprobs": None, "finish_reason": r.finish_reason}],
+            "usage": usage_doc(r.usage),
+        }
+        extra = [(k.encode(), v.encode()) for k, v in out.headers.items()]
+        extra.append((b"x-skyrelay-deployment", out.deployment.encode()))
+        if out.cached:
+            extra.append((b"x-skyrelay-cache", b"hit"))
+        state["status"] = 200
+        await send_json(send, 200, orjson.dumps(doc), extra)
+
+    async def _stream(self, send, state, req, tenant, pref, include_usage):
+        rs = await self.ctx.router.stream(req, tenant, pref)  # errors before the commit are plain 4xx/5xx
+        state["upstream_s"] = rs.upstream_s
+        state["deployment"] = rs.deployment
+        state["status"] = 200
+        w = ChunkWriter(f"chatcmpl-{_node}{next(_ids):x}", int(time.time()), req.model)
+        headers = SSE_HEADERS + [(k.encode(), v.encode()) for k, v in rs.headers.items()]
+        headers.append((b"x-skyrelay-deployment", rs.deployment.encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        finish = "stop"
+        try:
+            out = [w.role()]
+            async for delta in rs:
+                if delta.text:
+                    out.append(w.text(delta.text))
+                if delta.finish_reason:
+                    finish = delta.finish_reason
+                if out:
+                    await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
+                    out = []
+            tail = w.finish(finish)
+            if include_usage and rs.usage is not None:
+                tail += w.usage(rs.usage)
+            await send({"type": "http.response.body", "body": tail + DONE})
+        except ProviderError as exc:  # after the first byte: never splice, end with an error event
+            state["status"] = exc.status
+            await send({"type": "http.response.body", "body": error_event(exc.code, exc.message)})
+        finally:
+            await rs.aclose()
+
+
+class MethodNotAllowed(SkyrelayError):
+    status, code = 405, "method_not_allowed"
+
+
+async def list_models(ctx, scope, receive, send):
+    h = _headers(scope)
+    tenant = ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
+    tier = ctx.router.tiers[tenant.tier]
+    data = [{"id": name, "object": "model", "created": 0, "owned_by": "skyrelay"}
+            for name, cls in ctx.router.model_classes.items() if tier.allows(cls)]
+    await send_json(send, 200, orjson.dumps({"object": "list", "data": data}))
+
+
+def routes(ctx) -> list[Route]:
+    return [
+        Route("/v1/chat/completions", ChatEndpoint(ctx)),
+        Route("/v1/models", Endpoint(lambda *a: list_models(ctx, *a)), methods=["GET"]),
+    ]

@@ -1,0 +1,56 @@
+"""Every error answer is `{"error": {"code", "message"}}` with a stable code from runtime/errors.py."""
+
+import logging
+
+import orjson
+from skyrelay.runtime.errors import Overloaded, ProviderError, RateLimited, SkyrelayError
+
+log = logging.getLogger("skyrelay.api")
+JSON = (b"content-type", b"application/json")
+
+
+def error_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """(status, headers, body) for any exception; unknown exceptions become a logged 500."""
+    if not isinstance(exc, SkyrelayError):
+        log.exception("unhandled error", exc_info=exc)
+        return 500, [JSON], b'{"error":{"code":"internal_error","message":"internal error"}}'
+    headers = [JSON]
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(exc, RateLimited | Overloaded | ProviderError) and retry_after is not None:
+        headers.append((b"retry-after", str(max(1, int(retry_after + 0.999))).encode()))
+    extra = getattr(exc, "headers", None)
+    if extra:
+        headers.extend((k.encode(), v.encode()) for k, v in extra.items())
+    body = orjson.dumps({"error": {"code": exc.code, "message": exc.message}})
+    return exc.status, headers, body
+
+
+async def send_error(send, exc: BaseException) -> int:
+    status, headers, body = error_parts(exc)
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+async def send_json(send, status: int, body: bytes, headers: list | None = None) -> None:
+    h = [JSON, (b"content-length", str(len(body)).encode())]
+    if headers:
+        h.extend(headers)
+    await send({"type": "http.response.start", "status": status, "headers": h})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Endpoint:
+    """A plain `async fn(scope, receive, send)` as a Starlette route app whose errors use the common shape."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await self.fn(scope, receive, send)
+        except Exception as exc:
+            scope.setdefault("state", {})["status"] = await send_error(send, exc)

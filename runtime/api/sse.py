@@ -1,0 +1,46 @@
+"""OpenAI-compatible SSE framing for chat completion chunks, built from pre-encoded byte pieces."""
+
+import orjson
+from skyrelay.runtime.canonical import Usage
+
+DONE = b"data: [DONE]\n\n"
+
+
+def usage_doc(u: Usage) -> dict:
+    prompt = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": u.output_tokens,
+        "total_tokens": prompt + u.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": u.cache_read_tokens},
+    }
+
+
+class ChunkWriter:
+    """Encodes chunks of one completion; the id, model and timestamp are shared by all of them."""
+
+    __slots__ = ("head",)
+
+    def __init__(self, completion_id: str, created: int, model: str):
+        self.head = (
+            b'data: {"id":' + orjson.dumps(completion_id) + b',"object":"chat.completion.chunk","created":'
+            + str(created).encode() + b',"model":' + orjson.dumps(model) + b',"system_fingerprint":null,'
+        )
+
+    def role(self) -> bytes:
+        return self.head + b'"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
+
+    def text(self, text: str) -> bytes:
+        return (self.head + b'"choices":[{"index":0,"delta":{"content":' + orjson.dumps(text)
+                + b'},"finish_reason":null}]}\n\n')
+
+    def finish(self, reason: str) -> bytes:
+        return self.head + b'"choices":[{"index":0,"delta":{},"finish_reason":' + orjson.dumps(reason) + b"}]}\n\n"
+
+    def usage(self, u: Usage) -> bytes:
+        return self.head + b'"choices":[],"usage":' + orjson.dumps(usage_doc(u)) + b"}\n\n"
+
+
+def error_event(code: str, message: str) -> bytes:
+    """Ends a committed stream that failed upstream: an SSE `error` event, and no [DONE] after it."""
+    return b"event: error\ndata: " + orjson.dumps({"error": {"code": code, "message": message}}) + b"\n\n"
