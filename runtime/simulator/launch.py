@@ -68,3 +68,39 @@ def serve_forever(host: str = "127.0.0.1", port: int = 8090, config: SimConfig |
     """Blocking run for the CLI."""
     _quiet()
     web.run_app(make_app(config), host=host, port=port, access_log=None, print=None)
+
+
+class SimControl:
+    """A tiny blocking client for the `/_sim/` control API (stdlib only; for tests and scripts)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        import json
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                     headers={"content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read() or b"{}")
+
+    def calls(self, model: str | None = None) -> dict:
+        """All counts, or one model's `{"total": n, "ok": n, "<fault>": n}` (empty if never called)."""
+        snap = self._call("GET", "/_sim/calls")
+        return snap if model is None else snap["models"].get(model, {})
+
+    def total(self, model: str) -> int:
+        return self.calls(model).get("total", 0)
+
+    def set_fault(self, model: str, fault: str | None, duration_s: float | None = None, count: int | None = None,
+                  **params) -> dict:
+        return self._call("POST", "/_sim/faults", {"model": model, "fault": fault, "duration_s": duration_s,
+                                                   "count": count, "params": params})
+
+    def configure(self, **values) -> dict:
+        return self._call("POST", "/_sim/config", values)
+
+    def reset(self) -> None:
+        self._call("POST", "/_sim/reset", {})

@@ -1,0 +1,53 @@
+"""Fixtures that run the provider simulator on a free loopback port.
+
+- `simulator` (session): a `SimControl` for one simulator started with `start_in_thread()`;
+  `simulator.base_url` is e.g. "http://127.0.0.1:41234".
+- `sim` (function): the same `SimControl`, reset (counts, faults, prompt cache, config) before the test.
+- `upstream_for(provider, model, base_url, **kw)`: an `Upstream` that points at the simulator.
+- `arun(coro)`: runs a coroutine on a fresh loop and closes the provider client's sessions after.
+"""
+
+import asyncio
+
+import pytest
+from skyrelay.runtime.providers import client
+from skyrelay.runtime.providers.base import Upstream
+from skyrelay.runtime.simulator.launch import SimControl, start_in_thread
+
+
+def arun(coro):
+    async def main():
+        try:
+            return await coro
+        finally:
+            await client.close_all()
+
+    return asyncio.run(main())
+
+
+def upstream_for(provider: str, model: str, base_url: str, **kw) -> Upstream:
+    defaults = {
+        "bedrock": {"region": "us-east-1", "auth": "none"},
+        "azure_openai": {"api_version": "2024-10-21", "auth": "api_key", "api_key": "sim-key"},
+        "vertex": {"project": "sim-project", "location": "us-central1", "auth": "none"},
+        "openai_compat": {"auth": "api_key", "api_key": "sk-sim"},
+    }[provider]
+    return Upstream(provider=provider, model=model, endpoint=base_url, **{**defaults, **kw})
+
+
+PROVIDERS = ("bedrock", "azure_openai", "vertex", "openai_compat")
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    base_url, stop = start_in_thread(port=0)
+    try:
+        yield SimControl(base_url)
+    finally:
+        stop()
+
+
+@pytest.fixture
+def sim(simulator):
+    simulator.reset()
+    return simulator
