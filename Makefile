@@ -25,12 +25,14 @@ demo: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
+	$(PY) scripts/import_tree.py >/dev/null
+	cd build/import-tree && ../../$(VENV)/bin/lint-imports ../../.importlinter
 
 test: install
 	bash scripts/system-deps.sh
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
+	$(PY) scripts/import_tree.py >/dev/null
+	cd build/import-tree && ../../$(VENV)/bin/lint-imports ../../.importlinter
 	$(PY) -m pytest
 
 bench: install

@@ -5,16 +5,12 @@ folder once here instead of listing every sub-package by hand.
 """
 
 import os
+import tomllib
 
 from setuptools import setup
 
-MAPPING = {
-    "skyrelay": "skyrelay",
-    "skyrelay.components": "components",
-    "skyrelay.blueprints": "blueprints",
-    "skyrelay.policies": "policies",
-    "skyrelay.runtime": "runtime",
-}
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyproject.toml"), "rb") as f:
+    MAPPING = tomllib.load(f)["tool"]["setuptools"]["package-dir"]
 
 
 def _packages() -> list[str]:

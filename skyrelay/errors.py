@@ -19,11 +19,11 @@ class ConfigError(ValueError):
 def key_from_pydantic(prefix: str, loc: tuple) -> str:
     """Turns a pydantic error location into the dotted key a user typed, e.g. `skyrelay:tags.team`."""
     key = prefix
-    for i, part in enumerate(loc):
+    for part in loc:
         if isinstance(part, int):
             key += f"[{part}]"
         else:
-            key += ("." if i or not prefix.endswith(":") else "") + str(part)
+            key += ("" if not key or key.endswith((":", ".")) else ".") + str(part)
     return key
 
 

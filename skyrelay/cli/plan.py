@@ -32,8 +32,7 @@ def plan(
 ) -> None:
     """Render a stack offline (no credentials, no Pulumi CLI) and report its resources."""
     from skyrelay.errors import ConfigError
-    from skyrelay.plan import ProgramError, render_program, render_stack
-    from skyrelay.plan import report
+    from skyrelay.plan import ProgramError, render_program, render_stack, report
 
     if (stack is None) == (program is None):
         _fail("give exactly one of --stack NAME or --program DIR")

@@ -110,7 +110,9 @@ def render_program(
     outputs = {}
     if root is not None:
         outputs = {k: _plain(v) for k, v in getattr(root, "outputs", {}).items()}
-    return Plan(stack=stack, project=project, resources=list(monitor.planned), outputs=outputs)
+    # Registration order depends on async scheduling; sort so reports and diffs are stable.
+    resources = sorted(monitor.planned, key=lambda r: r.urn)
+    return Plan(stack=stack, project=project, resources=resources, outputs=outputs)
 
 
 def _plain(value: Any) -> Any:
