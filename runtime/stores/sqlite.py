@@ -1,0 +1,212 @@
+"""The local JobStore: one SQLite file in WAL mode, shared by any number of processes.
+
+WAL with `synchronous=NORMAL` keeps every committed transaction across a process crash (SIGKILL);
+only an OS crash or power loss can drop the last commits. Each adapter owns one connection on one
+thread, so calls never block the event loop and never share a connection between threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import orjson
+from skyrelay.runtime.jobs.model import Job, JobStatus
+
+
+class SqliteDb:
+    """A connection on its own thread. `run(fn, *args)` runs fn(conn, *args) there."""
+
+    def __init__(self, path: str | Path, schema: str):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyrelay-sqlite")
+        self._closed = False
+        self._pool.submit(self._open, schema).result()
+
+    def _open(self, schema: str) -> None:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in filter(None, (s.strip() for s in schema.split(";"))):
+                conn.execute(stmt)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self.conn = conn
+
+    async def run(self, fn: Callable, *args):
+        if self._closed:
+            raise RuntimeError("store is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, self.conn, *args)
+
+    def run_sync(self, fn: Callable, *args):
+        return self._pool.submit(fn, self.conn, *args).result()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.submit(self.conn.close).result()
+        self._pool.shutdown(wait=True)
+
+
+def write_txn(fn: Callable) -> Callable:
+    """Runs fn(conn, ...) inside BEGIN IMMEDIATE ... COMMIT (rolled back on any error)."""
+
+    def wrapper(conn: sqlite3.Connection, *args):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            out = fn(conn, *args)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return out
+
+    return wrapper
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  created_at REAL NOT NULL,
+  expires_at REAL NOT NULL,
+  idem TEXT,
+  doc BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs(tenant, idem) WHERE idem IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_tenant ON jobs(tenant, created_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs(expires_at)
+"""
+
+
+def _cursor_out(created_at: float, job_id: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([created_at, job_id])).decode().rstrip("=")
+
+
+def _cursor_in(cursor: str) -> tuple[float, str]:
+    try:
+        created_at, job_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return float(created_at), str(job_id)
+    except Exception:
+        raise ValueError("invalid cursor") from None
+
+
+class SqliteJobStore:
+    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
+        self.db = SqliteDb(path, SCHEMA)
+        self.clock = clock
+
+    # ---- port ----
+    async def create(self, job: Job) -> tuple[Job, bool]:
+        return await self.db.run(self._create, job, self.clock())
+
+    async def get(self, job_id: str, tenant: str | None = None) -> Job | None:
+        return await self.db.run(self._get, job_id, tenant, self.clock())
+
+    async def transition(self, job_id: str, expect: Iterable[JobStatus], to: JobStatus | None,
+                         updates: dict | None = None, expect_attempts: int | None = None) -> Job | None:
+        return await self.db.run(self._transition, job_id, tuple(expect), to, updates or {}, expect_attempts,
+                                 self.clock())
+
+    async def list(self, tenant: str, limit: int = 50, cursor: str | None = None,
+                   status: JobStatus | None = None) -> tuple[list[Job], str | None]:
+        after = _cursor_in(cursor) if cursor else None
+        return await self.db.run(self._list, tenant, limit, after, status, self.clock())
+
+    async def close(self) -> None:
+        self.db.close()
+
+    # ---- extras (local only) ----
+    async def purge_expired(self) -> int:
+        return await self.db.run(self._purge, self.clock())
+
+    def all_jobs_sync(self) -> list[Job]:
+        """Every stored job (tests and the demo)."""
+        return self.db.run_sync(lambda c: [Job.loads(r[0]) for r in c.execute("SELECT doc FROM jobs")])
+
+    # ---- on the db thread ----
+    @staticmethod
+    @write_txn
+    def _create(conn: sqlite3.Connection, job: Job, now: float) -> tuple[Job, bool]:
+        if job.idempotency_key is not None:
+            row = conn.execute("SELECT doc, expires_at FROM jobs WHERE tenant=? AND idem=?",
+                               (job.tenant, job.idempotency_key)).fetchone()
+            if row is not None:
+                if row[1] > now:
+                    return Job.loads(row[0]), False
+                conn.execute("DELETE FROM jobs WHERE tenant=? AND idem=?", (job.tenant, job.idempotency_key))
+        cur = conn.execute(
+            "INSERT INTO jobs(id, tenant, status, attempts, created_at, expires_at, idem, doc)"
+            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
+            (job.id, job.tenant, job.status.value, job.attempts, job.created_at, job.expires_at,
+             job.idempotency_key, job.dumps()))
+        if cur.rowcount == 0:  # same id twice: create-if-absent by id as well
+            row = conn.execute("SELECT doc FROM jobs WHERE id=?", (job.id,)).fetchone()
+            return Job.loads(row[0]), False
+        return job, True
+
+    @staticmethod
+    def _get(conn: sqlite3.Connection, job_id: str, tenant: str | None, now: float) -> Job | None:
+        row = conn.execute("SELECT doc, tenant, expires_at FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None or row[2] <= now or (tenant is not None and row[1] != tenant):
+            return None
+        return Job.loads(row[0])
+
+    @staticmethod
+    @write_txn
+    def _transition(conn, job_id, expect, to, updates, expect_attempts, now) -> Job | None:
+        row = conn.execute("SELECT doc, status, attempts, expires_at FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None or row[3] <= now or JobStatus(row[1]) not in expect:
+            return None
+        if expect_attempts is not None and row[2] != expect_attempts:
+            return None
+        doc = orjson.loads(row[0])
+        doc.update(updates)
+        if to is not None:
+            doc["status"] = to.value
+        doc["updated_at"] = now
+        job = Job.from_doc(doc)
+        conn.execute("UPDATE jobs SET status=?, attempts=?, doc=? WHERE id=?",
+                     (job.status.value, job.attempts, job.dumps(), job_id))
+        return job
+
+    @staticmethod
+    def _list(conn, tenant, limit, after, status, now) -> tuple[list[Job], str | None]:
+        sql = "SELECT doc, created_at, id FROM jobs WHERE tenant=? AND expires_at>?"
+        args: list = [tenant, now]
+        if status is not None:
+            sql += " AND status=?"
+            args.append(status.value)
+        if after is not None:
+            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            args += [after[0], after[0], after[1]]
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        args.append(limit + 1)
+        rows = conn.execute(sql, args).fetchall()
+        jobs = [Job.loads(r[0]) for r in rows[:limit]]
+        nxt = _cursor_out(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
+        return jobs, nxt
+
+    @staticmethod
+    @write_txn
+    def _purge(conn, now) -> int:
+        return conn.execute("DELETE FROM jobs WHERE expires_at<=?", (now,)).rowcount
+
+
+def from_config(cfg) -> SqliteJobStore:
+    return SqliteJobStore(cfg.path)
