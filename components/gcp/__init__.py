@@ -1,0 +1,5 @@
+"""GCP components."""
+
+from skyrelay.components.gcp.cost_guard import CostGuard, CostGuardArgs
+
+__all__ = ["CostGuard", "CostGuardArgs"]
