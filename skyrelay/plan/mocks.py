@@ -161,6 +161,8 @@ class PlanMocks(pulumi.runtime.Mocks):
             return {"name": self.region, "region": self.region, "id": self.region}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
+            return {"randomPassword": "mock-random-" + _short_hash(str(sorted(args.args.items())))}
         if token.startswith("azure-native:authorization:getClientConfig"):
             return {"subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID, "clientId": "plan", "objectId": "plan"}
         if token == "gcp:organizations/getProject:getProject":
