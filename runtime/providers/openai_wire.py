@@ -84,7 +84,7 @@ def error_from(status: int, headers: dict[str, str], body: bytes) -> ProviderErr
 class OpenAiStreamParser:
     """SSE `chat.completion.chunk`s to deltas; the final delta carries usage and finish reason."""
 
-    __slots__ = ("_sse", "_finish", "_usage", "_done", "_saw_text")
+    __slots__ = ("_sse", "_finish", "_usage", "_done", "_saw_text", "_error")
 
     def __init__(self) -> None:
         self._sse = SseSplitter()
@@ -92,9 +92,21 @@ class OpenAiStreamParser:
         self._usage: Usage | None = None
         self._done = False
         self._saw_text = False
+        self._error: ProviderError | None = None
 
     def feed(self, chunk: bytes) -> list[StreamDelta]:
+        if self._error is not None:
+            raise self._error
         out: list[StreamDelta] = []
+        try:
+            self._feed(chunk, out)
+        except ProviderError as exc:
+            if not out:
+                raise
+            self._error = exc  # deliver what came before the bad event; raise on the next call
+        return out
+
+    def _feed(self, chunk: bytes, out: list[StreamDelta]) -> None:
         for data in self._sse.feed(chunk):
             if self._done:
                 continue
@@ -126,8 +138,9 @@ class OpenAiStreamParser:
                 reason = choice.get("finish_reason")
                 if reason:
                     self._finish = _FINISH.get(reason, "stop")
-        return out
 
     def close(self) -> None:
+        if self._error is not None:
+            raise self._error
         if not self._done:
             raise UpstreamServerError("stream ended without the [DONE] marker")

@@ -185,3 +185,12 @@ def test_sigv4_uses_default_chain_from_env(monkeypatch):
     call = HttpCall("POST", "https://h/model/m/converse", {}, b"{}")
     asyncio.run(SigV4Signer().sign(UP, call))
     assert "Credential=AKIDENV/" in call.headers["authorization"]
+
+
+def test_frames_before_a_corrupt_one_are_delivered_then_the_error():
+    p = ADAPTER.stream_parser(UP)
+    good = enc.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "ok"}})
+    deltas = p.feed(enc.event("messageStart", {"role": "assistant"}) + good + enc.corrupt(good))
+    assert [d.text for d in deltas] == ["ok"]
+    with pytest.raises(UpstreamServerError, match="CRC"):
+        p.close()

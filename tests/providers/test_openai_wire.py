@@ -142,3 +142,11 @@ def test_error_mapping(status, headers, body, cls, retry):
     err = AZURE.error(status, headers, raw)
     assert type(err) is cls
     assert err.retry_after == retry
+
+
+def test_deltas_before_a_malformed_event_are_delivered_then_the_error():
+    parser = OpenAiStreamParser()
+    deltas = parser.feed(_sse({"choices": [{"delta": {"content": "a"}}]}) + b"data: {broken\n\n")
+    assert [d.text for d in deltas] == ["a"]
+    with pytest.raises(UpstreamServerError):
+        parser.feed(b"")

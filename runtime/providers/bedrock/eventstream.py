@@ -47,14 +47,28 @@ def _headers(raw: bytes) -> dict[str, object]:
 
 
 class EventStreamDecoder:
-    __slots__ = ("_buf",)
+    """Frames decoded before a corrupt one are returned; the error is raised by the next `feed`."""
+
+    __slots__ = ("_buf", "_error")
 
     def __init__(self) -> None:
         self._buf = b""
+        self._error: UpstreamServerError | None = None
 
     def feed(self, chunk: bytes) -> list[Frame]:
-        buf = self._buf + chunk if self._buf else chunk
+        if self._error is not None:
+            raise self._error
         frames: list[Frame] = []
+        try:
+            self._feed(chunk, frames)
+        except UpstreamServerError as exc:
+            if not frames:
+                raise
+            self._error = exc
+        return frames
+
+    def _feed(self, chunk: bytes, frames: list[Frame]) -> None:
+        buf = self._buf + chunk if self._buf else chunk
         pos = 0
         while len(buf) - pos >= 12:
             total, hlen, prelude_crc = _PRELUDE.unpack_from(buf, pos)
@@ -71,8 +85,11 @@ class EventStreamDecoder:
             frames.append(Frame(_headers(frame[12:12 + hlen]), frame[12 + hlen:total - 4]))
             pos += total
         self._buf = buf[pos:]
-        return frames
 
     @property
     def pending(self) -> int:
         return len(self._buf)
+
+    def check(self) -> None:
+        if self._error is not None:
+            raise self._error
