@@ -1,0 +1,174 @@
+"""Job callbacks: Standard Webhooks signing, the SSRF check, and one delivery attempt over aiohttp.
+
+Signature (https://www.standardwebhooks.com): secrets look like `whsec_<base64 key>`; the signed
+content is `{webhook-id}.{webhook-timestamp}.{body}` and the header is `v1,<base64 HMAC-SHA256>`.
+While a tenant rotates its secret, both secrets sign every delivery and `webhook-signature` holds two
+space-separated signatures, so receivers holding either secret verify. `webhook-id` is the same on
+every retry of one event, so receivers can deduplicate.
+"""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import ipaddress
+import logging
+import time
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import orjson
+from skyrelay.runtime.errors import BadRequest
+
+log = logging.getLogger("skyrelay.jobs.webhooks")
+USER_AGENT = "skyrelay-webhooks/1"
+
+
+class InvalidCallbackUrl(BadRequest):
+    code = "invalid_callback_url"
+
+
+# ---- signing ----
+def secret_key(secret: str) -> bytes:
+    raw = secret.removeprefix("whsec_")
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError:
+        raise ValueError("a webhook secret must be `whsec_` + base64") from None
+
+
+def new_secret() -> str:
+    import os
+
+    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
+
+
+def sign(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` value: one `v1,<sig>` per secret, space separated."""
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    sigs = [base64.b64encode(hmac.new(secret_key(s), content, hashlib.sha256).digest()).decode() for s in secrets]
+    return " ".join(f"v1,{s}" for s in sigs)
+
+
+def signed_headers(secrets: Sequence[str], msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    ts = int(time.time()) if timestamp is None else timestamp
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(ts), "content-type": "application/json",
+               "user-agent": USER_AGENT}
+    if secrets:
+        headers["webhook-signature"] = sign(secrets, msg_id, ts, body)
+    return headers
+
+
+def event_body(job) -> bytes:
+    """The payload: the same bytes on every retry (the event time is the job's finish time)."""
+    kind = "job.completed" if job.status.value == "COMPLETE" else "job.failed"
+    ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(job.finished_at or job.updated_at))
+    data = job.public()
+    data.pop("webhook", None)
+    data.pop("updated_at", None)
+    return orjson.dumps({"type": kind, "timestamp": ts, "data": data})
+
+
+# ---- SSRF ----
+def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+            or ip.is_unspecified or not ip.is_global)
+
+
+class CallbackPolicy:
+    """Checks a callback URL: scheme, no credentials, and every address its host resolves to.
+
+    A host name in `allow_hosts` is accepted as is; a CIDR there admits the addresses inside it
+    (e.g. `127.0.0.1/32` for a loopback receiver in development).
+    """
+
+    def __init__(self, allow_hosts: Sequence[str] = (), require_https: bool = False):
+        self.names = set()
+        self.networks = []
+        for entry in allow_hosts:
+            try:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self.names.add(entry.lower().rstrip("."))
+        self.require_https = require_https
+
+    def _allowed(self, ip) -> bool:
+        return any(ip in net for net in self.networks if net.version == ip.version)
+
+    async def check(self, url) -> str:
+        if not isinstance(url, str) or not url or len(url) > 2048:
+            raise InvalidCallbackUrl("callback_url: must be an http(s) URL of at most 2048 characters")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise InvalidCallbackUrl("callback_url: not a valid URL") from None
+        schemes = ("https",) if self.require_https else ("http", "https")
+        if parts.scheme not in schemes:
+            raise InvalidCallbackUrl(f"callback_url: scheme must be {' or '.join(schemes)}")
+        if parts.username or parts.password:
+            raise InvalidCallbackUrl("callback_url: credentials in the URL are not allowed")
+        host = (parts.hostname or "").lower().rstrip(".")
+        if not host:
+            raise InvalidCallbackUrl("callback_url: missing host")
+        if host in self.names:
+            return url
+        port = port or (443 if parts.scheme == "https" else 80)
+        try:
+            addrs = [ipaddress.ip_address(host)]
+        except ValueError:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+            except OSError:
+                raise InvalidCallbackUrl(f"callback_url: host {host!r} does not resolve") from None
+            addrs = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        for ip in addrs:
+            if _blocked(ip) and not self._allowed(ip):
+                raise InvalidCallbackUrl(
+                    f"callback_url: {host!r} resolves to a private, loopback, link-local or reserved address")
+        return url
+
+
+# ---- delivery ----
+class WebhookSender:
+    """One pooled aiohttp session; `deliver` makes one attempt and returns its record."""
+
+    def __init__(self, policy: CallbackPolicy, timeout_s: float = 10.0):
+        self.policy = policy
+        self.timeout_s = timeout_s
+        self._session = None
+
+    def _client(self):
+        if self._session is None or self._session.closed:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=60))
+        return self._session
+
+    async def deliver(self, url: str, msg_id: str, body: bytes, secrets: Sequence[str]) -> dict:
+        t0 = time.perf_counter()
+        record = {"at": time.time(), "status": None, "error": None, "ms": 0.0, "ok": False}
+        try:
+            await self.policy.check(url)  # again at delivery: DNS may have changed since submit
+            headers = signed_headers(secrets, msg_id, body)
+            async with self._client().post(url, data=body, headers=headers, allow_redirects=False) as resp:
+                await resp.read()
+                record["status"] = resp.status
+                record["ok"] = 200 <= resp.status < 300
+                if not record["ok"]:
+                    record["error"] = f"HTTP {resp.status}"
+        except InvalidCallbackUrl as exc:
+            record["error"] = exc.message
+            record["blocked"] = True
+        except Exception as exc:  # network errors are the receiver's problem: record and retry
+            record["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        record["ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        return record
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()

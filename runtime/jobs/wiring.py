@@ -1,0 +1,28 @@
+"""Builds the job service (and workers) from the router config's `jobs:` section."""
+
+from skyrelay.runtime.jobs.config import JobsConfig
+from skyrelay.runtime.jobs.service import JobService
+
+
+def jobs_config(config) -> JobsConfig | None:
+    """The `jobs:` section of a RouterConfig, or None when jobs are not configured."""
+    return getattr(config, "jobs", None)
+
+
+def build_service(config, router, store=None, queue=None, cfg: JobsConfig | None = None) -> JobService:
+    from skyrelay.runtime.queues import make_queue
+    from skyrelay.runtime.stores import make_store
+
+    cfg = cfg or jobs_config(config) or JobsConfig()
+    store = store if store is not None else make_store(cfg.store)
+    queue = queue if queue is not None else make_queue(cfg.queue, cfg.store)
+    return JobService(store, queue, cfg, tiers=router.tiers, model_classes=router.model_classes,
+                      limiter=router.limiter)
+
+
+def service_for(ctx) -> JobService | None:
+    """The AppContext's job service: the one a platform attached (`ctx.jobs`), else one built from config."""
+    svc = getattr(ctx, "jobs", None)
+    if svc is None and jobs_config(ctx.config) is not None:
+        svc = ctx.jobs = build_service(ctx.config, ctx.router)
+    return svc

@@ -1,0 +1,1 @@
+"""Thin adapters that run the API and the job workers on a platform (local, Lambda, Functions, Cloud Run)."""
