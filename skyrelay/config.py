@@ -74,7 +74,7 @@ class AwsSettings(_Model):
     jwt_authorizer: bool = Field(default=False, description="Cognito JWT authorizer (15-minute tokens)")
     stage_rate_limit: float = Field(default=100, gt=0, description="stage-wide steady requests per second")
     stage_burst_limit: int = Field(default=200, gt=0)
-    max_body_bytes: int = Field(default=262144, ge=1024, le=10485760, description="largest request body")
+    max_body_bytes: int = Field(default=65536, ge=1024, le=65536, description="largest request body (WAF limit)")
     alarm_oldest_message_seconds: int = Field(default=600, gt=0)
 
     @field_validator("queue_retention_seconds")
