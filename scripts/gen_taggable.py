@@ -1,7 +1,9 @@
 """Regenerates skyrelay/data/taggable.json from the pinned provider SDKs.
 
 A resource type is taggable when its generated Python class takes a string-to-string mapping named
-`tags` (AWS, Azure) or `labels` (GCP; GCP `tags` are Resource Manager tags, something else). The
+`tags` (AWS, Azure) or `labels` (GCP; GCP `tags` are Resource Manager tags, something else). On GCP
+a `labels` input is resource labels only where the provider also computes `effective_labels`: on
+some types (monitoring NotificationChannel) `labels` is the channel's own configuration. The
 tagging transformation and the policy pack both read the result, so they agree by construction.
 Run: .venv/bin/python scripts/gen_taggable.py
 """
@@ -14,10 +16,12 @@ from pathlib import Path
 import pulumi
 
 PROVIDERS = {"aws": ("pulumi_aws", "tags"), "azure-native": ("pulumi_azure_native", "tags"), "gcp": ("pulumi_gcp", "labels")}
+# A file must also contain this marker for its `labels` to count as resource labels.
+MARKER = {"gcp": '__props__.__dict__["effective_labels"]'}
 TOKEN = re.compile(r"super\(\w+, __self__\)\.__init__\(\s*'([^']+)'")
 
 
-def scan(package: str, prop: str) -> list[str]:
+def scan(package: str, prop: str, marker: str | None = None) -> list[str]:
     root = Path(sys.modules[package].__file__).parent if package in sys.modules else None
     if root is None:
         root = Path(__import__(package).__file__).parent
@@ -26,7 +30,7 @@ def scan(package: str, prop: str) -> list[str]:
     found = set()
     for path in root.rglob("*.py"):
         text = path.read_text()
-        if assigned not in text or not mapping.search(text):
+        if assigned not in text or not mapping.search(text) or (marker and marker not in text):
             continue
         found.update(TOKEN.findall(text))
     return sorted(found)
@@ -39,7 +43,7 @@ def main() -> None:
         "providers": {},
     }
     for provider, (package, prop) in PROVIDERS.items():
-        out["providers"][provider] = {"property": prop, "types": scan(package, prop)}
+        out["providers"][provider] = {"property": prop, "types": scan(package, prop, MARKER.get(provider))}
         print(provider, len(out["providers"][provider]["types"]))
     target = Path(__file__).resolve().parent.parent / "skyrelay" / "data" / "taggable.json"
     target.write_text(json.dumps(out, indent=0, sort_keys=True) + "\n")

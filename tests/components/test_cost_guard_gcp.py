@@ -94,10 +94,6 @@ def test_labels_not_tags_on_every_taggable_resource_and_provider_default_labels(
     assert provider.inputs["billingProject"] == "skyrelay-dev"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="taggable.json lists NotificationChannel, whose `labels` are channel config, not resource labels",
-)
 def test_notification_channel_labels_hold_only_channel_config(plan):
     channel = plan.one("gcp:monitoring/notificationChannel:NotificationChannel")
     assert channel.inputs["labels"] == {"email_address": "finops@example.com"}
