@@ -5,6 +5,7 @@ fails before any resource is registered) and then runs `stacks/`. `render_progra
 Pulumi Python program with a config mapping, ours or not.
 """
 
+import asyncio
 import contextlib
 import json
 import os
@@ -132,8 +133,10 @@ def _plain(value: Any) -> Any:
 
 def _reset_pulumi() -> None:
     """Pulumi keeps the root stack in a module global; each render starts from none (config is
-    replaced wholesale by set_all_config)."""
+    replaced wholesale by set_all_config). It also needs a current event loop in this thread, which
+    an earlier `asyncio.run` in the same process (a server, a test) leaves unset: give it a new one."""
     pulumi_settings.ROOT.set(None)
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 @contextlib.contextmanager
