@@ -42,7 +42,7 @@ from skyrelay.runtime.errors import (
     UpstreamTimeout,
 )
 from skyrelay.runtime.providers.base import Upstream
-from skyrelay.runtime.router.breaker import Breaker
+from skyrelay.runtime.router.breaker import Breaker, State
 from skyrelay.runtime.router.cache import cache_key, make_cache
 from skyrelay.runtime.router.config import RouterConfig, Tenant
 from skyrelay.runtime.router.cost import CostLedger
@@ -262,10 +262,12 @@ class Router:
             if dep is None:
                 if attempts >= max_attempts or deadline.expired:
                     raise self._final(last, order)
-                waiting = [s for s in order if s.cfg.context_window > min_context]
-                if not waiting:
+                # Wait only for deployments resting after a 429; an open breaker means "not now": fail fast.
+                waiting = [s for s in order if s.cfg.context_window > min_context
+                           and s.breaker.current() is not State.OPEN]
+                if not waiting or passes >= max_attempts:
                     raise self._final(last, order)
-                soonest = min(max(s.cooldown_until - now, s.breaker.retry_in()) for s in waiting)
+                soonest = min(s.cooldown_until - now for s in waiting)
                 delay = next_delay(passes, soonest if soonest > 0 else None, self.retry.base_s,
                                    self.retry.max_s, deadline, self.rng)
                 if delay is None:
