@@ -4,11 +4,12 @@ in-process ASGI client (no sockets)."""
 from dataclasses import dataclass
 
 import orjson
-from routerkit import FREE_KEY, PRO_KEY, FakeProvider, make_config
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.webhooks import new_secret
 from skyrelay.runtime.platforms.local import LocalRuntime
 from skyrelay.runtime.router.router import Router
+
+from tests.routerkit import FREE_KEY, PRO_KEY, FakeProvider, make_config
 
 PRO_SECRET, PRO_SECRET_NEXT, FREE_SECRET = new_secret(), new_secret(), new_secret()
 OTHER_PRO_KEY = "sk-test-pro-2"
@@ -30,7 +31,7 @@ def jobs_config(tmp_path, **sections) -> JobsConfig:
 
 def runtime(tmp_path, fake: FakeProvider | None = None, workers: int = 0, generate=None, **sections):
     """-> (LocalRuntime, FakeProvider). Tenants: free, pro, ent (tests/routerkit.py)."""
-    from routerkit import sha
+    from tests.routerkit import sha
 
     fake = fake or FakeProvider()
     cfg = make_config(tenants=[
