@@ -19,3 +19,60 @@ COST_GUARD: dict[str, Default] = {
         True, "budgets and anomaly monitors can filter by the tags only once they are active"
     ),
 }
+
+# AsyncJobs: queues (interactive + batch, each with a DLQ), the worker Lambda, the job table,
+# alarms, dashboard and secrets. Sizes that depend on the deployment (worker timeout, retention,
+# concurrency) are args; these are the rules around them.
+ASYNC_JOBS: dict[str, Default] = {
+    "max_receive_count": Default(5, "deliveries before a message is dead-lettered (lift: 3-5; SC: 15 is slow to fail)"),
+    "dlq_retention_seconds": Default(1209600, "14 days, the SQS maximum: time to inspect and redrive"),
+    "dlq_redrive_allow_by_queue": Default(True, "only this component's queue may use its DLQ", secure=True),
+    "queue_sse": Default(True, "SSE-SQS at rest (SSE-KMS with `kms_key_arn`)", secure=True),
+    "queue_tls_only": Default(True, "queue policy denies sqs:* without aws:SecureTransport", secure=True),
+    "visibility_timeout_factor": Default(
+        6, "visibility >= 6 x worker timeout + batching window (AWS Lambda SQS guidance; lift)"
+    ),
+    "receive_wait_time_seconds": Default(20, "long polling: fewer empty receives, lower cost"),
+    "interactive_batch_size": Default(1, "interactive jobs start as soon as they arrive"),
+    "batch_batch_size": Default(10, "batch jobs are pulled ten at a time"),
+    "report_batch_item_failures": Default(True, "only failed messages return to the queue (partial batch failure)"),
+    "worker_tracing": Default("Active", "X-Ray active tracing on every function"),
+    "log_retention_days": Default(30, "explicit log group, created before the function, with retention"),
+    "log_format": Default("JSON", "structured Lambda logs, queryable in Logs Insights"),
+    "lambda_runtime": Default("python3.12", "the Python the zip's wheels and .pyc are built for"),
+    "lambda_architecture": Default("x86_64", "the architecture the zip's wheels are built for"),
+    "reserved_concurrency": Default(True, "workers have reserved concurrency (CKV_AWS_115)", secure=True),
+    "table_billing_mode": Default("PAY_PER_REQUEST", "on demand: no capacity planning, no throttling at idle"),
+    "table_pitr": Default(True, "point-in-time recovery (35 days)", secure=True),
+    "table_deletion_protection": Default(True, "the job table cannot be deleted by accident", secure=True),
+    "table_sse": Default(True, "server-side encryption with KMS (customer key with `kms_key_arn`)", secure=True),
+    "table_ttl_attribute": Default("expires_at", "job records expire (epoch seconds attribute)"),
+    "job_ttl_days": Default(7, "how long job records and results are kept"),
+    "secret_recovery_window_days": Default(30, "a deleted secret can be restored for 30 days", secure=True),
+    "alarm_dlq_depth": Default(0, "alarm when any message reaches a DLQ (lift)"),
+    "alarm_oldest_message_seconds": Default(600, "alarm when the oldest queued job waits this long"),
+    "alarm_worker_errors": Default(1, "alarm on any worker error in 5 minutes"),
+    "alarm_worker_throttles": Default(1, "alarm on any worker throttle in 5 minutes"),
+    "dashboard": Default(True, "weekly-review dashboard: tokens/request, cost/tenant, cache hits, latency, batch split"),
+}
+
+# JobsApi: the REST (v1) API in front of the API Lambda, with usage plans per tier and API keys.
+API: dict[str, Default] = {
+    "endpoint_type": Default("REGIONAL", "regional endpoint; put CloudFront in front if you need edge caching"),
+    "api_key_required": Default(True, "every method requires an API key (usage plans meter by key)", secure=True),
+    "access_logs": Default(True, "JSON access logs on the stage", secure=True),
+    "access_log_retention_days": Default(30, "access log retention"),
+    "xray_tracing": Default(True, "X-Ray tracing on the stage"),
+    "logging_level": Default("INFO", "execution logging at INFO"),
+    "data_trace": Default(False, "never log request/response bodies (prompts are customer data)", secure=True),
+    "metrics_enabled": Default(True, "detailed CloudWatch metrics per method"),
+    "max_body_bytes": Default(
+        65536, "WAF blocks larger request bodies before they reach the Lambda (64 KB: WAF's inspection maximum)", secure=True
+    ),
+    "waf": Default(True, "a regional WAF web ACL on the stage (body size limit)", secure=True),
+    "jwt_token_minutes": Default(15, "lifetime of access and ID tokens when the JWT authorizer is on", secure=True),
+    "manage_account_logging_role": Default(
+        True, "set the region's API Gateway CloudWatch role (one per account and region; turn off if managed elsewhere)"
+    ),
+    "stage_name": Default("v1", "the deployed stage"),
+}

@@ -1,0 +1,312 @@
+"""AsyncJobs for AWS: interactive and batch SQS queues (each with a DLQ), the worker Lambda, the
+DynamoDB job table, Secrets Manager secrets, alarms to the cost-guard topic and a dashboard.
+
+Job lifecycle (see ARCHITECTURE.md): the API writes PENDING and sends a message; the worker claims
+it (conditional write), runs it, and moves it to COMPLETE once. A message that fails
+`max_receive_count` times is dead-lettered, and the worker marks its job FAILED on that last attempt.
+"""
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+from skyrelay.components.aws import observability
+from skyrelay.components.aws.defaults import ASYNC_JOBS
+from skyrelay.components.aws.queues import WorkQueue
+from skyrelay.components.aws.worker import build_function, function_name
+from skyrelay.components.defaults import resolve
+
+from skyrelay.errors import ConfigError
+
+WORKER_HANDLER = "skyrelay.runtime.platforms.aws_lambda.worker.handler"
+
+
+class AsyncJobsArgs(TypedDict, total=False):
+    code_path: str
+    """Path of the Lambda zip (default: built from the installed skyrelay.runtime, see packaging)."""
+    worker_timeout_seconds: int
+    """Worker Lambda timeout, 1-900 (default 120). Sizes the queues' visibility timeout."""
+    worker_memory_mb: int
+    """Worker Lambda memory (default 1024)."""
+    batching_window_seconds: int
+    """Batching window of the batch queue's event source mapping (default 5; interactive uses 0)."""
+    queue_retention_seconds: int
+    """Job message retention (default 4 days); at least the worker timeout."""
+    model_quota_rpm: int
+    """Provider model quota the workers share, requests per minute (default 600)."""
+    job_seconds_p50: float
+    """Typical job duration in seconds (default 10); with the quota, sizes the workers' concurrency."""
+    reserved_concurrency: int
+    """Reserved concurrency of the worker (default 100); caps both event source mappings together."""
+    alarm_topic_arn: pulumi.Input[str]
+    """SNS topic for alarms (the cost guard's topic in the blueprint)."""
+    kms_key_arn: pulumi.Input[str]
+    """Customer KMS key for queues, table, logs and secrets (default: AWS-managed encryption)."""
+    provider_secrets: Sequence[str]
+    """Names of provider API key secrets to create (values are put out of band, never in config)."""
+    environment: Mapping[str, pulumi.Input[str]]
+    """Extra environment for the worker (no secrets: use `provider_secrets`)."""
+    overrides: dict[str, Any]
+    """Changes to the defaults table (see the component README)."""
+
+
+def max_concurrency(model_quota_rpm: int, job_seconds_p50: float, reserved: int) -> tuple[int, int]:
+    """Little's law: concurrent jobs = arrival rate x duration, at the model quota's rate. Split
+    3:1 between the interactive and batch mappings; each >= 2 (the SQS minimum), together <= reserved."""
+    if reserved < 4:
+        raise ConfigError("AsyncJobs.reserved_concurrency", "must be at least 4 (2 per event source mapping)")
+    total = max(4, math.ceil(model_quota_rpm / 60 * job_seconds_p50))
+    total = min(total, reserved)
+    interactive = min(1000, max(2, total * 3 // 4))
+    batch = min(1000, max(2, total - interactive))
+    if interactive + batch > reserved:
+        interactive = reserved - batch
+    return interactive, batch
+
+
+class AsyncJobs(pulumi.ComponentResource):
+    """Queues, worker, table, secrets, alarms and dashboard for asynchronous jobs. Children are attributes."""
+
+    interactive: WorkQueue
+    batch: WorkQueue
+    table: aws.dynamodb.Table
+    worker: aws.lambda_.Function
+    worker_role: aws.iam.Role
+    worker_log_group: aws.cloudwatch.LogGroup
+    webhook_secret: aws.secretsmanager.Secret
+
+    def __init__(self, name: str, args: AsyncJobsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("skyrelay:aws:AsyncJobs", name, None, opts)
+        args = args or {}
+        settings = resolve("AsyncJobs", ASYNC_JOBS, args.get("overrides"))
+        timeout = args.get("worker_timeout_seconds", 120)
+        if not isinstance(timeout, int) or not 1 <= timeout <= 900:
+            raise ConfigError("AsyncJobs.worker_timeout_seconds", f"must be 1-900 seconds (Lambda maximum), got {timeout!r}")
+        window = args.get("batching_window_seconds", 5)
+        retention = args.get("queue_retention_seconds", 345600)
+        if retention < timeout:
+            raise ConfigError("AsyncJobs.queue_retention_seconds", f"must be at least worker_timeout_seconds ({timeout})")
+        reserved = args.get("reserved_concurrency", 100)
+        self.max_concurrency = max_concurrency(args.get("model_quota_rpm", 600), args.get("job_seconds_p50", 10), reserved)
+        kms = args.get("kms_key_arn")
+        self._kms = kms
+        topic = args.get("alarm_topic_arn")
+        code_path = args.get("code_path") or _default_code_path()
+        child = pulumi.ResourceOptions(parent=self)
+        overrides = args.get("overrides")
+
+        self.interactive = WorkQueue(
+            f"{name}-interactive",
+            {"consumer_timeout_seconds": timeout, "batching_window_seconds": 0, "retention_seconds": retention,
+             **({"kms_key_arn": kms} if kms is not None else {}), **({"overrides": overrides} if overrides else {})},
+            opts=child,
+        )
+        self.batch = WorkQueue(
+            f"{name}-batch",
+            {"consumer_timeout_seconds": timeout, "batching_window_seconds": window, "retention_seconds": retention,
+             **({"kms_key_arn": kms} if kms is not None else {}), **({"overrides": overrides} if overrides else {})},
+            opts=child,
+        )
+        self.table = aws.dynamodb.Table(
+            f"{name}-jobs",
+            billing_mode=settings["table_billing_mode"],
+            hash_key="pk",
+            range_key="sk",
+            attributes=[
+                aws.dynamodb.TableAttributeArgs(name="pk", type="S"),
+                aws.dynamodb.TableAttributeArgs(name="sk", type="S"),
+            ],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=settings["table_ttl_attribute"], enabled=True),
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=settings["table_pitr"]),
+            deletion_protection_enabled=settings["table_deletion_protection"],
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                enabled=settings["table_sse"], kms_key_arn=kms
+            ),
+            opts=child,
+        )
+
+        self.webhook_secret = aws.secretsmanager.Secret(
+            f"{name}-webhook",
+            description="Standard Webhooks signing secret (whsec) for job callbacks",
+            kms_key_id=kms,
+            recovery_window_in_days=settings["secret_recovery_window_days"],
+            opts=child,
+        )
+        random = aws.secretsmanager.get_random_password_output(
+            password_length=48, exclude_punctuation=True, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.webhook_secret_version = aws.secretsmanager.SecretVersion(
+            f"{name}-webhook",
+            secret_id=self.webhook_secret.id,
+            secret_string=pulumi.Output.secret(random.random_password),
+            # Generated once; rotating is an explicit operation, not a side effect of `pulumi up`.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString"]),
+        )
+        self.provider_secrets: dict[str, aws.secretsmanager.Secret] = {
+            provider: aws.secretsmanager.Secret(
+                f"{name}-provider-{provider}",
+                description=f"API key for the {provider} provider (put the value out of band)",
+                kms_key_id=kms,
+                recovery_window_in_days=settings["secret_recovery_window_days"],
+                opts=child,
+            )
+            for provider in args.get("provider_secrets", ())
+        }
+
+        self.environment: dict[str, pulumi.Input[str]] = {
+            "SKYRELAY_PLATFORM": "aws",
+            "SKYRELAY_JOBS_TABLE": self.table.name,
+            "SKYRELAY_QUEUE_INTERACTIVE_URL": self.interactive.queue.url,
+            "SKYRELAY_QUEUE_BATCH_URL": self.batch.queue.url,
+            "SKYRELAY_WEBHOOK_SECRET_ARN": self.webhook_secret.arn,
+            "SKYRELAY_PROVIDER_SECRET_ARNS": pulumi.Output.all(
+                *[s.arn for s in self.provider_secrets.values()]
+            ).apply(lambda arns: json.dumps(dict(sorted(zip(self.provider_secrets, arns, strict=True))))),
+            "SKYRELAY_MAX_RECEIVE_COUNT": str(settings["max_receive_count"]),
+            "SKYRELAY_JOB_TTL_SECONDS": str(settings["job_ttl_days"] * 86400),
+            "SKYRELAY_TTL_ATTRIBUTE": settings["table_ttl_attribute"],
+            "POWERTOOLS_SERVICE_NAME": "skyrelay-worker",
+            "POWERTOOLS_METRICS_NAMESPACE": observability.METRIC_NAMESPACE,
+            **dict(args.get("environment", {})),
+        }
+        secret_arns = [self.webhook_secret.arn, *[s.arn for s in self.provider_secrets.values()]]
+        worker_statements = pulumi.Output.all(
+            self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns), kms
+        ).apply(lambda a: worker_policy(a[0], a[1], a[2], list(a[3]), a[4]))
+        fn_name = function_name(name, "worker")
+        parts = build_function(
+            self,
+            f"{name}-worker",
+            fn_name,
+            code_path=code_path,
+            handler=WORKER_HANDLER,
+            timeout=timeout,
+            memory_mb=args.get("worker_memory_mb", 1024),
+            environment=self.environment,
+            statements=worker_statements,
+            settings=settings,
+            reserved_concurrency=reserved,
+            kms_key_arn=kms,
+            description="skyrelay job worker (SQS, partial batch failures)",
+        )
+        self.worker, self.worker_role, self.worker_log_group = parts.function, parts.role, parts.log_group
+        self.worker_role_policy = parts.role_policy
+
+        self.event_source_mappings = [
+            aws.lambda_.EventSourceMapping(
+                f"{name}-{kind}",
+                event_source_arn=wq.queue.arn,
+                function_name=self.worker.arn,
+                batch_size=settings[f"{kind}_batch_size"],
+                maximum_batching_window_in_seconds=win,
+                function_response_types=["ReportBatchItemFailures"] if settings["report_batch_item_failures"] else [],
+                scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=conc),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.worker_role_policy]),
+            )
+            for kind, wq, win, conc in (
+                ("interactive", self.interactive, 0, self.max_concurrency[0]),
+                ("batch", self.batch, window, self.max_concurrency[1]),
+            )
+        ]
+
+        self.alarms = [
+            *observability.queue_alarms(self, f"{name}-interactive", self.interactive.queue, self.interactive.dlq, topic, settings),
+            *observability.queue_alarms(self, f"{name}-batch", self.batch.queue, self.batch.dlq, topic, settings),
+            *observability.function_alarms(self, f"{name}-worker", self.worker, topic, settings),
+        ]
+        self.dashboard = None
+        if settings["dashboard"]:
+            region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+            self.dashboard = observability.dashboard(
+                self,
+                f"{name}-review",
+                region,
+                self.worker.name,
+                [self.interactive.queue.name, self.batch.queue.name],
+                [self.interactive.dlq.name, self.batch.dlq.name],
+            )
+        self.register_outputs(
+            {
+                "table_name": self.table.name,
+                "table_arn": self.table.arn,
+                "interactive_queue_url": self.interactive.queue.url,
+                "interactive_queue_arn": self.interactive.queue.arn,
+                "batch_queue_url": self.batch.queue.url,
+                "batch_queue_arn": self.batch.queue.arn,
+                "interactive_dlq_url": self.interactive.dlq.url,
+                "batch_dlq_url": self.batch.dlq.url,
+                "worker_function_name": self.worker.name,
+                "worker_function_arn": self.worker.arn,
+                "webhook_secret_arn": self.webhook_secret.arn,
+                "webhook_secret": self.webhook_secret_version.secret_string,
+                "dashboard_name": self.dashboard.dashboard_name if self.dashboard else None,
+            }
+        )
+
+    def api_statements(self) -> pulumi.Output[list[dict[str, Any]]]:
+        """What the API Lambda may do: read/write the job table, send to both queues (and read their
+        depth for back-pressure), read the secrets. Nothing else."""
+        secret_arns = [self.webhook_secret.arn, *[s.arn for s in self.provider_secrets.values()]]
+        return pulumi.Output.all(
+            self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns),
+            getattr(self, "_kms", None),
+        ).apply(lambda a: api_policy(a[0], a[1], a[2], list(a[3]), a[4]))
+
+
+def _kms_statement(kms: str | None) -> list[dict[str, Any]]:
+    if not kms:
+        return []
+    return [{"Sid": "KmsForData", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": kms}]
+
+
+def worker_policy(interactive: str, batch: str, table: str, secrets: list[str], kms: str | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "ConsumeOwnQueues",
+            "Effect": "Allow",
+            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+            "Resource": [interactive, batch],
+        },
+        {
+            "Sid": "JobTableReadWrite",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            "Resource": [table],
+        },
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
+        *_kms_statement(kms),
+    ]
+
+
+def api_policy(interactive: str, batch: str, table: str, secrets: list[str], kms: str | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "SubmitToOwnQueues",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes"],
+            "Resource": [interactive, batch],
+        },
+        {
+            "Sid": "JobTableReadWrite",
+            "Effect": "Allow",
+            "Action": [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+            ],
+            "Resource": [table],
+        },
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
+        *_kms_statement(kms),
+    ]
+
+
+def _default_code_path() -> str:
+    from skyrelay.components.aws.packaging import build_lambda_zip
+
+    return str(build_lambda_zip())
