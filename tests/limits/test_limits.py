@@ -1,0 +1,146 @@
+"""Tier limits on both backends (memory and a real Redis), and 4 worker processes sharing Redis."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import aiohttp
+import pytest
+import yaml
+from routerkit import PRO_KEY, config_dict, free_port
+from skyrelay.runtime.router.limits import MemoryLimiter
+from skyrelay.runtime.router.limits.redis import RedisLimiter
+
+from skyrelay.tiers import TierName, default_tiers
+
+TIERS = default_tiers()
+
+
+def limiter(backend, redis_url):
+    if backend == "memory":
+        return MemoryLimiter()
+    return RedisLimiter.from_url(redis_url, prefix=f"t{uuid.uuid4().hex[:8]}")
+
+
+BACKENDS = ["memory", "redis"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("tier_name", list(TierName))
+def test_rpm_per_tier(backend, tier_name, redis_url):
+    tier = TIERS[tier_name]
+
+    async def go():
+        lim = limiter(backend, redis_url)
+        for _ in range(tier.rpm):
+            await lim.acquire("t", tier, 1)
+        with pytest.raises(Exception) as err:
+            await lim.acquire("t", tier, 1)
+        await lim.acquire("other", tier, 1)  # tenants are independent
+        await lim.close()
+        return err.value
+
+    err = asyncio.run(go())
+    assert err.code == "rate_limited" and err.dimension == "requests"
+    assert 0 < err.retry_after <= 60
+    assert err.headers["x-ratelimit-limit-requests"] == str(tier.rpm)
+    assert err.headers["x-ratelimit-remaining-requests"] == "0"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tpm_reserve_and_refund(backend, redis_url):
+    tier = TIERS[TierName.FREE]
+
+    async def go():
+        lim = limiter(backend, redis_url)
+        big = tier.tpm // 2 + 1
+        r1 = await lim.acquire("t", tier, big)
+        with pytest.raises(Exception) as err:  # a second reservation of the same size does not fit
+            await lim.acquire("t", tier, big)
+        assert err.value.dimension == "tokens" and err.value.retry_after > 0
+        await lim.settle(r1, tier, 10)  # used only 10: the rest comes back
+        r2 = await lim.acquire("t", tier, big)
+        await lim.settle(r2, tier, big)
+        await lim.settle(r2, tier, big)  # settling twice is a no-op
+        await lim.close()
+        return r2
+
+    r2 = asyncio.run(go())
+    assert int(r2.headers["x-ratelimit-remaining-tokens"]) < tier.tpm // 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_streams_per_tier(backend, redis_url):
+    tier = TIERS[TierName.DEVELOPER]
+
+    async def go():
+        lim = limiter(backend, redis_url)
+        held = [await lim.acquire("t", tier, 1, stream=True) for _ in range(tier.max_concurrent_streams)]
+        with pytest.raises(Exception) as err:
+            await lim.acquire("t", tier, 1, stream=True)
+        assert err.value.dimension == "streams"
+        await lim.acquire("t", tier, 1)  # non-stream requests are not stream-limited
+        await lim.settle(held[0], tier, 1)
+        await lim.acquire("t", tier, 1, stream=True)  # the freed slot is usable again
+        await lim.close()
+
+    asyncio.run(go())
+
+
+def _serve_config(tmp_path, redis_url) -> str:
+    raw = config_dict(limiter={"backend": "redis", "redis_url": redis_url, "prefix": f"mp{uuid.uuid4().hex[:6]}"},
+                      breaker={"failure_threshold": 1000000, "open_s": 1},
+                      retry={"attempts": 1}, cache={"enabled": False})
+    path = tmp_path / "router.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_four_workers_share_redis_limits(tmp_path, redis_url):
+    """A burst of 4x the Professional RPM over 4 worker processes admits no more than the limit + 1%."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skyrelay.cli.main", "serve", "--config", _serve_config(tmp_path, redis_url),
+         "--port", str(port), "--workers", "4"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    rpm = TIERS[TierName.PROFESSIONAL].rpm
+    try:
+        statuses = asyncio.run(_burst(port, 4 * rpm))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    limited = statuses.count(429)
+    admitted = len(statuses) - limited
+    assert set(statuses) <= {429, 502, 503, 504}, set(statuses)  # the upstream is a closed port
+    assert rpm * 0.9 <= admitted <= rpm * 1.01, (admitted, rpm)
+
+
+async def _burst(port: int, n: int) -> list[int]:
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as s:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                async with s.get(url + "/healthz") as r:
+                    if r.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)  # let every worker finish booting
+        body = {"model": "fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+        headers = {"authorization": f"Bearer {PRO_KEY}"}
+
+        async def one():
+            async with s.post(url + "/v1/chat/completions", json=body, headers=headers) as r:
+                await r.read()
+                return r.status
+
+        return list(await asyncio.gather(*(one() for _ in range(n))))
