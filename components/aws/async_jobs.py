@@ -6,7 +6,6 @@ it (conditional write), runs it, and moves it to COMPLETE once. A message that f
 `max_receive_count` times is dead-lettered, and the worker marks its job FAILED on that last attempt.
 """
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
@@ -162,9 +161,12 @@ class AsyncJobs(pulumi.ComponentResource):
             "SKYRELAY_QUEUE_INTERACTIVE_URL": self.interactive.queue.url,
             "SKYRELAY_QUEUE_BATCH_URL": self.batch.queue.url,
             "SKYRELAY_WEBHOOK_SECRET_ARN": self.webhook_secret.arn,
-            "SKYRELAY_PROVIDER_SECRET_ARNS": pulumi.Output.all(
-                *[s.arn for s in self.provider_secrets.values()]
-            ).apply(lambda arns: json.dumps(dict(sorted(zip(self.provider_secrets, arns, strict=True))))),
+            # One variable per provider, holding the secret's ARN (never its value):
+            # SKYRELAY_PROVIDER_<NAME>_SECRET_ARN; the runtime reads the values at cold start.
+            **{
+                f"SKYRELAY_PROVIDER_{_env_name(p)}_SECRET_ARN": s.arn
+                for p, s in sorted(self.provider_secrets.items())
+            },
             "SKYRELAY_MAX_RECEIVE_COUNT": str(settings["max_receive_count"]),
             "SKYRELAY_JOB_TTL_SECONDS": str(settings["job_ttl_days"] * 86400),
             "SKYRELAY_TTL_ATTRIBUTE": settings["table_ttl_attribute"],
@@ -304,6 +306,10 @@ def api_policy(interactive: str, batch: str, table: str, secrets: list[str], kms
         {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
         *_kms_statement(kms),
     ]
+
+
+def _env_name(provider: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in provider).upper()
 
 
 def _default_code_path() -> str:
