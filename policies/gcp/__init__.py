@@ -1,0 +1,5 @@
+"""GCP rules: Cloud Run, Cloud Tasks, Firestore. Imports nothing from the other clouds."""
+
+from skyrelay.policies.gcp import cloudrun, cloudtasks, firestore
+
+POLICIES = [*cloudrun.POLICIES, *cloudtasks.POLICIES, *firestore.POLICIES]
