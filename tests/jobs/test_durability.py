@@ -1,0 +1,117 @@
+"""1,000 jobs through a worker process that is SIGKILLed at random moments and restarted.
+
+Every job must end COMPLETE or FAILED (none lost), no job may complete twice, and every upstream call
+must be explained by a claimed attempt: for each job, calls <= attempts (a crash after a call and
+before the completion write is a retry the job's attempt count records).
+"""
+
+import asyncio
+import collections
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
+from skyrelay.runtime.queues.sqlite import SqliteJobQueue
+from skyrelay.runtime.stores.sqlite import SqliteJobStore
+
+N_JOBS = 1000
+MAX_ATTEMPTS = 5
+MIN_KILLS = 5
+WORKER = Path(__file__).with_name("durability_worker.py")
+
+
+async def seed(db: Path) -> list[str]:
+    store, queue = SqliteJobStore(db), SqliteJobQueue(db, max_receives=50)
+    ids = []
+    now = time.time()
+    for i in range(N_JOBS + 1):
+        prompt = "poison" if i == N_JOBS // 2 else f"p{i}"
+        job = Job(id=new_job_id(), tenant="t", status=JobStatus.PENDING,
+                  request={"model": "fast", "messages": [{"role": "user", "content": prompt}]},
+                  model="fast", created_at=now, updated_at=now, expires_at=now + 3600)
+        await store.create(job)
+        await queue.enqueue(job.id, "batch" if i % 2 else "interactive")
+        ids.append(job.id)
+    await store.close()
+    await queue.close()
+    return ids
+
+
+def start(db: Path, log: Path) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, str(WORKER), str(db), str(log), str(MAX_ATTEMPTS)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def open_count(store: SqliteJobStore) -> int:
+    return sum(1 for j in store.all_jobs_sync() if not j.status.final)
+
+
+def test_sigkilled_worker_loses_nothing_and_completes_once(tmp_path):
+    db, log = tmp_path / "jobs.db", tmp_path / "calls.log"
+    ids = asyncio.run(seed(db))
+    watcher = SqliteJobStore(db)
+    rng = random.Random()
+    kills = 0
+    proc = start(db, log)
+    try:
+        deadline = time.monotonic() + 120
+        while open_count(watcher) and time.monotonic() < deadline:
+            if kills < MIN_KILLS:
+                time.sleep(rng.uniform(0.05, 0.4))
+                if not open_count(watcher):
+                    break
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                proc = start(db, log)
+            else:
+                time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    jobs = {j.id: j for j in watcher.all_jobs_sync()}
+    queue = SqliteJobQueue(db)
+
+    async def queue_state():
+        try:
+            return await queue.dead_letters(), await queue.depth()
+        finally:
+            await queue.close()
+            await watcher.close()
+
+    dead, depth = asyncio.run(queue_state())
+
+    assert kills >= MIN_KILLS, "the jobs finished before the worker was killed enough times"
+    # lost: 0
+    assert set(jobs) == set(ids)
+    assert all(j.status in (JobStatus.COMPLETE, JobStatus.FAILED) for j in jobs.values())
+    assert depth == 0
+    # completed twice: 0, and every upstream call is explained by an attempt
+    calls = collections.Counter(line.split(" ", 1)[1] for line in log.read_text().splitlines())
+    by_prompt = {j.request["messages"][0]["content"]: j for j in jobs.values()}
+    for prompt, job in by_prompt.items():
+        assert calls[prompt] <= job.attempts, (prompt, calls[prompt], job.attempts)
+        if job.status == JobStatus.COMPLETE:
+            assert calls[prompt] >= 1
+            assert [h["event"] for h in job.history].count("completed") == 1
+            assert job.result["text"] == f"done {prompt}"
+    retried = sum(calls.values()) - sum(1 for j in jobs.values() if j.status == JobStatus.COMPLETE)
+    explained = sum(j.attempts - 1 for j in jobs.values() if j.status == JobStatus.COMPLETE) + \
+        sum(j.attempts for j in jobs.values() if j.status == JobStatus.FAILED)
+    assert retried <= explained
+    # the poison job: FAILED after the configured attempts, dead-lettered
+    poison = by_prompt["poison"]
+    assert poison.status == JobStatus.FAILED and poison.attempts == MAX_ATTEMPTS
+    assert poison.id in {d.job_id for d in dead}
+    # everything else completed (a job can only fail here by crashing MAX_ATTEMPTS workers)
+    others_failed = [j for j in jobs.values() if j.status == JobStatus.FAILED and j.id != poison.id]
+    assert all(j.error["code"] == "max_attempts" for j in others_failed)
+    print(f"\nkills={kills} calls={sum(calls.values())} completed={len(jobs) - 1 - len(others_failed)} "
+          f"retried_calls={retried} max_attempts_failures={len(others_failed)}")
