@@ -13,6 +13,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.providers.base import ProviderKind, Upstream
 
 from skyrelay.errors import ConfigError
@@ -137,6 +138,7 @@ class RouterConfig(_M):
     breaker: BreakerConfig = BreakerConfig()
     retry: RetryConfig = RetryConfig()
     api: ApiConfig = ApiConfig()
+    jobs: JobsConfig | None = Field(default=None, description="async jobs: store, queue, worker, webhooks")
 
     @model_validator(mode="after")
     def _references(self) -> "RouterConfig":
