@@ -27,6 +27,7 @@ ROUTE_MODULES = (
     "skyrelay.runtime.api.chat",
     "skyrelay.runtime.api.metrics",
     "skyrelay.runtime.api.openapi",
+    "skyrelay.runtime.api.jobs",
 )
 CONFIG_ENV = "SKYRELAY_CONFIG"
 _OVERHEAD = b"x-skyrelay-overhead-ms"

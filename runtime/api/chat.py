@@ -70,7 +70,7 @@ def parse_chat(doc) -> tuple[ChatRequest, bool]:
         if not isinstance(m, dict):
             _fail(f"messages[{i}]", "must be an object")
         role = m.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             _fail(f"messages[{i}].role", "must be one of system, user, assistant, tool")
         messages.append(Message("system" if role == "developer" else role, _content(i, m.get("content")),
                                 "cache_control" in m))
