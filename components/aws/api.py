@@ -118,11 +118,11 @@ def usage_plan_limits(tier: TierLimits) -> dict[str, Any]:
 class JobsApi(pulumi.ComponentResource):
     """REST API, API Lambda, stage, usage plans and keys, WAF and optional JWT authorizer. Children are attributes."""
 
+    # Annotated attributes are the schema outputs; other children are plain attributes.
     rest_api: aws.apigateway.RestApi
     stage: aws.apigateway.Stage
     function: aws.lambda_.Function
-    usage_plans: dict
-    api_keys: dict
+    url: pulumi.Output[str]
 
     def __init__(self, name: str, args: JobsApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:aws:JobsApi", name, None, opts)
@@ -414,6 +414,9 @@ class JobsApi(pulumi.ComponentResource):
         self.url = self.stage.invoke_url
         self.register_outputs(
             {
+                "rest_api": self.rest_api,
+                "stage": self.stage,
+                "function": self.function,
                 "url": self.stage.invoke_url,
                 "rest_api_id": self.rest_api.id,
                 "stage_name": self.stage.stage_name,

@@ -69,13 +69,19 @@ def max_concurrency(model_quota_rpm: int, job_seconds_p50: float, reserved: int)
 class AsyncJobs(pulumi.ComponentResource):
     """Queues, worker, table, secrets, alarms and dashboard for asynchronous jobs. Children are attributes."""
 
-    interactive: WorkQueue
-    batch: WorkQueue
+    # The annotated attributes are the component's schema outputs (pulumi.provider.experimental);
+    # the other children (`interactive`, `batch`, alarms, ...) are plain attributes.
     table: aws.dynamodb.Table
     worker: aws.lambda_.Function
     worker_role: aws.iam.Role
     worker_log_group: aws.cloudwatch.LogGroup
     webhook_secret: aws.secretsmanager.Secret
+    interactive_queue_url: pulumi.Output[str]
+    interactive_queue_arn: pulumi.Output[str]
+    batch_queue_url: pulumi.Output[str]
+    batch_queue_arn: pulumi.Output[str]
+    interactive_dlq_url: pulumi.Output[str]
+    batch_dlq_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: AsyncJobsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:aws:AsyncJobs", name, None, opts)
@@ -230,8 +236,19 @@ class AsyncJobs(pulumi.ComponentResource):
                 [self.interactive.queue.name, self.batch.queue.name],
                 [self.interactive.dlq.name, self.batch.dlq.name],
             )
+        self.interactive_queue_url = self.interactive.queue.url
+        self.interactive_queue_arn = self.interactive.queue.arn
+        self.batch_queue_url = self.batch.queue.url
+        self.batch_queue_arn = self.batch.queue.arn
+        self.interactive_dlq_url = self.interactive.dlq.url
+        self.batch_dlq_url = self.batch.dlq.url
         self.register_outputs(
             {
+                "table": self.table,
+                "worker": self.worker,
+                "worker_role": self.worker_role,
+                "worker_log_group": self.worker_log_group,
+                "webhook_secret": self.webhook_secret,
                 "table_name": self.table.name,
                 "table_arn": self.table.arn,
                 "interactive_queue_url": self.interactive.queue.url,
@@ -243,7 +260,7 @@ class AsyncJobs(pulumi.ComponentResource):
                 "worker_function_name": self.worker.name,
                 "worker_function_arn": self.worker.arn,
                 "webhook_secret_arn": self.webhook_secret.arn,
-                "webhook_secret": self.webhook_secret_version.secret_string,
+                "webhook_secret_value": self.webhook_secret_version.secret_string,
                 "dashboard_name": self.dashboard.dashboard_name if self.dashboard else None,
             }
         )
