@@ -21,7 +21,12 @@ def register(app: typer.Typer) -> None:
         from skyrelay.runtime.api.app import CONFIG_ENV
         from skyrelay.runtime.router.config import load_config
 
-        load_config(config)  # fail here, with the offending key, rather than in every worker
+        cfg = load_config(config)  # fail here, with the offending key, rather than in every worker
+        if cfg.jobs is not None:  # async jobs: the API plus in-process job workers (runtime/platforms/local)
+            from skyrelay.runtime.platforms.local import serve_config
+
+            typer.echo(f"skyrelay router + {cfg.jobs.worker.workers} job worker(s) on http://{host}:{port}")
+            return serve_config(config, host, port, log_level)
         os.environ[CONFIG_ENV] = os.path.abspath(config)
         if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="skyrelay-metrics-")
