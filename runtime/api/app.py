@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skyrelay.runtime.api.auth import KeyStore
+from skyrelay.runtime.api.chat import ChatEndpoint
 from skyrelay.runtime.api.errors import error_parts
 from skyrelay.runtime.api.metrics import Metrics
 from skyrelay.runtime.errors import NotFound, SkyrelayError
@@ -52,10 +53,11 @@ class OverheadMiddleware:
     puts that in `scope["state"]["upstream_s"]`).
     """
 
-    def __init__(self, app, metrics: Metrics, known_paths: frozenset[str]):
+    def __init__(self, app, metrics: Metrics, known_paths: frozenset[str], fast_paths: dict | None = None):
         self.app = app
         self.metrics = metrics
         self.known = known_paths
+        self.fast = fast_paths or {}  # hot routes that handle their own errors: skip Starlette's router
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -77,7 +79,7 @@ class OverheadMiddleware:
                 m.overhead.labels(route).observe(overhead)
             await send(message)
 
-        await self.app(scope, receive, send_with_header)
+        await self.fast.get(scope["path"], self.app)(scope, receive, send_with_header)
 
 
 async def _http_error(request, exc: HTTPException):
@@ -117,7 +119,8 @@ def create_app(config: RouterConfig | str | os.PathLike, router: Router | None =
                     exception_handlers={HTTPException: _http_error})
     app.state.ctx = ctx
     known = frozenset(r.path for r in routes)
-    app.add_middleware(OverheadMiddleware, metrics=metrics, known_paths=known)
+    fast = {r.path: r.app for r in routes if isinstance(r.app, ChatEndpoint)}
+    app.add_middleware(OverheadMiddleware, metrics=metrics, known_paths=known, fast_paths=fast)
     return app
 
 

@@ -1,0 +1,257 @@
+"""Router overhead benchmark: nginx (direct) vs a minimal pass-through proxy vs `skyrelay serve`.
+
+    .venv/bin/python bench/router_overhead.py [--duration 6] [--runs 2] [--workers 2]
+
+All three targets front the same zero-latency nginx upstream (a canned chat.completion). Modes:
+open loop at 100/300/1000 RPS (an asyncio generator that spaces sends evenly and measures from the
+scheduled send time) and closed loop at 16 and 64 connections (wrk). Reports p50, p99, errors,
+achieved RPS, CPU-ms per request (from /proc of each server's process tree) and RSS, with added
+latency and throughput ratios against the pass-through proxy. A benchmark, not a test.
+"""
+
+import argparse
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "sk-bench"
+BODY = b'{"model":"fast","messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":64}'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def start_nginx(tmp: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    conf = (ROOT / "bench" / "nginx.conf.template").read_text().replace("{prefix}", str(tmp)).replace("{port}", str(port))
+    (tmp / "nginx.conf").write_text(conf)
+    exe = shutil.which("nginx") or "/usr/sbin/nginx"
+    proc = subprocess.Popen([exe, "-p", str(tmp), "-c", str(tmp / "nginx.conf")], start_new_session=True)
+    wait_port(port)
+    return proc, port
+
+
+def router_config(tmp: Path, upstream: str) -> Path:
+    cfg = {
+        "deployments": [
+            {"name": "primary", "model": "fast", "provider": "openai_compat", "upstream_model": "bench",
+             "endpoint": upstream, "auth": "none", "price": {"input": 0.00015, "output": 0.0006},
+             "capabilities": ["fast"], "context_window": 128000},
+            {"name": "secondary", "model": "fast", "provider": "openai_compat", "upstream_model": "bench",
+             "endpoint": upstream, "auth": "none", "price": {"input": 0.0002, "output": 0.0008}},
+        ],
+        "models": {"fast": {"strategy": "priority", "deployments": ["primary", "secondary"]}},
+        "tenants": [{"name": "bench", "tier": "enterprise", "api_keys": [hashlib.sha256(KEY.encode()).hexdigest()]}],
+        # Limits stay on (memory backend); the numbers are raised so the load is never refused.
+        "tier_overrides": {"enterprise": {"rpm": 100_000_000, "tpm": 10**12}},
+        "limiter": {"backend": "memory"},
+        "cache": {"enabled": False},  # every request goes upstream
+    }
+    path = tmp / "router.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def start_target(kind: str, upstream_port: int, tmp: Path, workers: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    upstream = f"http://127.0.0.1:{upstream_port}"
+    env = {**os.environ}
+    if kind == "passthrough":
+        env["UPSTREAM"] = upstream
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.passthrough_proxy:make_app", "--port", str(port),
+               "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
+               "--no-access-log"]
+    else:
+        cmd = [sys.executable, "-m", "skyrelay.cli.main", "serve", "--config", str(router_config(tmp, upstream)),
+               "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+    wait_port(port)
+    time.sleep(1.5)  # every worker up
+    return proc, port
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    p = psutil.Process(pid)
+    return [p, *p.children(recursive=True)]
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for p in tree(pid):
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    return sum(p.memory_info().rss for p in tree(pid)) / 2**20
+
+
+async def open_loop(url: str, headers: dict, rate: int, duration: float) -> dict:
+    lat: list[float] = []
+    errors = 0
+    n = int(rate * duration)
+    conn = aiohttp.TCPConnector(limit=0, force_close=False)
+    async with aiohttp.ClientSession(connector=conn) as s:
+        async def one(t_sched: float):
+            nonlocal errors
+            try:
+                async with s.post(url, data=BODY, headers=headers) as r:
+                    await r.read()
+                    if r.status != 200:
+                        errors += 1
+                        return
+            except aiohttp.ClientError:
+                errors += 1
+                return
+            lat.append(time.perf_counter() - t_sched)
+
+        # warm-up
+        await asyncio.gather(*(one(time.perf_counter()) for _ in range(50)))
+        lat.clear()
+        errors = 0
+        tasks = []
+        t0 = time.perf_counter()
+        for i in range(n):
+            t_sched = t0 + i / rate
+            delay = t_sched - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(t_sched)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - t0
+    lat.sort()
+    return {"n": len(lat) + errors, "ok": len(lat), "errors": errors, "rps": len(lat) / elapsed,
+            "p50": lat[len(lat) // 2] * 1000 if lat else float("nan"),
+            "p99": lat[int(len(lat) * 0.99)] * 1000 if lat else float("nan")}
+
+
+WRK_LUA = """wrk.method = "POST"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+"""
+
+
+def _ms(v: str, unit: str) -> float:
+    return float(v) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def closed_loop(url: str, conns: int, duration: float, tmp: Path) -> dict:
+    script = tmp / "post.lua"
+    script.write_text(WRK_LUA.format(body=BODY.decode(), key=KEY))
+    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{int(duration)}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True).stdout
+    pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    def parse(s: str) -> float:
+        m = re.match(r"([\d.]+)(\w+)", s)
+        return _ms(m.group(1), m.group(2))
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    return {"n": reqs, "ok": reqs - errors, "errors": errors,
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": parse(pct["50"]), "p99": parse(pct["99"])}
+
+
+MODES = [("open", 100), ("open", 300), ("open", 1000), ("closed", 16), ("closed", 64)]
+
+
+def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
+    url = f"http://127.0.0.1:{port}/v1/chat/completions"
+    headers = {"content-type": "application/json", "authorization": f"Bearer {KEY}"}
+    c0 = cpu_seconds(pid) if pid else 0.0
+    if mode == "open":
+        res = asyncio.run(open_loop(url, headers, arg, duration))
+    else:
+        res = closed_loop(url, arg, duration, tmp)
+    res["cpu_ms"] = (cpu_seconds(pid) - c0) * 1000 / max(1, res["n"]) if pid else float("nan")
+    res["rss"] = rss_mb(pid) if pid else float("nan")
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=float, default=6)
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="skyrelay-bench-"))
+    procs = []
+    try:
+        nginx, nport = start_nginx(tmp)
+        procs.append(nginx)
+        pp, pport = start_target("passthrough", nport, tmp, args.workers)
+        procs.append(pp)
+        sp, sport = start_target("skyrelay", nport, tmp, args.workers)
+        procs.append(sp)
+        targets = [("direct", nginx.pid, nport), ("passthrough", pp.pid, pport), ("skyrelay", sp.pid, sport)]
+        rows = []
+        for run in range(1, args.runs + 1):
+            for mode, arg in MODES:
+                results = {}
+                for name, pid, port in targets:  # interleaved, same offered load, same run
+                    results[name] = measure(name, pid, port, mode, arg, args.duration, tmp)
+                rows.append((run, mode, arg, results))
+                print_rows([rows[-1]], header=len(rows) == 1)
+        print()
+        print("Summary (added = target p50/p99 minus direct at the same load in the same run):")
+        for run, mode, arg, r in rows:
+            sk, pt, d = r["skyrelay"], r["passthrough"], r["direct"]
+            print(f"  run {run} {mode:6} {arg:>5}: skyrelay added p50 {sk['p50'] - d['p50']:6.2f} ms "
+                  f"(passthrough {pt['p50'] - d['p50']:5.2f}); p99 ratio vs passthrough {sk['p99'] / pt['p99']:5.2f}; "
+                  f"RPS ratio {sk['rps'] / pt['rps']:5.2f}; CPU-ms/req {sk['cpu_ms']:.3f} (passthrough {pt['cpu_ms']:.3f}); "
+                  f"RSS {sk['rss']:.0f} MB")
+    finally:
+        for p in reversed(procs):
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(p.pid, signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_rows(rows, header=False) -> None:
+    if header:
+        print(f"{'run':>3} {'mode':>6} {'load':>5} {'target':>12} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+              f"{'RPS':>9} {'CPU-ms/req':>10} {'RSS MB':>7}")
+    for run, mode, arg, results in rows:
+        for name, r in results.items():
+            print(f"{run:>3} {mode:>6} {arg:>5} {name:>12} {r['p50']:8.2f} {r['p99']:8.2f} {r['errors']:6d} "
+                  f"{r['rps']:9.0f} {r['cpu_ms']:10.3f} {r['rss']:7.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
