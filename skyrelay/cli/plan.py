@@ -1,7 +1,10 @@
 """`skyrelay plan`: the credential-free preview of a stack or any Pulumi Python program.
 
-Exit codes: 0 ok, 1 mandatory policy violations, 2 bad usage or config (the message names the key
-or file).
+The policy pack (skyrelay.policies) judges the rendered resources with the same rules and the same
+config as `pulumi preview --policy-pack policies --policy-pack-config FILE`.
+
+Exit codes: 0 ok (advisory findings allowed), 1 at least one mandatory policy violation, 2 bad
+usage or config (the message names the key or file).
 """
 
 import json
@@ -29,13 +32,21 @@ def plan(
     config: Annotated[Path | None, typer.Option(help="stack config file for --program")] = None,
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
     project_dir: Annotated[Path, typer.Option(help="folder with Pulumi.yaml (for --stack)")] = Path("."),
+    policy_config: Annotated[
+        Path | None, typer.Option(help="policy pack config JSON, as for `pulumi preview --policy-pack-config`")
+    ] = None,
 ) -> None:
     """Render a stack offline (no credentials, no Pulumi CLI) and report its resources."""
     from skyrelay.errors import ConfigError
     from skyrelay.plan import ProgramError, render_program, render_stack, report
+    from skyrelay.plan.policy import Evaluator, load_policy_config, mandatory
 
     if (stack is None) == (program is None):
         _fail("give exactly one of --stack NAME or --program DIR")
+    try:
+        evaluator = Evaluator(load_policy_config(policy_config))
+    except ConfigError as exc:
+        _fail(f"policy config error: {exc}")
     try:
         if stack is not None:
             result, _ = render_stack(stack, project_dir)
@@ -49,12 +60,17 @@ def plan(
         _fail(f"config error: {exc}")
     except ProgramError as exc:
         _fail(f"program error: {exc}")
+    violations = evaluator.evaluate(result)
+    rules = len(evaluator.policies)
     if format is Format.json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, default=str) + "\n")
+        doc = result.to_json() | {"violations": [v.to_json() for v in violations]}
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
     elif format is Format.markdown:
-        sys.stdout.write(report.markdown(result))
+        sys.stdout.write(report.markdown(result, violations, rules))
     else:
-        report.text(result)
+        report.text(result, violations, rules)
+    if mandatory(violations):
+        raise typer.Exit(1)
 
 
 def _fail(message: str) -> None:

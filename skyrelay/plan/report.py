@@ -1,4 +1,9 @@
-"""Human-readable reports of a plan: a coloured text tree for terminals, Markdown for PR comments."""
+"""Human-readable reports of a plan: a coloured text tree for terminals, Markdown for PR comments.
+
+Both end with the policy pack's findings, grouped by severity, each policy with its remediation.
+"""
+
+from collections.abc import Sequence
 
 from skyrelay.plan.model import Plan, PlannedResource
 from skyrelay.tags import REQUIRED_TAG_KEYS, taggable_property
@@ -27,7 +32,38 @@ def _children(plan: Plan) -> dict[str | None, list[PlannedResource]]:
     return children
 
 
-def text(plan: Plan) -> None:
+SEVERITIES = ("critical", "high", "medium", "low", "unspecified")
+
+
+def by_severity(violations: Sequence) -> list[tuple[str, list]]:
+    groups = [(sev, [v for v in violations if v.severity == sev]) for sev in SEVERITIES]
+    return [(sev, vs) for sev, vs in groups if vs]
+
+
+def short_urn(urn: str) -> str:
+    """`type::name` of a URN (the stack for stack-wide findings)."""
+    if not urn:
+        return "(stack)"
+    parts = urn.split("::")
+    return f"{parts[-2].rsplit('$', 1)[-1]}::{parts[-1]}" if len(parts) >= 2 else urn
+
+
+def policy_summary(violations: Sequence, rules: int | None) -> str:
+    mandatory = sum(v.level == "mandatory" for v in violations)
+    advisory = len(violations) - mandatory
+    if not violations:
+        return f"Policy pack: no violations{f' ({rules} rules)' if rules else ''}."
+    return f"Policy pack: {mandatory} mandatory, {advisory} advisory violation(s)."
+
+
+def _remediations(group: Sequence) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in group:
+        out.setdefault(v.policy, v.remediation)
+    return out
+
+
+def text(plan: Plan, violations: Sequence | None = None, rules: int | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.tree import Tree
@@ -51,9 +87,36 @@ def text(plan: Plan) -> None:
     console.print(table)
     taggable, tagged, _ = tag_coverage(plan)
     console.print(f"Tag coverage: {tagged}/{taggable} taggable resources carry {', '.join(REQUIRED_TAG_KEYS)}")
+    if violations is None:
+        return
+    from rich.markup import escape
+
+    style = "bold red" if any(v.level == "mandatory" for v in violations) else "bold green"
+    console.print(f"[{style}]{policy_summary(violations, rules)}[/]")
+    for severity, group in by_severity(violations):
+        console.print(f"[bold]{severity.upper()}[/]")
+        for v in group:
+            mark = "[red]mandatory[/]" if v.level == "mandatory" else "[yellow]advisory[/]"
+            console.print(f"  {mark} [cyan]{v.policy}[/] {escape(short_urn(v.urn))}: {escape(v.message)}")
+        for policy, remedy in _remediations(group).items():
+            console.print(f"  [dim]fix {policy}: {escape(remedy)}[/]")
 
 
-def markdown(plan: Plan) -> str:
+def markdown_violations(violations: Sequence, rules: int | None = None) -> list[str]:
+    lines = ["", f"#### {policy_summary(violations, rules)}"]
+    for severity, group in by_severity(violations):
+        lines += ["", f"##### {severity.capitalize()} ({len(group)})", "",
+                  "| Level | Policy | Resource | Finding |", "|---|---|---|---|"]  # fmt: skip
+        for v in group:
+            level = "**mandatory**" if v.level == "mandatory" else "advisory"
+            finding = v.message.replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {level} | `{v.policy}` | `{short_urn(v.urn)}` | {finding} |")
+        lines += ["", "Remediation:"]
+        lines += [f"- `{policy}`: {remedy}" for policy, remedy in _remediations(group).items()]
+    return lines
+
+
+def markdown(plan: Plan, violations: Sequence | None = None, rules: int | None = None) -> str:
     taggable, tagged, missing = tag_coverage(plan)
     lines = [
         f"### skyrelay plan: `{plan.stack}`",
@@ -66,6 +129,8 @@ def markdown(plan: Plan) -> str:
     lines += [f"| `{t}` | {n} |" for t, n in plan.by_type().items()]
     if missing:
         lines += ["", "**Missing required tags:**", *[f"- `{urn}`" for urn in missing]]
+    if violations is not None:
+        lines += markdown_violations(violations, rules)
     lines += ["", "<details><summary>Resources</summary>", "", "| Name | Type | Parent |", "|---|---|---|"]
     names = {r.urn: r.name for r in plan.resources}
     lines += [f"| {r.name} | `{r.type}` | {names.get(r.parent, '')} |" for r in plan.resources]
