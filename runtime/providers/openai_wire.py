@@ -10,6 +10,7 @@ from skyrelay.runtime.errors import (
 )
 from skyrelay.runtime.providers.errors_common import by_status
 from skyrelay.runtime.providers.sse import SseSplitter
+from skyrelay.runtime.providers.stream_parser import DeferredErrorParser
 
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter", "tool_calls": "tool_calls",
            "function_call": "tool_calls"}
@@ -81,30 +82,16 @@ def error_from(status: int, headers: dict[str, str], body: bytes) -> ProviderErr
     return by_status(status, headers, message, upstream_status=status)
 
 
-class OpenAiStreamParser:
+class OpenAiStreamParser(DeferredErrorParser):
     """SSE `chat.completion.chunk`s to deltas; the final delta carries usage and finish reason."""
 
-    __slots__ = ("_sse", "_finish", "_usage", "_done", "_saw_text", "_error")
+    __slots__ = ("_sse", "_finish", "_usage")
 
     def __init__(self) -> None:
+        super().__init__()
         self._sse = SseSplitter()
         self._finish: str | None = None
         self._usage: Usage | None = None
-        self._done = False
-        self._saw_text = False
-        self._error: ProviderError | None = None
-
-    def feed(self, chunk: bytes) -> list[StreamDelta]:
-        if self._error is not None:
-            raise self._error
-        out: list[StreamDelta] = []
-        try:
-            self._feed(chunk, out)
-        except ProviderError as exc:
-            if not out:
-                raise
-            self._error = exc  # deliver what came before the bad event; raise on the next call
-        return out
 
     def _feed(self, chunk: bytes, out: list[StreamDelta]) -> None:
         for data in self._sse.feed(chunk):
@@ -140,7 +127,6 @@ class OpenAiStreamParser:
                     self._finish = _FINISH.get(reason, "stop")
 
     def close(self) -> None:
-        if self._error is not None:
-            raise self._error
+        self._raise_pending()
         if not self._done:
             raise UpstreamServerError("stream ended without the [DONE] marker")

@@ -2,33 +2,20 @@
 
 import orjson
 from skyrelay.runtime.canonical import StreamDelta
-from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamServerError
+from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.providers.bedrock.chat import STOP_REASONS, usage_of
 from skyrelay.runtime.providers.bedrock.errors import from_type
 from skyrelay.runtime.providers.bedrock.eventstream import EventStreamDecoder
+from skyrelay.runtime.providers.stream_parser import DeferredErrorParser
 
 
-class BedrockStreamParser:
-    __slots__ = ("_dec", "_finish", "_done", "_saw_text", "_error")
+class BedrockStreamParser(DeferredErrorParser):
+    __slots__ = ("_dec", "_finish")
 
     def __init__(self) -> None:
+        super().__init__()
         self._dec = EventStreamDecoder()
         self._finish: str | None = None
-        self._done = False
-        self._saw_text = False
-        self._error: ProviderError | None = None
-
-    def feed(self, chunk: bytes) -> list[StreamDelta]:
-        if self._error is not None:
-            raise self._error
-        out: list[StreamDelta] = []
-        try:
-            self._feed(chunk, out)
-        except ProviderError as exc:
-            if not out:
-                raise
-            self._error = exc  # deliver what came before the bad frame; raise on the next call
-        return out
 
     def _feed(self, chunk: bytes, out: list[StreamDelta]) -> None:
         for frame in self._dec.feed(chunk):
@@ -62,8 +49,7 @@ class BedrockStreamParser:
                 out.append(StreamDelta(usage=usage_of(payload.get("usage")), finish_reason=self._finish))
 
     def close(self) -> None:
-        if self._error is not None:
-            raise self._error
+        self._raise_pending()
         self._dec.check()
         if not self._done:
             raise UpstreamServerError("ConverseStream ended without messageStop/metadata")

@@ -2,33 +2,20 @@
 
 import orjson
 from skyrelay.runtime.canonical import StreamDelta, Usage
-from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamServerError
+from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.providers.sse import SseSplitter
+from skyrelay.runtime.providers.stream_parser import DeferredErrorParser
 from skyrelay.runtime.providers.vertex.chat import candidate_text, check_prompt_blocked, finish_of, usage_of
 from skyrelay.runtime.providers.vertex.errors import error_from
 
 
-class VertexStreamParser:
-    __slots__ = ("_sse", "_usage", "_done", "_saw_text", "_error")
+class VertexStreamParser(DeferredErrorParser):
+    __slots__ = ("_sse", "_usage")
 
     def __init__(self) -> None:
+        super().__init__()
         self._sse = SseSplitter()
         self._usage: Usage | None = None
-        self._done = False
-        self._saw_text = False
-        self._error: ProviderError | None = None
-
-    def feed(self, chunk: bytes) -> list[StreamDelta]:
-        if self._error is not None:
-            raise self._error
-        out: list[StreamDelta] = []
-        try:
-            self._feed(chunk, out)
-        except ProviderError as exc:
-            if not out:
-                raise
-            self._error = exc  # deliver what came before the bad chunk; raise on the next call
-        return out
 
     def _feed(self, chunk: bytes, out: list[StreamDelta]) -> None:
         for data in self._sse.feed(chunk):
@@ -62,7 +49,6 @@ class VertexStreamParser:
                 out.append(StreamDelta(text=text))
 
     def close(self) -> None:
-        if self._error is not None:
-            raise self._error
+        self._raise_pending()
         if not self._done:
             raise UpstreamServerError("Vertex stream ended without a finishReason")
