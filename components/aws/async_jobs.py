@@ -120,9 +120,12 @@ class AsyncJobs(pulumi.ComponentResource):
             billing_mode=settings["table_billing_mode"],
             hash_key="pk",
             range_key="sk",
-            attributes=[
-                aws.dynamodb.TableAttributeArgs(name="pk", type="S"),
-                aws.dynamodb.TableAttributeArgs(name="sk", type="S"),
+            attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S") for a in ("pk", "sk", "gsi1pk", "gsi1sk")],
+            # A tenant's jobs, newest first (GET /v1/jobs); the runtime's DynamoJobStore layout.
+            global_secondary_indexes=[
+                aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                    name="by_tenant", hash_key="gsi1pk", range_key="gsi1sk", projection_type="ALL"
+                )
             ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=settings["table_ttl_attribute"], enabled=True),
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=settings["table_pitr"]),

@@ -175,6 +175,13 @@ def test_job_table_is_on_demand_with_pitr_ttl_deletion_protection_and_encryption
     assert table.inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}
     assert table.inputs["deletionProtectionEnabled"] is True
     assert table.inputs["serverSideEncryption"]["enabled"] is True
+    # the key schema the runtime's DynamoJobStore uses (tests/contracts runs it against moto)
+    assert (table.inputs["hashKey"], table.inputs["rangeKey"]) == ("pk", "sk")
+    gsi = table.inputs["globalSecondaryIndexes"]
+    assert [(g["name"], g["hashKey"], g["rangeKey"]) for g in gsi] == [("by_tenant", "gsi1pk", "gsi1sk")]
+    from skyrelay.runtime.stores import dynamodb
+
+    assert dynamodb.INDEX == "by_tenant" and table.inputs["ttl"]["attributeName"] == dynamodb.TTL_ATTRIBUTE
 
 
 def test_secrets_are_arns_in_env_and_the_webhook_secret_is_a_secret_output(plan):

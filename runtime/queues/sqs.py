@@ -1,0 +1,266 @@
+"""The SQS JobQueue: one standard queue per priority, each with its own DLQ (redrive policy).
+
+- `receive` polls the interactive queue first and fills the rest of the batch from the batch queue.
+- The redrive policy on each queue (AsyncJobs sets it) dead-letters a message after
+  `maxReceiveCount` receives; `max_receives` here is only what the contract factory configures.
+- Messages carry `{"job_id", "priority"}`; the job lives in the JobStore.
+- SQS accepts a stale receipt handle for DeleteMessage. The port wants stale acks refused, so this
+  adapter remembers the newest receipt it handed out per message and refuses older ones. That check
+  is per adapter instance (per Lambda container); across containers, a stale ack is harmless because
+  job completion is a conditional write in the store.
+- `dead_letter` copies the message to the DLQ with the reason as message attributes, then deletes it.
+
+boto3 loads lazily (the Lambda runtime provides it; the zip does not carry it). Calls run in a
+thread so the event loop never blocks.
+"""
+
+import asyncio
+import json
+import math
+import os
+import time
+from collections import OrderedDict
+from typing import Any
+
+from skyrelay.runtime.queues.base import DeadLetter, Message
+
+PRIORITIES = ("interactive", "batch")
+MAX_DELAY_S = 900  # SQS DelaySeconds maximum
+MAX_VISIBILITY_S = 43200
+
+
+def _client(endpoint_url: str | None = None, region: str | None = None):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint_url,
+        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, tcp_keepalive=True),
+    )
+
+
+class SqsJobQueue:
+    def __init__(
+        self,
+        interactive_url: str,
+        batch_url: str,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        wait_time_s: int = 0,
+    ):
+        self.urls = {"interactive": interactive_url, "batch": batch_url}
+        self._client = client
+        self._endpoint = endpoint_url
+        self._region = region
+        self.wait_time_s = wait_time_s
+        self._dlq_urls: dict[str, str] | None = None
+        self._receipts: OrderedDict[str, str] = OrderedDict()  # message id -> newest receipt
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "SqsJobQueue":
+        env = env if env is not None else dict(os.environ)
+        return cls(
+            env["SKYRELAY_QUEUE_INTERACTIVE_URL"],
+            env["SKYRELAY_QUEUE_BATCH_URL"],
+            endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"),
+        )
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = _client(self._endpoint, self._region)
+        return self._client
+
+    async def _call(self, op: str, **kwargs) -> dict:
+        return await asyncio.to_thread(getattr(self.client, op), **kwargs)
+
+    # ---- port ----
+    async def enqueue(self, job_id: str, priority: str = "interactive", delay_s: float = 0.0) -> str:
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {list(PRIORITIES)}")
+        out = await self._call(
+            "send_message",
+            QueueUrl=self.urls[priority],
+            MessageBody=json.dumps({"job_id": job_id, "priority": priority}),
+            DelaySeconds=min(MAX_DELAY_S, max(0, math.ceil(delay_s))),
+        )
+        return out["MessageId"]
+
+    async def receive(self, max_messages: int = 1, visibility_timeout_s: float = 30.0) -> list[Message]:
+        got: list[Message] = []
+        for priority in PRIORITIES:
+            want = max_messages - len(got)
+            if want <= 0:
+                break
+            out = await self._call(
+                "receive_message",
+                QueueUrl=self.urls[priority],
+                MaxNumberOfMessages=min(10, want),
+                VisibilityTimeout=min(MAX_VISIBILITY_S, max(0, math.ceil(visibility_timeout_s))),
+                WaitTimeSeconds=self.wait_time_s,
+                MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            )
+            got += [self._remember(parse_message(raw, priority)) for raw in out.get("Messages", [])]
+        return got
+
+    async def ack(self, msg: Message) -> bool:
+        if not self._current(msg):
+            return False
+        await self._call("delete_message", QueueUrl=self.urls[msg.priority], ReceiptHandle=msg.receipt)
+        self._receipts.pop(msg.id, None)
+        return True
+
+    async def nack(self, msg: Message, delay_s: float = 0.0) -> bool:
+        return await self._visibility(msg, delay_s)
+
+    async def extend(self, msg: Message, visibility_timeout_s: float) -> bool:
+        return await self._visibility(msg, visibility_timeout_s)
+
+    async def dead_letter(self, msg: Message, reason: str) -> bool:
+        if not self._current(msg):
+            return False
+        dlq = (await self._dlqs())[msg.priority]
+        await self._call(
+            "send_message",
+            QueueUrl=dlq,
+            MessageBody=json.dumps({"job_id": msg.job_id, "priority": msg.priority}),
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": reason},
+                "receive_count": {"DataType": "Number", "StringValue": str(msg.receive_count)},
+                "message_id": {"DataType": "String", "StringValue": msg.id},
+            },
+        )
+        await self._call("delete_message", QueueUrl=self.urls[msg.priority], ReceiptHandle=msg.receipt)
+        self._receipts.pop(msg.id, None)
+        return True
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Peeks the DLQs (receive with visibility 0, de-duplicated): reason `max_receives` for
+        messages the redrive policy moved, or the reason `dead_letter` recorded."""
+        out: list[DeadLetter] = []
+        seen: set[str] = set()
+        for priority, url in (await self._dlqs()).items():
+            for _ in range(max(1, math.ceil(limit / 10)) + 1):
+                got = await self._call(
+                    "receive_message",
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=0,
+                    WaitTimeSeconds=0,
+                    MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                    MessageAttributeNames=["All"],
+                )
+                fresh = [m for m in got.get("Messages", []) if m["MessageId"] not in seen]
+                if not fresh:
+                    break
+                for raw in fresh:
+                    seen.add(raw["MessageId"])
+                    out.append(parse_dead_letter(raw, priority))
+        out.sort(key=lambda d: d.at)
+        return out[:limit]
+
+    async def depth(self) -> int:
+        total = 0
+        for url in self.urls.values():
+            attrs = (
+                await self._call(
+                    "get_queue_attributes",
+                    QueueUrl=url,
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                        "ApproximateNumberOfMessagesDelayed",
+                    ],
+                )
+            )["Attributes"]
+            total += sum(int(v) for v in attrs.values())
+        return total
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # ---- helpers ----
+    async def _visibility(self, msg: Message, seconds: float) -> bool:
+        if not self._current(msg):
+            return False
+        try:
+            await self._call(
+                "change_message_visibility",
+                QueueUrl=self.urls[msg.priority],
+                ReceiptHandle=msg.receipt,
+                VisibilityTimeout=min(MAX_VISIBILITY_S, max(0, math.ceil(seconds))),
+            )
+        except Exception as exc:  # the receipt expired (redelivered elsewhere) or the message is gone
+            if _error_code(exc) in ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight"):
+                return False
+            raise
+        return True
+
+    def _remember(self, msg: Message) -> Message:
+        self._receipts[msg.id] = msg.receipt
+        self._receipts.move_to_end(msg.id)
+        while len(self._receipts) > 10000:
+            self._receipts.popitem(last=False)
+        return msg
+
+    def _current(self, msg: Message) -> bool:
+        newest = self._receipts.get(msg.id)
+        return newest is None or newest == msg.receipt
+
+    async def _dlqs(self) -> dict[str, str]:
+        if self._dlq_urls is None:
+            urls = {}
+            for priority, url in self.urls.items():
+                attrs = (await self._call("get_queue_attributes", QueueUrl=url, AttributeNames=["RedrivePolicy"]))[
+                    "Attributes"
+                ]
+                target = json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"]
+                _, _, _, _, account, name = target.split(":", 5)
+                urls[priority] = (
+                    await self._call("get_queue_url", QueueName=name, QueueOwnerAWSAccountId=account)
+                )["QueueUrl"]
+            self._dlq_urls = urls
+        return self._dlq_urls
+
+
+def parse_message(raw: dict, priority: str | None = None) -> Message:
+    """A Message from an SQS ReceiveMessage entry or a Lambda SQS event record."""
+    body = json.loads(raw.get("Body", raw.get("body", "{}")))
+    attrs = raw.get("Attributes") or raw.get("attributes") or {}
+    return Message(
+        id=raw.get("MessageId") or raw["messageId"],
+        job_id=body["job_id"],
+        priority=body.get("priority") or priority or "interactive",
+        receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+        receipt=raw.get("ReceiptHandle") or raw["receiptHandle"],
+        enqueued_at=int(attrs.get("SentTimestamp", time.time() * 1000)) / 1000,
+    )
+
+
+def parse_dead_letter(raw: dict, priority: str) -> DeadLetter:
+    body = json.loads(raw["Body"])
+    attrs = raw.get("MessageAttributes") or {}
+    reason = attrs.get("reason", {}).get("StringValue")
+    if reason is not None:
+        count = int(attrs["receive_count"]["StringValue"])
+        msg_id = attrs.get("message_id", {}).get("StringValue", raw["MessageId"])
+    else:  # moved by the redrive policy: SQS kept its receive count; this peek added one
+        count = max(1, int(raw["Attributes"]["ApproximateReceiveCount"]) - 1)
+        reason, msg_id = "max_receives", raw["MessageId"]
+    return DeadLetter(
+        id=msg_id,
+        job_id=body["job_id"],
+        reason=reason,
+        receive_count=count,
+        at=int(raw["Attributes"].get("SentTimestamp", 0)) / 1000,
+    )
+
+
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -1,0 +1,284 @@
+"""The DynamoDB JobStore, on the single table AsyncJobs deploys (keys `pk`/`sk`, GSI `by_tenant`).
+
+Items:
+- job:          pk=JOB#<id>            sk=JOB   tenant, status, attempts, version, expires_at, doc (JSON),
+                                                 gsi1pk=TENANT#<tenant>, gsi1sk=<created_at>#<id>
+- idempotency:  pk=IDEM#<tenant>#<key> sk=IDEM  job_id, expires_at
+(the DynamoDB limiter keeps its counters in the same table under pk=LIMIT#...).
+
+- `create` with an idempotency key is one transaction: the key item (absent or expired) and the job.
+- `transition` is a conditional write on status (and attempts), plus an optimistic `version`, so
+  concurrent updates never lose each other and completion happens once.
+- `expires_at` is the table's TTL attribute; TTL deletion is lazy, so reads filter expired items.
+- `list` queries the `by_tenant` index newest first; the cursor is the last item's key (base64 JSON).
+
+boto3 loads lazily; calls run in a thread.
+"""
+
+import asyncio
+import base64
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from skyrelay.runtime.jobs.model import Job, JobStatus
+
+INDEX = "by_tenant"
+TTL_ATTRIBUTE = "expires_at"
+MAX_RETRIES = 20
+
+
+def dynamodb_client(endpoint_url: str | None = None, region: str | None = None):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, tcp_keepalive=True),
+    )
+
+
+def create_table(client, name: str) -> None:
+    """The table AsyncJobs deploys (for tests and local runs against an emulator)."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": INDEX,
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+
+def _code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _job_key(job_id: str) -> dict:
+    return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}}
+
+
+def _sort_key(job: Job) -> str:
+    return f"{job.created_at:020.6f}#{job.id}"
+
+
+class DynamoJobStore:
+    def __init__(
+        self,
+        table: str,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.table = table
+        self._client = client
+        self._endpoint = endpoint_url
+        self._region = region
+        self.clock = clock
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "DynamoJobStore":
+        env = env if env is not None else dict(os.environ)
+        return cls(env["SKYRELAY_JOBS_TABLE"], endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = dynamodb_client(self._endpoint, self._region)
+        return self._client
+
+    async def _call(self, op: str, **kwargs) -> dict:
+        return await asyncio.to_thread(getattr(self.client, op), **kwargs)
+
+    def _item(self, job: Job, version: int) -> dict:
+        return {
+            **_job_key(job.id),
+            "tenant": {"S": job.tenant},
+            "status": {"S": job.status.value},
+            "attempts": {"N": str(job.attempts)},
+            "version": {"N": str(version)},
+            TTL_ATTRIBUTE: {"N": str(int(job.expires_at))},
+            "expires_at_exact": {"N": repr(job.expires_at)},
+            "gsi1pk": {"S": f"TENANT#{job.tenant}"},
+            "gsi1sk": {"S": _sort_key(job)},
+            "doc": {"S": job.dumps().decode()},
+        }
+
+    # ---- port ----
+    async def create(self, job: Job) -> tuple[Job, bool]:
+        for _ in range(MAX_RETRIES):
+            now = self.clock()
+            put_job = {
+                "TableName": self.table,
+                "Item": self._item(job, 1),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            if not job.idempotency_key:
+                await self._call("put_item", **put_job)
+                return job, True
+            idem_key = {"pk": {"S": f"IDEM#{job.tenant}#{job.idempotency_key}"}, "sk": {"S": "IDEM"}}
+            try:
+                await self._call(
+                    "transact_write_items",
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table,
+                                "Item": {
+                                    **idem_key,
+                                    "job_id": {"S": job.id},
+                                    TTL_ATTRIBUTE: {"N": str(int(job.expires_at))},
+                                    "expires_at_exact": {"N": repr(job.expires_at)},
+                                },
+                                "ConditionExpression": "attribute_not_exists(pk) OR expires_at_exact <= :now",
+                                "ExpressionAttributeValues": {":now": {"N": repr(now)}},
+                            }
+                        },
+                        {"Put": put_job},
+                    ],
+                )
+                return job, True
+            except Exception as exc:
+                if _code(exc) not in ("TransactionCanceledException", "TransactionConflictException"):
+                    raise
+            existing = await self._call("get_item", TableName=self.table, Key=idem_key, ConsistentRead=True)
+            item = existing.get("Item")
+            if item is None:
+                continue  # the winner's transaction is still in flight, or the key just expired
+            found = await self.get(item["job_id"]["S"], tenant=job.tenant)
+            if found is not None:
+                return found, False
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"could not create job {job.id}: idempotency key kept conflicting")
+
+    async def get(self, job_id: str, tenant: str | None = None) -> Job | None:
+        loaded = await self._load(job_id)
+        if loaded is None:
+            return None
+        job, _ = loaded
+        if job.expired(self.clock()) or (tenant is not None and job.tenant != tenant):
+            return None
+        return job
+
+    async def transition(
+        self,
+        job_id: str,
+        expect: Iterable[JobStatus],
+        to: JobStatus | None,
+        updates: dict | None = None,
+        expect_attempts: int | None = None,
+    ) -> Job | None:
+        expect = {JobStatus(s) for s in expect}
+        for _ in range(MAX_RETRIES):
+            loaded = await self._load(job_id)
+            if loaded is None:
+                return None
+            job, version = loaded
+            now = self.clock()
+            if job.expired(now) or job.status not in expect:
+                return None
+            if expect_attempts is not None and job.attempts != expect_attempts:
+                return None
+            doc = job.to_doc()
+            doc.update(updates or {})
+            if to is not None:
+                doc["status"] = JobStatus(to).value
+            doc["updated_at"] = max(now, job.updated_at)
+            new = Job.from_doc(doc)
+            try:
+                await self._call(
+                    "put_item",
+                    TableName=self.table,
+                    Item=self._item(new, version + 1),
+                    ConditionExpression="#v = :v AND #s = :s AND expires_at_exact > :now",
+                    ExpressionAttributeNames={"#v": "version", "#s": "status"},
+                    ExpressionAttributeValues={
+                        ":v": {"N": str(version)},
+                        ":s": {"S": job.status.value},
+                        ":now": {"N": repr(now)},
+                    },
+                )
+                return new
+            except Exception as exc:
+                if _code(exc) != "ConditionalCheckFailedException":
+                    raise
+                # someone else wrote first: re-read and re-check the expectation
+        return None
+
+    async def list(
+        self, tenant: str, limit: int = 50, cursor: str | None = None, status: JobStatus | None = None
+    ) -> tuple[list[Job], str | None]:
+        now = self.clock()
+        start = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
+        names = {"#e": "expires_at_exact"}
+        values: dict[str, Any] = {":t": {"S": f"TENANT#{tenant}"}, ":now": {"N": repr(now)}}
+        filt = "#e > :now"
+        if status is not None:
+            names["#s"] = "status"
+            values[":s"] = {"S": JobStatus(status).value}
+            filt += " AND #s = :s"
+        jobs: list[Job] = []
+        keys: list[dict] = []
+        while len(jobs) <= limit:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": INDEX,
+                "KeyConditionExpression": "gsi1pk = :t",
+                "FilterExpression": filt,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": False,
+                "Limit": limit + 1 - len(jobs),
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            out = await self._call("query", **kwargs)
+            for item in out.get("Items", []):
+                jobs.append(Job.loads(item["doc"]["S"]))
+                keys.append({k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")})
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                break
+        if len(jobs) > limit:
+            next_cursor = base64.urlsafe_b64encode(json.dumps(keys[limit - 1]).encode()).decode()
+            return jobs[:limit], next_cursor
+        return jobs, None
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # ---- helpers ----
+    async def _load(self, job_id: str) -> tuple[Job, int] | None:
+        out = await self._call("get_item", TableName=self.table, Key=_job_key(job_id), ConsistentRead=True)
+        item = out.get("Item")
+        if item is None:
+            return None
+        return Job.loads(item["doc"]["S"]), int(item["version"]["N"])
+
+
+def from_config(cfg) -> DynamoJobStore:
+    """Factory for runtime.stores.ADAPTERS: `jobs.store.backend: dynamodb` with `table` (and optional
+    `endpoint_url`, `region`) in the store config."""
+    return DynamoJobStore(
+        getattr(cfg, "table", None) or os.environ["SKYRELAY_JOBS_TABLE"],
+        endpoint_url=getattr(cfg, "endpoint_url", None),
+        region=getattr(cfg, "region", None),
+    )
