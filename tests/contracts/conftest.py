@@ -28,8 +28,33 @@ async def sqlite_queue(tmp_path, max_receives: int) -> JobQueue:
     return SqliteJobQueue(tmp_path / "queue.db", max_receives=max_receives)
 
 
-store_factories = {"sqlite": sqlite_store}
-queue_factories = {"sqlite": sqlite_queue}
+async def sqs_queue(tmp_path, max_receives: int) -> JobQueue:
+    """SQS on a real moto server (tests/aws/moto_server.py): two queues with DLQs, as AsyncJobs."""
+    from tests.aws import moto_server
+
+    if moto_server.endpoint() is None:
+        pytest.skip("moto[server] is not installed")
+    from skyrelay.runtime.queues.sqs import SqsJobQueue
+
+    urls = moto_server.make_queues(max_receives)
+    return SqsJobQueue(urls["interactive"], urls["batch"], client=moto_server.client("sqs"))
+
+
+async def dynamodb_store(tmp_path) -> JobStore:
+    """DynamoDB on a real moto server: a fresh table with AsyncJobs' key schema."""
+    from tests.aws import moto_server
+
+    if moto_server.endpoint() is None:
+        pytest.skip("moto[server] is not installed")
+    from skyrelay.runtime.stores.dynamodb import DynamoJobStore, create_table
+
+    name = moto_server.unique("jobs")
+    create_table(moto_server.client("dynamodb"), name)
+    return DynamoJobStore(name, client=moto_server.client("dynamodb"))
+
+
+store_factories = {"sqlite": sqlite_store, "dynamodb": dynamodb_store}
+queue_factories = {"sqlite": sqlite_queue, "sqs": sqs_queue}
 
 
 @pytest.fixture
