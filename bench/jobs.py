@@ -148,7 +148,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--jobs", type=int, default=3000)
     ap.add_argument("--workers", type=int, default=1, help="in-process job workers")
-    ap.add_argument("--concurrency", type=int, default=64, help="jobs in flight per worker")
+    ap.add_argument("--concurrency", type=int, default=16, help="jobs in flight per worker")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="skyrelay-bench-jobs-"))
     procs = []
@@ -167,7 +167,8 @@ def main() -> None:
         proxy = asyncio.run(open_loop(f"http://127.0.0.1:{proxy_port}/v1/chat/completions", CHAT,
                                       {"content-type": "application/json"}, args.rate, args.duration, 200))
         time.sleep(1)
-        e2e = asyncio.run(end_to_end(f"http://127.0.0.1:{api_port}/v1/jobs", tmp / "jobs.db", args.jobs))
+        e2e = asyncio.run(end_to_end(f"http://127.0.0.1:{api_port}/v1/jobs", tmp / "jobs.db", args.jobs)) \
+            if args.jobs else {"jobs": 0, "seconds": 1, "jobs_per_s": 0, "submit_per_s": 0}
     finally:
         for p in procs:
             p.terminate()

@@ -36,7 +36,17 @@ class LocalRuntime:
         self.store, self.queue = self.service.store, self.service.queue
         n = self.jobs_cfg.worker.workers if workers is None else workers
         gen = generate or router_generate(self.ctx.router)
-        self.workers = [Worker(self.store, self.queue, gen, self.jobs_cfg, name=f"worker-{i + 1}") for i in range(n)]
+        self._own = []
+        if n and store is None and queue is None:
+            # Workers get their own connections (and DB threads), so submits never queue behind worker writes.
+            from skyrelay.runtime.queues import make_queue
+            from skyrelay.runtime.stores import make_store
+
+            wstore, wqueue = make_store(self.jobs_cfg.store), make_queue(self.jobs_cfg.queue, self.jobs_cfg.store)
+            self._own = [wstore, wqueue]
+        else:
+            wstore, wqueue = self.store, self.queue
+        self.workers = [Worker(wstore, wqueue, gen, self.jobs_cfg, name=f"worker-{i + 1}") for i in range(n)]
         self.service.on_enqueue = self._wake
         self._tasks: list[asyncio.Task] = []
 
@@ -53,8 +63,8 @@ class LocalRuntime:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        await self.store.close()
-        await self.queue.close()
+        for adapter in (self.store, self.queue, *self._own):
+            await adapter.close()
 
     def server(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning"):
         import uvicorn
