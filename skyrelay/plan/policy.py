@@ -212,10 +212,7 @@ class Evaluator:
         needed = plan.resources if self._stack_policies else [
             r for r in plan.resources if self._policies_for(r.type) or r.urn in _provider_urns(plan)
         ]  # fmt: skip
-        props = {
-            r.urn: unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(_wire_object(r))))
-            for r in needed
-        }
+        props = {r.urn: unknown_checking_proxy(_plain_properties(r)) for r in needed}
         providers: dict[str, Any] = {}
 
         def provider_of(r: PlannedResource):
@@ -377,6 +374,21 @@ def _wire_object(resource: PlannedResource) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(_downgrade(json_format.MessageToDict(request.object)))
     return struct
+
+
+_SIG_BYTES = (wire.SIG.encode(), wire.UNKNOWN.encode())
+
+
+def _plain_properties(resource: PlannedResource) -> dict[str, Any]:
+    """The properties as pulumi_policy deserialises them. A request without special values (no
+    secret, reference, output, asset or unknown) decodes to exactly the captured inputs, so those
+    are reused instead of decoding the protobuf again; everything else takes the SDK's own path."""
+    request = resource.request
+    if request is None:
+        return deserialize_properties(_jsonable(resource.inputs))
+    if not any(sig in request.object.SerializeToString() for sig in _SIG_BYTES):
+        return resource.inputs
+    return deserialize_properties(json_format.MessageToDict(_wire_object(resource)))
 
 
 def _downgrade(value: Any) -> Any:
