@@ -1,0 +1,54 @@
+"""The API handler: the runtime's ASGI app (with the jobs routes) behind Mangum, for API Gateway
+REST v1 proxy events. Jobs go to DynamoDB + SQS; the app is built on the first invocation."""
+
+import os
+
+from skyrelay.runtime.platforms.aws_lambda import runtime
+
+JOBS_ROUTES = "skyrelay.runtime.api.jobs"
+_state: dict = {}
+
+
+def build_app(config, store, queue, jobs_cfg, router=None):
+    """The ASGI app with the job service wired to the given store and queue."""
+    from skyrelay.runtime.api.app import ROUTE_MODULES, create_app
+    from skyrelay.runtime.jobs.wiring import build_service
+
+    modules = ROUTE_MODULES if JOBS_ROUTES in ROUTE_MODULES else (*ROUTE_MODULES, JOBS_ROUTES)
+    app = create_app(config, router=router, route_modules=modules)
+    ctx = app.state.ctx
+    ctx.jobs = build_service(config, ctx.router, store, queue, jobs_cfg)
+    return app
+
+
+def make_handler(app):
+    from mangum import Mangum
+
+    adapter = Mangum(app, lifespan="off", api_gateway_base_path=os.environ.get("SKYRELAY_BASE_PATH", "/"))
+
+    def handle(event, context=None):
+        runtime.loop()  # Mangum runs the app on the current event loop: the container's one
+        return adapter(event, context or _Context())
+
+    return handle
+
+
+class _Context:
+    """Mangum reads nothing from the context we rely on; tests pass none."""
+
+    function_name = "skyrelay-api"
+    aws_request_id = "local"
+
+
+def _build():
+    runtime.load_secrets()
+    config = runtime.router_config()
+    cfg = runtime.jobs_config(config)
+    store, queue = runtime.store_and_queue()
+    return make_handler(build_app(config, store, queue, cfg))
+
+
+def handler(event, context=None):
+    if "handler" not in _state:
+        _state["handler"] = _build()
+    return _state["handler"](event, context)

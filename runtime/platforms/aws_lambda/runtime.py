@@ -1,0 +1,94 @@
+"""What both Lambda handlers share: config, secrets, store, queue, router, one event loop.
+
+Environment (set by the AWS components):
+  SKYRELAY_CONFIG                   router config file (tenants, deployments); relative to the zip root
+  SKYRELAY_JOBS_TABLE               DynamoDB table (DynamoJobStore)
+  SKYRELAY_QUEUE_INTERACTIVE_URL / SKYRELAY_QUEUE_BATCH_URL   SQS queues (SqsJobQueue)
+  SKYRELAY_MAX_RECEIVE_COUNT        the queues' maxReceiveCount: the worker's max attempts
+  SKYRELAY_JOB_TTL_SECONDS          job record TTL
+  SKYRELAY_WEBHOOK_SECRET_ARN       Standard Webhooks signing secret (Secrets Manager)
+  SKYRELAY_PROVIDER_<NAME>_SECRET_ARN  provider API keys (Secrets Manager)
+  SKYRELAY_AWS_ENDPOINT_URL         only for emulators (moto) in tests
+Secret values are fetched once per container and kept in this process only (never in the
+function's configuration): the webhook secret as SKYRELAY_WEBHOOK_SECRET, provider keys as
+SKYRELAY_PROVIDER_<NAME>_SECRET.
+"""
+
+import asyncio
+import os
+import re
+from pathlib import Path
+
+_SECRET_ARN = re.compile(r"^SKYRELAY_(WEBHOOK|PROVIDER_[A-Z0-9_]+)_SECRET_ARN$")
+WEBHOOK_SECRET_ENV = "SKYRELAY_WEBHOOK_SECRET"
+
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """One event loop per container, reused by every invocation (pooled HTTP clients survive)."""
+    global _loop
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_loop)
+    return _loop
+
+
+def load_secrets(env: dict | None = None, client=None) -> dict[str, str]:
+    """Reads every *_SECRET_ARN from Secrets Manager into os.environ (names without `_ARN`)."""
+    env = env if env is not None else os.environ
+    wanted = {name[: -len("_ARN")]: arn for name, arn in env.items() if _SECRET_ARN.match(name) and arn}
+    wanted = {k: v for k, v in wanted.items() if k not in os.environ}
+    if not wanted:
+        return {}
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager", endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
+    loaded = {}
+    for name, arn in wanted.items():
+        try:
+            loaded[name] = client.get_secret_value(SecretId=arn)["SecretString"]
+        except Exception as exc:  # a provider key not put yet must not take the API down
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+    os.environ.update(loaded)
+    return loaded
+
+
+def router_config(env: dict | None = None):
+    from skyrelay.runtime.router.config import load_config
+
+    env = env if env is not None else os.environ
+    path = Path(env.get("SKYRELAY_CONFIG", "skyrelay.yaml"))
+    if not path.is_absolute():
+        path = Path(env.get("LAMBDA_TASK_ROOT", ".")) / path
+    return load_config(path)
+
+
+def jobs_config(config, env: dict | None = None):
+    """The config's `jobs:` section with what the deployment decides: attempts = maxReceiveCount,
+    record TTL, and the webhook secret from Secrets Manager for every tenant."""
+    from skyrelay.runtime.jobs.config import JobsConfig
+
+    env = env if env is not None else os.environ
+    base = getattr(config, "jobs", None) or JobsConfig()
+    doc = base.model_dump()
+    if env.get("SKYRELAY_MAX_RECEIVE_COUNT"):
+        doc["worker"]["max_attempts"] = int(env["SKYRELAY_MAX_RECEIVE_COUNT"])
+        doc["queue"]["max_receives"] = int(env["SKYRELAY_MAX_RECEIVE_COUNT"])
+    if env.get("SKYRELAY_JOB_TTL_SECONDS"):
+        doc["store"]["ttl_s"] = float(env["SKYRELAY_JOB_TTL_SECONDS"])
+    if env.get("SKYRELAY_WEBHOOK_SECRET_ARN"):
+        tenants = [t.name for t in getattr(config, "tenants", ())]
+        doc["webhooks"]["secret_envs"] = {t: [WEBHOOK_SECRET_ENV] for t in tenants} | doc["webhooks"]["secret_envs"]
+    doc["store"]["backend"], doc["queue"]["backend"] = "dynamodb", "sqs"
+    return JobsConfig.model_validate(doc)
+
+
+def store_and_queue(env: dict | None = None):
+    from skyrelay.runtime.queues.sqs import SqsJobQueue
+    from skyrelay.runtime.stores.dynamodb import DynamoJobStore
+
+    env = env if env is not None else dict(os.environ)
+    return DynamoJobStore.from_env(env), SqsJobQueue.from_env(env)
