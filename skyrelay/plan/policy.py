@@ -212,7 +212,7 @@ class Evaluator:
         needed = plan.resources if self._stack_policies else [
             r for r in plan.resources if self._policies_for(r.type) or r.urn in _provider_urns(plan)
         ]  # fmt: skip
-        props = {r.urn: unknown_checking_proxy(_plain_properties(r)) for r in needed}
+        props = {r.urn: _plain_properties(r) for r in needed}
         providers: dict[str, Any] = {}
 
         def provider_of(r: PlannedResource):
@@ -379,16 +379,16 @@ def _wire_object(resource: PlannedResource) -> struct_pb2.Struct:
 _SIG_BYTES = (wire.SIG.encode(), wire.UNKNOWN.encode())
 
 
-def _plain_properties(resource: PlannedResource) -> dict[str, Any]:
-    """The properties as pulumi_policy deserialises them. A request without special values (no
-    secret, reference, output, asset or unknown) decodes to exactly the captured inputs, so those
-    are reused instead of decoding the protobuf again; everything else takes the SDK's own path."""
+def _plain_properties(resource: PlannedResource) -> Any:
+    """The properties as pulumi_policy hands them to a policy. A request without special values
+    (no secret, reference, output, asset or unknown) decodes to exactly the captured inputs, and
+    the unknown-checking proxy could never raise on it, so the inputs are used as they are;
+    everything else takes pulumi_policy's own path (deserialise, then the proxy)."""
     request = resource.request
-    if request is None:
-        return deserialize_properties(_jsonable(resource.inputs))
-    if not any(sig in request.object.SerializeToString() for sig in _SIG_BYTES):
+    if request is not None and not any(sig in request.object.SerializeToString() for sig in _SIG_BYTES):
         return resource.inputs
-    return deserialize_properties(json_format.MessageToDict(_wire_object(resource)))
+    raw = _jsonable(resource.inputs) if request is None else json_format.MessageToDict(_wire_object(resource))
+    return unknown_checking_proxy(deserialize_properties(raw))
 
 
 def _downgrade(value: Any) -> Any:
