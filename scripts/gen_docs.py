@@ -3,6 +3,8 @@
 - In each `components/<cloud>/README.md`, a block between `<!-- defaults:NAME -->` and
   `<!-- /defaults -->` is the "Default settings" table of `components/<cloud>/defaults.py:NAME`.
 - In `docs/tiers.md`, the block between `<!-- tiers -->` and `<!-- /tiers -->` is the tier table.
+- In `docs/policies.md`, the block between `<!-- policy-rules -->` and `<!-- /policy-rules -->` is the
+  policy pack's rule table, from the rules' metadata (`skyrelay.policies.registry.rules()`).
 
 Run `.venv/bin/python scripts/gen_docs.py`; `--check` exits 1 listing the files that drift.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_BLOCK = re.compile(r"(<!-- defaults:(\w+) -->\n)(.*?)(<!-- /defaults -->)", re.S)
 TIERS_BLOCK = re.compile(r"(<!-- tiers -->\n)(.*?)(<!-- /tiers -->)", re.S)
+POLICY_BLOCK = re.compile(r"(<!-- policy-rules -->\n)(.*?)(<!-- /policy-rules -->)", re.S)
 
 
 def tiers_table() -> str:
@@ -33,6 +36,27 @@ def tiers_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def policy_rules_table() -> str:
+    """The policy pack's rules: id, kind, cloud, severity, default enforcement, Checkov ids, what it checks."""
+    from skyrelay.policies.registry import rules
+
+    lines = [
+        "| Rule | Kind | Cloud | Severity | Default | Checkov | Checks |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for rule in rules().values():
+        checkov = ", ".join(rule.checkov) or "-"
+        lines.append(
+            f"| `{rule.id}` | {rule.kind} | {rule.cloud} | {rule.severity.value} | {rule.enforcement.value} "
+            f"| {checkov} | {rule.description} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_policy_rules(text: str) -> str:
+    return POLICY_BLOCK.sub(lambda m: m[1] + policy_rules_table() + m[3], text)
+
+
 def render(path: Path) -> str:
     from skyrelay.components.defaults import markdown_table
 
@@ -41,11 +65,13 @@ def render(path: Path) -> str:
         module = importlib.import_module(f"skyrelay.components.{path.parent.name}.defaults")
         text = DEFAULTS_BLOCK.sub(lambda m: m[1] + markdown_table(getattr(module, m[2])) + "\n" + m[4], text)
     text = TIERS_BLOCK.sub(lambda m: m[1] + tiers_table() + m[3], text)
+    text = render_policy_rules(text)
     return text
 
 
 def targets() -> list[Path]:
-    return sorted(ROOT.glob("components/*/README.md")) + [p for p in [ROOT / "docs" / "tiers.md"] if p.exists()]
+    docs = [ROOT / "docs" / "tiers.md", ROOT / "docs" / "policies.md"]
+    return sorted(ROOT.glob("components/*/README.md")) + [p for p in docs if p.exists()]
 
 
 def main() -> int:
