@@ -121,3 +121,27 @@ def test_violations_json_shape(judge):
     _, violations = judge("third_party")
     doc = json.loads(json.dumps([v.to_json() for v in violations]))
     assert doc and {"policy", "level", "urn", "message"} <= set(doc[0])
+
+
+def test_documented_config_example_is_valid():
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "policies.md").read_text()
+    example = re.search(r"```json\n(.*?)```", text, re.S)[1]
+    config = parse_policy_config(json.loads(example))
+    assert config.levels["all"].value == "mandatory"
+    assert config.properties["tags-required"]["requiredKeys"][-1] == "owner"
+
+
+def test_rule_table_in_docs_is_current():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
+    gen_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_docs)
+    path = ROOT / "docs" / "policies.md"
+    assert gen_docs.render_policy_rules(path.read_text()) == path.read_text()
