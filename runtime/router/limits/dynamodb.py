@@ -1,0 +1,163 @@
+"""The serverless shared limiter: per-tenant limits in the job table, shared by every Lambda container
+without a VPC or Redis.
+
+One item per tenant (pk=LIMIT#<tenant>, sk=LIMIT) holds the three dimensions together, so acquire is
+all or none in a single conditional write:
+  reqs     the admit times of the last minute (a sliding log, like the Redis backend: exact RPM)
+  level/ts the TPM token bucket (reserve up front, refund the unused part on settle)
+  streams  open stream leases {id: expiry}
+  version  optimistic concurrency: every write is conditional on the version it read, and a lost
+           race re-reads and re-decides (never a blind overwrite, never local state)
+Idle tenants' items expire through the table's TTL attribute.
+
+Cost note: the sliding log makes an item ~12 bytes per admitted request in the last minute (about
+12 KB, 12 WCU per write, at an Enterprise 1,000 RPM). Time is the container clock (NTP-synced on Lambda).
+"""
+
+import asyncio
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
+
+from skyrelay.tiers import Tier
+
+MAX_RACES = 50
+
+
+def _code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+class DynamoDbLimiter:
+    def __init__(
+        self,
+        table: str,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        stream_lease_s: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.table = table
+        self._client = client
+        self._endpoint = endpoint_url
+        self._region = region
+        self.lease = stream_lease_s
+        self.clock = clock
+        self._node = os.urandom(6).hex()
+        self._ids = count()
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "DynamoDbLimiter":
+        env = env if env is not None else dict(os.environ)
+        return cls(env["SKYRELAY_JOBS_TABLE"], endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
+
+    @property
+    def client(self):
+        if self._client is None:
+            from skyrelay.runtime.stores.dynamodb import dynamodb_client
+
+            self._client = dynamodb_client(self._endpoint, self._region)
+        return self._client
+
+    async def _call(self, op: str, **kwargs) -> dict:
+        return await asyncio.to_thread(getattr(self.client, op), **kwargs)
+
+    @staticmethod
+    def _key(tenant: str) -> dict:
+        return {"pk": {"S": f"LIMIT#{tenant}"}, "sk": {"S": "LIMIT"}}
+
+    async def _read(self, tenant: str) -> tuple[dict, int]:
+        out = await self._call("get_item", TableName=self.table, Key=self._key(tenant), ConsistentRead=True)
+        item = out.get("Item")
+        if item is None:
+            return {}, 0
+        return json.loads(item["state"]["S"]), int(item["version"]["N"])
+
+    async def _write(self, tenant: str, state: dict, version: int, now: float) -> bool:
+        expires = int(now + 2 * WINDOW_S + max(state.get("streams", {}).values(), default=now) - now)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": {
+                **self._key(tenant),
+                "state": {"S": json.dumps(state, separators=(",", ":"))},
+                "version": {"N": str(version + 1)},
+                "expires_at": {"N": str(expires)},
+            },
+        }
+        if version:
+            kwargs["ConditionExpression"] = "version = :v"
+            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+        else:
+            kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
+        try:
+            await self._call("put_item", **kwargs)
+            return True
+        except Exception as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    @staticmethod
+    def _current(state: dict, tier: Tier, now: float) -> tuple[list[float], float, dict[str, float]]:
+        reqs = [t for t in state.get("reqs", []) if t > now - WINDOW_S]
+        if "level" in state:
+            level = min(tier.tpm, state["level"] + (now - state["ts"]) * tier.tpm / WINDOW_S)
+        else:
+            level = float(tier.tpm)
+        streams = {k: v for k, v in state.get("streams", {}).items() if v > now}
+        return reqs, level, streams
+
+    async def acquire(self, tenant: str, tier: Tier, tokens: int, stream: bool = False) -> Reservation:
+        member = f"{self._node}:{next(self._ids)}"
+        for _ in range(MAX_RACES):
+            state, version = await self._read(tenant)
+            now = self.clock()
+            reqs, level, streams = self._current(state, tier, now)
+            headers = limit_headers(tier, tier.rpm - len(reqs), level)
+            if len(reqs) >= tier.rpm:
+                raise limited("requests", reqs[0] + WINDOW_S - now, headers)
+            need = min(tokens, tier.tpm)
+            if need > level:
+                raise limited("tokens", (need - level) * WINDOW_S / tier.tpm, headers)
+            if stream and len(streams) >= tier.max_concurrent_streams:
+                raise limited("streams", 1.0, headers)
+            if stream:
+                streams[member] = now + self.lease
+            new = {"reqs": [*reqs, round(now, 3)], "level": level - need, "ts": now, "streams": streams}
+            if await self._write(tenant, new, version, now):
+                return Reservation(
+                    tenant, need, member if stream else None, limit_headers(tier, tier.rpm - len(reqs) - 1, level - need)
+                )
+            await asyncio.sleep(random.uniform(0, 0.005))  # lost a race: re-read and decide again
+        raise limited("requests", 0.05, limit_headers(tier, 0, 0))
+
+    async def settle(self, reservation: Reservation, tier: Tier, used_tokens: int) -> None:
+        if reservation.settled:
+            return
+        reservation.settled = True
+        refund = max(0, reservation.tokens - used_tokens)
+        for _ in range(MAX_RACES):
+            state, version = await self._read(reservation.tenant)
+            if not version:
+                return
+            now = self.clock()
+            reqs, level, streams = self._current(state, tier, now)
+            if reservation.stream_id is not None:
+                streams.pop(reservation.stream_id, None)
+            new = {"reqs": reqs, "level": min(tier.tpm, level + refund), "ts": now, "streams": streams}
+            if await self._write(reservation.tenant, new, version, now):
+                return
+            await asyncio.sleep(random.uniform(0, 0.005))
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
