@@ -44,6 +44,11 @@ class WorkerConfig(_M):
     backoff_max_s: float = Field(default=60.0, ge=0)
     poll_interval_s: float = Field(default=0.05, gt=0, description="idle wait between empty receives")
     shutdown_grace_s: float = Field(default=10.0, ge=0, description="time in-flight jobs get to finish on shutdown")
+    sweep_interval_s: float = Field(
+        default=30.0, ge=0, description="how often a worker re-enqueues PENDING jobs that lost their message; 0: never")
+    sweep_grace_s: float = Field(
+        default=120.0, gt=0, description="a PENDING job untouched this long is re-enqueued; keep it above the usual queue wait")
+    sweep_batch: int = Field(default=500, gt=0, description="stale jobs looked at per sweep")
 
 
 class WebhookConfig(_M):

@@ -75,6 +75,9 @@ class Job:
     served_by: str | None = None  # the deployment (provider) that answered
     webhook: dict | None = None  # {"id", "state", "attempts": [{"at", "status", "error", "ms"}]}
     history: list = field(default_factory=list)  # [{"at", "event", ...}] one entry per attempt outcome
+    # The delivery that holds a PROCESSING job: {"msg": queue message id, "until": lease end}. Another
+    # message for the same job (a duplicate) that meets a live claim is dropped, not run a second time.
+    claim: dict | None = None
 
     # ---- (de)serialisation: one JSON document per job; every adapter stores this ----
     def to_doc(self) -> dict:

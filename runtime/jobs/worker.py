@@ -79,7 +79,8 @@ def _retryable(exc: BaseException) -> bool:
 
 class Worker:
     def __init__(self, store, queue, generate: Generate, cfg: JobsConfig, *, sender: WebhookSender | None = None,
-                 name: str = "worker-1", clock: Callable[[], float] = time.time, rng: random.Random | None = None):
+                 name: str = "worker-1", clock: Callable[[], float] = time.time, rng: random.Random | None = None,
+                 sweep: bool = True):
         self.store = store
         self.queue = queue
         self.generate = generate
@@ -95,6 +96,9 @@ class Worker:
         self._wake = asyncio.Event()
         self._inflight: dict[asyncio.Task, Message] = {}
         self.processed = 0
+        self.duplicates = 0  # duplicate messages dropped
+        self.sweeper = Sweeper(store, queue, cfg, clock=clock, name=name) if sweep else None
+        self._sweep_task: asyncio.Task | None = None
 
     # ---- loop ----
     def wake(self) -> None:
@@ -103,6 +107,8 @@ class Worker:
 
     async def run(self) -> None:
         vis = self.cfg.queue.visibility_timeout_s
+        if self.sweeper is not None and self.w.sweep_interval_s > 0 and self._sweep_task is None:
+            self._sweep_task = asyncio.create_task(self.sweeper.run(self._stopping), name=f"{self.name}-sweeper")
         while not self._stopping.is_set():
             free = self.w.concurrency - len(self._inflight)
             if free <= 0:
@@ -132,6 +138,9 @@ class Worker:
         """Stops receiving; waits up to `grace_s` for in-flight jobs, then releases the rest."""
         self._stopping.set()
         self._wake.set()
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()
+            await asyncio.gather(self._sweep_task, return_exceptions=True)
         grace = self.w.shutdown_grace_s if grace_s is None else grace_s
         if self._inflight:
             _, pending = await asyncio.wait(list(self._inflight), timeout=grace)
@@ -150,18 +159,25 @@ class Worker:
         if job.status in FINAL:
             await self._after_final(job, msg)
             return
+        now = self.clock()
+        if self._held_elsewhere(job, msg, now):
+            await self._drop_duplicate(job, msg)
+            return
         if job.attempts >= self.w.max_attempts:  # earlier attempts crashed their worker
             await self._fail(job, msg, {"code": "max_attempts", "message":
                                         f"no result after {job.attempts} attempts"}, dead_letter=True)
             return
-        now = self.clock()
         claimed = await self.store.transition(
             job.id, OPEN, JobStatus.PROCESSING,
-            {"attempts": job.attempts + 1, "started_at": job.started_at or now}, expect_attempts=job.attempts)
-        if claimed is None:  # another delivery got there first: look again later
+            {"attempts": job.attempts + 1, "started_at": job.started_at or now,
+             "claim": {"msg": msg.id, "until": now + self.cfg.queue.visibility_timeout_s}},
+            expect_attempts=job.attempts)
+        if claimed is None:  # another delivery got there first
             current = await self.store.get(job.id)
             if current is None or current.status in FINAL:
                 await (self._after_final(current, msg) if current else self.queue.ack(msg))
+            elif self._held_elsewhere(current, msg, self.clock()):
+                await self._drop_duplicate(current, msg)
             else:
                 await self.queue.nack(msg, self.cfg.queue.visibility_timeout_s)
             return
@@ -171,6 +187,22 @@ class Worker:
             await asyncio.shield(self._release(claimed, msg))
             raise
 
+    @staticmethod
+    def _held_elsewhere(job: Job, msg: Message, now: float) -> bool:
+        """PROCESSING under a live claim by another message: this delivery is a duplicate. (The
+        claiming message itself may come back: after a crash, or after a retry's backoff.)"""
+        claim = job.claim
+        return (job.status == JobStatus.PROCESSING and bool(claim) and claim.get("msg") != msg.id
+                and claim.get("until", 0) > now)
+
+    async def _drop_duplicate(self, job: Job, msg: Message) -> None:
+        # The claiming message stays in the queue until the job is final, so this one can go: if its
+        # holder dies, that message is redelivered after the visibility timeout.
+        log.info("%s: %s is held by message %s; dropping duplicate message %s",
+                 self.name, job.id, job.claim.get("msg"), msg.id)
+        self.duplicates += 1
+        await self.queue.ack(msg)
+
     async def _run(self, job: Job, msg: Message) -> None:
         from skyrelay.runtime.api.chat import parse_chat
 
@@ -179,7 +211,8 @@ class Worker:
             out = await self.generate(request, job.tenant, job.preference)
         except RateLimited as exc:  # the tenant's own limit: wait, and do not count an attempt
             back = await self.store.transition(job.id, [JobStatus.PROCESSING], JobStatus.PENDING,
-                                               {"attempts": job.attempts - 1}, expect_attempts=job.attempts)
+                                               {"attempts": job.attempts - 1, "claim": None},
+                                               expect_attempts=job.attempts)
             if back is not None:
                 await self.queue.nack(msg, max(exc.retry_after, 0.05))
             else:
@@ -199,7 +232,7 @@ class Worker:
             "usage": {"input_tokens": u.input_tokens, "cache_read_tokens": u.cache_read_tokens,
                       "cache_write_tokens": u.cache_write_tokens, "output_tokens": u.output_tokens,
                       "total_tokens": u.total_tokens},
-            "cost": cost, "served_by": served_by, "finished_at": now, "error": None,
+            "cost": cost, "served_by": served_by, "finished_at": now, "error": None, "claim": None,
             "history": job.history + [{"at": now, "event": "completed", "attempt": job.attempts,
                                        "worker": self.name, "served_by": served_by}],
         })
@@ -227,8 +260,10 @@ class Worker:
         if retry_after:
             delay = max(delay, retry_after)
         log.info("%s: %s attempt %d failed (%s); retry in %.2fs", self.name, job.id, job.attempts, err["code"], delay)
+        now = self.clock()
+        claim = {"msg": msg.id, "until": now + delay + self.cfg.queue.visibility_timeout_s}  # held through the backoff
         await self.store.transition(job.id, [JobStatus.PROCESSING], None, {
-            "error": err,
+            "error": err, "claim": claim,
             "history": job.history + [{"at": self.clock(), "event": "retry", "attempt": job.attempts,
                                        "error": err, "delay_s": round(delay, 3), "worker": self.name}],
         })
@@ -237,7 +272,7 @@ class Worker:
     async def _fail(self, job: Job, msg: Message, err: dict, dead_letter: bool) -> None:
         now = self.clock()
         done = await self.store.transition(job.id, OPEN, JobStatus.FAILED, {
-            "error": err, "finished_at": now,
+            "error": err, "finished_at": now, "claim": None,
             "history": job.history + [{"at": now, "event": "failed", "attempt": job.attempts, "error": err,
                                        "worker": self.name, "dead_lettered": dead_letter}],
         })
@@ -259,7 +294,7 @@ class Worker:
         """Shutdown mid-job: give the attempt back and make the message visible at once."""
         with contextlib.suppress(Exception):
             await self.store.transition(job.id, [JobStatus.PROCESSING], JobStatus.PENDING,
-                                        {"attempts": job.attempts - 1}, expect_attempts=job.attempts)
+                                        {"attempts": job.attempts - 1, "claim": None}, expect_attempts=job.attempts)
             await self.queue.nack(msg, 0)
 
     async def _is_final(self, job_id: str) -> bool:
@@ -292,3 +327,60 @@ class Worker:
             log.info("%s: webhook for %s failed (%s); retry in %.2fs", self.name, job.id, attempt["error"], delay)
         if msg is not None:
             await self.queue.ack(msg)
+
+
+class Sweeper:
+    """Re-enqueues PENDING jobs that have lost their queue message.
+
+    Submit stores the job, then enqueues its message: a crash between the two (or a message the queue
+    dead-lettered while the job waited on its tenant's rate limit) leaves a PENDING job nothing will
+    deliver. Every `sweep_interval_s` the sweeper asks the store for PENDING jobs untouched for
+    `sweep_grace_s` and enqueues a message for each, then touches the job (a `requeued` history
+    entry). A job that was merely waiting in a long queue gets a duplicate message; duplicates are
+    harmless (claim is conditional, and a message meeting another message's live claim is dropped),
+    and the wait before a job's next re-enqueue doubles each time, so a backlog is not flooded.
+
+    Workers run it in their loop; a platform without a long-lived worker (Lambda) calls `sweep_once`
+    on a schedule.
+    """
+
+    def __init__(self, store, queue, cfg: JobsConfig, *, clock: Callable[[], float] = time.time,
+                 name: str = "sweeper"):
+        self.store, self.queue, self.cfg, self.clock, self.name = store, queue, cfg, clock, name
+        self.requeued = 0
+
+    async def sweep_once(self) -> int:
+        """Returns how many jobs were re-enqueued."""
+        stale = getattr(self.store, "stale", None)
+        if stale is None:
+            raise NotImplementedError(f"{type(self.store).__name__} has no `stale` (JobStore port)")
+        w = self.cfg.worker
+        now = self.clock()
+        n = 0
+        for job in await stale(JobStatus.PENDING, now - w.sweep_grace_s, w.sweep_batch):
+            requeues = sum(1 for h in job.history if h.get("event") == "requeued")
+            if job.updated_at > now - w.sweep_grace_s * 2 ** min(requeues, 10):
+                continue
+            await self.queue.enqueue(job.id, job.priority)
+            await self.store.transition(job.id, [JobStatus.PENDING], None, {
+                "history": job.history + [{"at": now, "event": "requeued", "by": self.name}]},
+                expect_attempts=job.attempts)
+            log.warning("%s: %s was PENDING without a delivery for %.0fs; re-enqueued",
+                        self.name, job.id, now - job.updated_at)
+            n += 1
+        self.requeued += n
+        return n
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        interval = self.cfg.worker.sweep_interval_s
+        rng = random.Random()
+        while not stopping.is_set():
+            try:
+                await self.sweep_once()
+            except NotImplementedError as exc:
+                log.warning("%s: sweeper disabled: %s", self.name, exc)
+                return
+            except Exception:
+                log.exception("%s: sweep failed", self.name)
+            with contextlib.suppress(TimeoutError):  # jittered, so several workers do not sweep in step
+                await asyncio.wait_for(stopping.wait(), interval * rng.uniform(0.8, 1.2))

@@ -11,6 +11,11 @@ Semantics an adapter must keep:
   if given, the stored attempts equal `expect_attempts`). It returns the updated job, or None when
   the condition failed or the job does not exist. `to=None` updates fields and keeps the status.
 - `list` returns a tenant's jobs newest first, `limit` at a time; the cursor is opaque.
+- `find_idempotent` reads the live job a (tenant, idempotency key) names, without writing anything
+  (submit answers a replay before it spends a rate-limit token).
+- `stale` returns live jobs in one status whose `updated_at` is older than a cutoff, oldest first,
+  across tenants: the sweeper's query (a job stored but never enqueued stays PENDING; the sweeper
+  re-enqueues it). It needs an index on (status, updated_at) — a GSI in DynamoDB.
 """
 
 from __future__ import annotations
@@ -38,5 +43,11 @@ class JobStore(Protocol):
     async def list(self, tenant: str, limit: int = 50, cursor: str | None = None,
                    status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         """A page of the tenant's live jobs, newest first, and the cursor of the next page (or None)."""
+
+    async def find_idempotent(self, tenant: str, key: str) -> Job | None:
+        """The live job that (tenant, key) names, or None. Reads only."""
+
+    async def stale(self, status: JobStatus, updated_before: float, limit: int = 100) -> list[Job]:
+        """Up to `limit` live jobs with `status` and `updated_at < updated_before`, oldest update first."""
 
     async def close(self) -> None: ...

@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   status TEXT NOT NULL,
   attempts INTEGER NOT NULL,
   created_at REAL NOT NULL,
+  updated_at REAL,
   expires_at REAL NOT NULL,
   idem TEXT,
   doc BLOB NOT NULL
@@ -106,9 +107,20 @@ def _cursor_in(cursor: str) -> tuple[float, str]:
         raise ValueError("invalid cursor") from None
 
 
+@write_txn
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Files written before `updated_at` was a column (the sweeper's index) get it."""
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(jobs)")}
+    if "updated_at" not in cols:
+        conn.execute("ALTER TABLE jobs ADD COLUMN updated_at REAL")
+    conn.execute("UPDATE jobs SET updated_at=created_at WHERE updated_at IS NULL")
+    conn.execute("CREATE INDEX IF NOT EXISTS jobs_stale ON jobs(status, updated_at)")
+
+
 class SqliteJobStore:
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
         self.db = SqliteDb(path, SCHEMA)
+        self.db.run_sync(_migrate)
         self.clock = clock
 
     # ---- port ----
@@ -127,6 +139,12 @@ class SqliteJobStore:
                    status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         after = _cursor_in(cursor) if cursor else None
         return await self.db.run(self._list, tenant, limit, after, status, self.clock())
+
+    async def find_idempotent(self, tenant: str, key: str) -> Job | None:
+        return await self.db.run(self._find_idempotent, tenant, key, self.clock())
+
+    async def stale(self, status: JobStatus, updated_before: float, limit: int = 100) -> list[Job]:
+        return await self.db.run(self._stale, status.value, updated_before, limit, self.clock())
 
     async def close(self) -> None:
         self.db.close()
@@ -151,9 +169,9 @@ class SqliteJobStore:
                     return Job.loads(row[0]), False
                 conn.execute("DELETE FROM jobs WHERE tenant=? AND idem=?", (job.tenant, job.idempotency_key))
         cur = conn.execute(
-            "INSERT INTO jobs(id, tenant, status, attempts, created_at, expires_at, idem, doc)"
-            " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
-            (job.id, job.tenant, job.status.value, job.attempts, job.created_at, job.expires_at,
+            "INSERT INTO jobs(id, tenant, status, attempts, created_at, updated_at, expires_at, idem, doc)"
+            " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
+            (job.id, job.tenant, job.status.value, job.attempts, job.created_at, job.updated_at, job.expires_at,
              job.idempotency_key, job.dumps()))
         if cur.rowcount == 0:  # same id twice: create-if-absent by id as well
             row = conn.execute("SELECT doc FROM jobs WHERE id=?", (job.id,)).fetchone()
@@ -181,9 +199,21 @@ class SqliteJobStore:
             doc["status"] = to.value
         doc["updated_at"] = now
         job = Job.from_doc(doc)
-        conn.execute("UPDATE jobs SET status=?, attempts=?, doc=? WHERE id=?",
-                     (job.status.value, job.attempts, job.dumps(), job_id))
+        conn.execute("UPDATE jobs SET status=?, attempts=?, updated_at=?, doc=? WHERE id=?",
+                     (job.status.value, job.attempts, now, job.dumps(), job_id))
         return job
+
+    @staticmethod
+    def _find_idempotent(conn, tenant, key, now) -> Job | None:
+        row = conn.execute("SELECT doc FROM jobs WHERE tenant=? AND idem=? AND expires_at>?",
+                           (tenant, key, now)).fetchone()
+        return Job.loads(row[0]) if row is not None else None
+
+    @staticmethod
+    def _stale(conn, status, before, limit, now) -> list[Job]:
+        rows = conn.execute("SELECT doc FROM jobs WHERE status=? AND updated_at<? AND expires_at>?"
+                            " ORDER BY updated_at LIMIT ?", (status, before, now, limit)).fetchall()
+        return [Job.loads(r[0]) for r in rows]
 
     @staticmethod
     def _list(conn, tenant, limit, after, status, now) -> tuple[list[Job], str | None]:

@@ -149,3 +149,37 @@ async def test_expired_jobs_are_invisible_and_free_their_key(store):
     assert await store.transition(old.id, OPEN, JobStatus.PROCESSING, {}) is None
     fresh, created = await store.create(make_job(key="k"))
     assert created and fresh.id != old.id
+
+
+def _needs(store, method: str) -> None:
+    if not callable(getattr(store, method, None)):
+        pytest.xfail(f"{type(store).__name__} does not implement JobStore.{method} yet")
+
+
+async def test_find_idempotent_reads_the_live_job_a_key_names(store):
+    _needs(store, "find_idempotent")
+    job, _ = await store.create(make_job(tenant="a", key="k1"))
+    await store.create(make_job(tenant="a", key="old", created_at=time.time() - 100, ttl=50))  # expired
+    found = await store.find_idempotent("a", "k1")
+    assert found is not None and found.id == job.id
+    assert await store.find_idempotent("b", "k1") is None  # per tenant
+    assert await store.find_idempotent("a", "nope") is None
+    assert await store.find_idempotent("a", "old") is None  # an expired job does not hold its key
+
+
+async def test_stale_lists_old_jobs_in_one_status_oldest_update_first(store):
+    _needs(store, "stale")
+    now = time.time()
+    a, _ = await store.create(make_job(created_at=now - 300))
+    b, _ = await store.create(make_job(tenant="other", created_at=now - 200))
+    await store.create(make_job(created_at=now))  # fresh
+    await store.create(make_job(created_at=now - 400, ttl=100))  # expired
+    c, _ = await store.create(make_job(created_at=now - 250))
+    assert await store.transition(c.id, [JobStatus.PENDING], JobStatus.PROCESSING) is not None  # other status
+
+    assert [j.id for j in await store.stale(JobStatus.PENDING, now - 10)] == [a.id, b.id]
+    assert [j.id for j in await store.stale(JobStatus.PENDING, now - 10, limit=1)] == [a.id]
+    assert await store.stale(JobStatus.COMPLETE, now - 10) == []
+    # touching a job (any transition bumps updated_at) makes it fresh again
+    assert await store.transition(a.id, [JobStatus.PENDING], None, {"metadata": {"t": 1}}) is not None
+    assert [j.id for j in await store.stale(JobStatus.PENDING, now - 10)] == [b.id]

@@ -46,7 +46,8 @@ class LocalRuntime:
             self._own = [wstore, wqueue]
         else:
             wstore, wqueue = self.store, self.queue
-        self.workers = [Worker(wstore, wqueue, gen, self.jobs_cfg, name=f"worker-{i + 1}") for i in range(n)]
+        self.workers = [Worker(wstore, wqueue, gen, self.jobs_cfg, name=f"worker-{i + 1}", sweep=i == 0)
+                        for i in range(n)]
         self.service.on_enqueue = self._wake
         self._tasks: list[asyncio.Task] = []
 
