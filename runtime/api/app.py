@@ -62,6 +62,9 @@ class OverheadMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        await self.run(self.fast.get(scope["path"], self.app), scope, receive, send)
+
+    async def run(self, app, scope, receive, send):
         t0 = time.perf_counter()
         state = scope.get("state")
         if state is None:
@@ -73,13 +76,27 @@ class OverheadMiddleware:
                 overhead = now - t0 - state.get("upstream_s", 0.0)
                 message["headers"] = [*message.get("headers", ()), (_OVERHEAD, b"%.3f" % (overhead * 1000))]
                 path = scope["path"]
-                route = path if path in self.known else "other"
-                m = self.metrics
-                m.request.labels(route, state.get("deployment", ""), str(message["status"])).observe(now - t0)
-                m.overhead.labels(route).observe(overhead)
+                self.metrics.observe_request(path if path in self.known else "other", state.get("deployment", ""),
+                                             message["status"], now - t0, overhead)
             await send(message)
 
-        await self.fast.get(scope["path"], self.app)(scope, receive, send_with_header)
+        await app(scope, receive, send_with_header)
+
+
+class App(Starlette):
+    """Starlette, except that the hot routes (the chat endpoint, which answers its own errors) go
+    straight to the overhead middleware and the endpoint, skipping Starlette's middleware stack."""
+
+    fast: dict
+    overhead: OverheadMiddleware
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            endpoint = self.fast.get(scope["path"])
+            if endpoint is not None:
+                scope["app"] = self
+                return await self.overhead.run(endpoint, scope, receive, send)
+        await super().__call__(scope, receive, send)
 
 
 async def _http_error(request, exc: HTTPException):
@@ -115,12 +132,12 @@ def create_app(config: RouterConfig | str | os.PathLike, router: Router | None =
             return
         await close_all()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: _http_error})
+    app = App(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error})
     app.state.ctx = ctx
     known = frozenset(r.path for r in routes)
-    fast = {r.path: r.app for r in routes if isinstance(r.app, ChatEndpoint)}
-    app.add_middleware(OverheadMiddleware, metrics=metrics, known_paths=known, fast_paths=fast)
+    app.fast = {r.path: r.app for r in routes if isinstance(r.app, ChatEndpoint)}
+    app.overhead = OverheadMiddleware(None, metrics, known)
+    app.add_middleware(OverheadMiddleware, metrics=metrics, known_paths=known)
     return app
 
 

@@ -42,23 +42,42 @@ class Metrics(Observer):
         self.cache_requests = Counter("skyrelay_cache_requests", "response cache lookups", ["result"], registry=r)
         self._hit = self.cache_requests.labels("hit")
         self._miss = self.cache_requests.labels("miss")
+        # `labels()` costs several microseconds (validation, str(), a lock); the hot path looks the
+        # labelled children up in plain dicts instead. Label sets are bounded by the config.
+        self._requests: dict[tuple, tuple] = {}
+        self._children: dict[tuple, object] = {}
+
+    def observe_request(self, route: str, deployment: str, status: int, seconds: float, overhead_s: float) -> None:
+        """One request's latency and the router's own overhead (called by the overhead middleware)."""
+        key = (route, deployment, status)
+        pair = self._requests.get(key)
+        if pair is None:
+            pair = self._requests[key] = (self.request.labels(route, deployment, str(status)),
+                                          self.overhead.labels(route))
+        pair[0].observe(seconds)
+        pair[1].observe(overhead_s)
 
     # ---- Observer ----
     def attempt(self, deployment: str, outcome: str, seconds: float) -> None:
-        self.attempts.labels(deployment, outcome).inc()
+        self._inc(self.attempts, (deployment, outcome), 1)
 
     def usage(self, tenant: str, deployment: str, model: str, usage: Usage, cost: float) -> None:
-        t = self.tokens
         if usage.input_tokens:
-            t.labels(tenant, deployment, model, "input").inc(usage.input_tokens)
+            self._inc(self.tokens, (tenant, deployment, model, "input"), usage.input_tokens)
         if usage.output_tokens:
-            t.labels(tenant, deployment, model, "output").inc(usage.output_tokens)
+            self._inc(self.tokens, (tenant, deployment, model, "output"), usage.output_tokens)
         if usage.cache_read_tokens:
-            t.labels(tenant, deployment, model, "cache_read").inc(usage.cache_read_tokens)
+            self._inc(self.tokens, (tenant, deployment, model, "cache_read"), usage.cache_read_tokens)
         if usage.cache_write_tokens:
-            t.labels(tenant, deployment, model, "cache_write").inc(usage.cache_write_tokens)
+            self._inc(self.tokens, (tenant, deployment, model, "cache_write"), usage.cache_write_tokens)
         if cost:
-            self.cost_total.labels(tenant, deployment, model).inc(cost)
+            self._inc(self.cost_total, (tenant, deployment, model), cost)
+
+    def _inc(self, metric: Counter, key: tuple, amount: float) -> None:
+        child = self._children.get((metric, key))
+        if child is None:  # created on first use, so /metrics shows only the series that happened
+            child = self._children[(metric, key)] = metric.labels(*key)
+        child.inc(amount)
 
     def cache(self, hit: bool) -> None:
         (self._hit if hit else self._miss).inc()

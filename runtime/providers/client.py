@@ -26,6 +26,7 @@ from yarl import URL
 _ADAPTERS: dict[str, tuple[Adapter, Signer]] = {}
 _SESSIONS: dict[str, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
+_URLS: dict[str, URL] = {}
 
 POOL_LIMIT = 1000  # connections per origin
 KEEPALIVE_S = 60.0
@@ -47,6 +48,16 @@ def _origin(url: str) -> str:
     return url if slash < 0 else url[:slash]
 
 
+def url_of(url: str) -> URL:
+    """The parsed URL, cached: deployments reuse a handful of URLs and yarl parsing is per call otherwise."""
+    parsed = _URLS.get(url)
+    if parsed is None:
+        if len(_URLS) >= 1024:
+            _URLS.clear()
+        parsed = _URLS[url] = URL(url, encoded=True)
+    return parsed
+
+
 def session_for(url: str) -> aiohttp.ClientSession:
     """The pooled session of the URL's origin, created lazily on the running loop."""
     origin = _origin(url)
@@ -55,7 +66,9 @@ def session_for(url: str) -> aiohttp.ClientSession:
     if entry is not None and entry[0] is loop and not entry[1].closed:
         return entry[1]
     connector = aiohttp.TCPConnector(limit=POOL_LIMIT, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300)
-    session = aiohttp.ClientSession(connector=connector, timeout=_NO_TIMEOUT, skip_auto_headers=("User-Agent",))
+    # No cookie jar: provider APIs are stateless, and filtering an empty jar still costs per request.
+    session = aiohttp.ClientSession(connector=connector, timeout=_NO_TIMEOUT, skip_auto_headers=("User-Agent",),
+                                    cookie_jar=aiohttp.DummyCookieJar())
     _SESSIONS[origin] = (loop, session)
     return session
 
@@ -84,7 +97,7 @@ async def complete(upstream: Upstream, request: ChatRequest, timeout: float) -> 
         async with asyncio.timeout(timeout):
             await signer.sign(upstream, call)
             async with session_for(call.url).request(
-                call.method, URL(call.url, encoded=True), data=call.body, headers=call.headers
+                call.method, url_of(call.url), data=call.body, headers=call.headers
             ) as resp:
                 body = await resp.read()
                 status, headers = resp.status, resp.headers
@@ -133,7 +146,7 @@ class ProviderStream:
             async with asyncio.timeout(self.ttft_timeout):
                 await signer.sign(up, call)
                 resp = self._resp = await session_for(call.url).request(
-                    call.method, URL(call.url, encoded=True), data=call.body, headers=call.headers
+                    call.method, url_of(call.url), data=call.body, headers=call.headers
                 )
                 if resp.status >= 300:
                     body = await resp.read()

@@ -34,5 +34,5 @@ def register(app: typer.Typer) -> None:
         uvicorn.run(
             "skyrelay.runtime.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
             loop="uvloop", http="httptools", lifespan="on", log_level=log_level, access_log=False,
-            backlog=4096,
+            backlog=4096, server_header=False, proxy_headers=False,
         )
