@@ -165,7 +165,7 @@ def build_lambda_zip(
             shutil.copyfile(path, dest)
         if interpreter:
             _compile(interpreter, staging, keep_sources)
-        partial = target.with_suffix(".tmp")
+        partial = target.with_name(f"{target.stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # concurrent builds
         _write_zip(staging, partial)
         partial.replace(target)
     return target

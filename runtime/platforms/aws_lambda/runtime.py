@@ -42,9 +42,11 @@ def load_secrets(env: dict | None = None, client=None) -> dict[str, str]:
     if not wanted:
         return {}
     if client is None:
-        import boto3
+        import botocore.session
 
-        client = boto3.client("secretsmanager", endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
+        client = botocore.session.get_session().create_client(
+            "secretsmanager", endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL")
+        )
     loaded = {}
     for name, arn in wanted.items():
         try:

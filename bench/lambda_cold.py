@@ -1,0 +1,253 @@
+"""Lambda cold start of the packaged runtime: zip size, then cold import + first invocation of the
+worker and API handlers, each in a fresh Python 3.12 interpreter running the extracted zip (its
+.pyc), against loopback peers: a moto server (DynamoDB, SQS) and the provider simulator.
+
+    .venv/bin/python bench/lambda_cold.py [--runs 5] [--json]
+
+The Lambda runtime provides boto3 (with its bytecode); here a copy of the venv's boto3/botocore,
+compiled for 3.12, plays its part (after the zip on sys.path, as on Lambda). Targets: zip <= 5 MB, worker cold start
+(import + first invocation) <= 250 ms. Interpreter start-up itself is reported apart: on Lambda it
+is the runtime's INIT, before the handler module is imported.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BOTO = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+PRO_KEY = "sk-demo-pro"
+
+CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import importlib
+mod = importlib.import_module(sys.argv[1])
+t1 = time.perf_counter()
+out = mod.handler(json.load(open(sys.argv[2])), None)
+t2 = time.perf_counter()
+mod.handler(json.load(open(sys.argv[3])), None)  # a second, warm invocation: the same work without cold costs
+t3 = time.perf_counter()
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "invoke_ms": (t2 - t1) * 1000, "total_ms": (t2 - t0) * 1000,
+                  "warm_ms": (t3 - t2) * 1000, "out": out if isinstance(out, dict) else str(out)}))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[0]} exited") from None
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from skyrelay.components.aws.packaging import build_lambda_zip, find_python
+
+    py312 = find_python("3.12")
+    if py312 is None:
+        print("no Python 3.12 interpreter found: cannot run the Lambda-Python bench", file=sys.stderr)
+        return 1
+    t = time.perf_counter()
+    zip_path = build_lambda_zip()
+    build_s = time.perf_counter() - t
+    size = zip_path.stat().st_size
+    unzipped = sum(i.file_size for i in zipfile.ZipFile(zip_path).infolist())
+
+    bin_dir = Path(sys.executable).parent
+    procs = []
+    work = Path(tempfile.mkdtemp(prefix="lambda-cold-"))
+    try:
+        moto_port, sim_port = free_port(), free_port()
+        procs.append(subprocess.Popen([str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([str(bin_dir / "skyrelay"), "simulate", "--port", str(sim_port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        moto = f"http://127.0.0.1:{moto_port}"
+        wait_http(moto + "/moto-api/", procs[0])
+        wait_http(f"http://127.0.0.1:{sim_port}/_sim/", procs[1])
+        os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+
+        task = work / "task"
+        zipfile.ZipFile(zip_path).extractall(task)
+        config = (ROOT / "examples" / "local.yaml").read_text().replace("127.0.0.1:8090", f"127.0.0.1:{sim_port}")
+        config = re.sub(r"(?ms)^jobs:.*?(?=^\S|\Z)", "", config)  # the AWS runtime decides store/queue
+        (task / "skyrelay.yaml").write_text(config)
+        boto = work / "boto"
+        boto.mkdir()
+        site = Path(__import__("botocore").__file__).parent.parent
+        for name in BOTO:  # the Lambda runtime's boto3 comes with its bytecode: compile ours for 3.12 too
+            src = site / name
+            if src.is_dir():
+                shutil.copytree(src, boto / name, ignore=shutil.ignore_patterns("__pycache__"))
+            elif src.exists():
+                shutil.copy(src, boto / name)
+        subprocess.run([py312, "-m", "compileall", "-q", "-j", "0", str(boto)], check=True)
+
+        env = aws_resources(moto)
+        env.update({
+            "PYTHONPATH": f"{task}:{boto}", "LAMBDA_TASK_ROOT": str(task), "SKYRELAY_CONFIG": "skyrelay.yaml",
+            "SKYRELAY_AWS_ENDPOINT_URL": moto, "SKYRELAY_MAX_RECEIVE_COUNT": "5",
+            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+            "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ.get("PATH", ""),  # nothing compiles in the run
+        })
+        (work / "child.py").write_text(Path(os.environ["BENCH_CHILD"]).read_text() if os.environ.get("BENCH_CHILD") else CHILD)
+        results = {"worker": [], "api": []}
+        startup = []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            subprocess.run([py312, "-S", "-c", "pass"], check=True, env=env)
+            startup.append((time.perf_counter() - t) * 1000)
+            api_events = [work / "api1.json", work / "api2.json"]
+            for f in api_events:
+                f.write_text(json.dumps(rest_event({"model": "fast", "prompt": "cold start"})))
+            results["api"].append(child(py312, work, "skyrelay.runtime.platforms.aws_lambda.api", api_events, env))
+            worker_events = [work / "worker1.json", work / "worker2.json"]
+            for f in worker_events:
+                f.write_text(json.dumps(sqs_event(env)))
+            results["worker"].append(child(py312, work, "skyrelay.runtime.platforms.aws_lambda.worker",
+                                           worker_events, env))
+        report = {
+            "zip_bytes": size, "zip_mb": round(size / 1e6, 2), "unzipped_mb": round(unzipped / 1e6, 2),
+            "build_s": round(build_s, 2), "python": py312, "runs": args.runs,
+            "interpreter_start_ms_median": round(statistics.median(startup), 1),
+        }
+        for name, runs in results.items():
+            for key in ("import_ms", "invoke_ms", "total_ms", "warm_ms"):
+                values = [r[key] for r in runs]
+                report[f"{name}_{key}_median"] = round(statistics.median(values), 1)
+                report[f"{name}_{key}_max"] = round(max(values), 1)
+            report[f"{name}_last_result"] = runs[-1]["out"]
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            print(f"zip: {report['zip_mb']} MB ({size:,} bytes; {report['unzipped_mb']} MB unzipped; target <= 5 MB)")
+            print(f"interpreter start (python3.12 -S): {report['interpreter_start_ms_median']} ms median")
+            for name in ("worker", "api"):
+                print(f"{name}: cold import {report[f'{name}_import_ms_median']} ms + first invocation "
+                      f"{report[f'{name}_invoke_ms_median']} ms = {report[f'{name}_total_ms_median']} ms median "
+                      f"(max {report[f'{name}_total_ms_max']} ms) over {args.runs} fresh interpreters; the same "
+                      f"invocation warm: {report[f'{name}_warm_ms_median']} ms, so cold overhead = "
+                      f"{report[f'{name}_total_ms_median'] - report[f'{name}_warm_ms_median']:.1f} ms")
+            print(f"worker result: {report['worker_last_result']}")
+            status = report["api_last_result"].get("statusCode") if isinstance(report["api_last_result"], dict) else "?"
+            print(f"api result: HTTP {status}")
+        ok = size <= 5 * 1024 * 1024 and report["worker_total_ms_median"] <= 250
+        return 0 if ok else 1
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def aws_resources(moto: str) -> dict:
+    """The table and queues AsyncJobs deploys, on moto; returns the functions' environment."""
+    import boto3
+    from skyrelay.runtime.stores.dynamodb import create_table
+
+    kw = {"endpoint_url": moto, "region_name": "us-east-1"}
+    table = f"bench-{uuid.uuid4().hex[:8]}"
+    create_table(boto3.client("dynamodb", **kw), table)
+    sqs = boto3.client("sqs", **kw)
+    urls = {}
+    for priority in ("interactive", "batch"):
+        dlq = sqs.create_queue(QueueName=f"{table}-{priority}-dlq")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        urls[priority] = sqs.create_queue(
+            QueueName=f"{table}-{priority}",
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 5})},
+        )["QueueUrl"]
+    return {"SKYRELAY_JOBS_TABLE": table, "SKYRELAY_QUEUE_INTERACTIVE_URL": urls["interactive"],
+            "SKYRELAY_QUEUE_BATCH_URL": urls["batch"]}
+
+
+def sqs_event(env: dict) -> dict:
+    """Submits a job through the venv's runtime (the API's job) and turns its SQS message into an event."""
+    import asyncio
+
+    import boto3
+    from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
+    from skyrelay.runtime.queues.sqs import SqsJobQueue
+    from skyrelay.runtime.stores.dynamodb import DynamoJobStore
+
+    moto = env["SKYRELAY_AWS_ENDPOINT_URL"]
+
+    async def submit():
+        store = DynamoJobStore(env["SKYRELAY_JOBS_TABLE"], endpoint_url=moto)
+        queue = SqsJobQueue(env["SKYRELAY_QUEUE_INTERACTIVE_URL"], env["SKYRELAY_QUEUE_BATCH_URL"], endpoint_url=moto)
+        now = time.time()
+        job = Job(id=new_job_id(), tenant="demo-pro", status=JobStatus.PENDING,
+                  request={"model": "fast", "messages": [{"role": "user", "content": "cold start"}]},
+                  model="fast", created_at=now, updated_at=now, expires_at=now + 3600)
+        await store.create(job)
+        await queue.enqueue(job.id)
+        await store.close()
+        await queue.close()
+
+    asyncio.run(submit())
+    sqs = boto3.client("sqs", endpoint_url=moto, region_name="us-east-1")
+    url = env["SKYRELAY_QUEUE_INTERACTIVE_URL"]
+    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60,
+                               MessageSystemAttributeNames=["All"])["Messages"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                         "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                         "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in msgs]}
+
+
+def rest_event(body: dict) -> dict:
+    headers = {"content-type": "application/json", "x-api-key": PRO_KEY, "host": "x.execute-api.us-east-1.amazonaws.com"}
+    return {"resource": "/v1/jobs", "path": "/v1/jobs", "httpMethod": "POST", "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
+            "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
+            "requestContext": {"resourcePath": "/v1/jobs", "httpMethod": "POST", "path": "/v1/v1/jobs", "stage": "v1",
+                               "identity": {"sourceIp": "203.0.113.7"}, "requestId": "bench"},
+            "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def child(py: str, work: Path, module: str, events: list[Path], env: dict) -> dict:
+    out = subprocess.run([py, str(work / "child.py"), module, *map(str, events)], env=env, capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{out.stderr[-3000:]}")
+    if os.environ.get("BENCH_CHILD"):
+        print(out.stderr, file=sys.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
