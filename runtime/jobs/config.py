@@ -3,7 +3,7 @@
     jobs:
       store:   {backend: sqlite, path: .skyrelay/jobs.db, ttl_s: 604800}
       queue:   {backend: sqlite, visibility_timeout_s: 120, max_receives: 10, max_depth: 10000}
-      worker:  {workers: 1, concurrency: 16, max_attempts: 3}
+      worker:  {workers: 1, concurrency: 16, max_attempts: 3}   # workers: processes beside the API
       webhooks:
         secrets: {acme: ["whsec_..."]}        # two entries while rotating: both sign every delivery
         allow_hosts: ["127.0.0.1/32"]         # SSRF allow-list: host names or CIDRs
@@ -37,7 +37,9 @@ class QueueConfig(_M):
 
 
 class WorkerConfig(_M):
-    workers: int = Field(default=1, ge=0, description="in-process workers `skyrelay serve` starts")
+    workers: int = Field(default=1, ge=0, description="worker processes `skyrelay serve` starts (in-process workers "
+                                                     "with `in_process: true`)")
+    in_process: bool = Field(default=False, description="run the workers in the API's event loop (one process)")
     concurrency: int = Field(default=16, gt=0, description="jobs in flight per worker; size as quota / tokens per request")
     max_attempts: int = Field(default=3, gt=0, description="router attempts before a job is FAILED and dead-lettered")
     backoff_base_s: float = Field(default=1.0, ge=0)

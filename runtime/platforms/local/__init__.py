@@ -1,14 +1,26 @@
-"""Local mode: the ASGI app and N in-process job workers over the SQLite store and queue.
+"""Local mode: the ASGI app and job workers over the SQLite store and queue.
+
+`skyrelay serve` calls `serve_config(path, host, port)`. With a `jobs:` section it runs the API in
+this process and `jobs.worker.workers` worker processes beside it (`python -m
+skyrelay.runtime.platforms.local.workers`), so job work never shares the API's event loop or GIL.
+SIGTERM/SIGINT stop the API, then the workers, which finish or release their in-flight jobs.
+`jobs.worker.in_process: true` runs the workers in the API's event loop instead.
+
+In process (tests, the demo):
 
     rt = LocalRuntime("examples/local.yaml")     # or a RouterConfig; `jobs=` overrides the section
     await rt.serve("127.0.0.1", 8080)            # blocks; SIGINT/SIGTERM stop it gracefully
 
-`skyrelay serve` calls `serve_config(path, host, port)`, which starts workers only when the config
-has a `jobs:` section. Tests and the demo inject `router=` (fake providers) or `generate=`.
+Tests and the demo inject `router=` (fake providers) or `generate=`.
 """
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
+import subprocess
+import sys
 
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.wiring import build_service, jobs_config
@@ -20,7 +32,7 @@ JOBS_ROUTES = "skyrelay.runtime.api.jobs"
 
 class LocalRuntime:
     def __init__(self, config, *, router=None, jobs: JobsConfig | None = None, generate=None,
-                 workers: int | None = None, store=None, queue=None):
+                 workers: int | None = None, store=None, queue=None, sweep: bool = True):
         from skyrelay.runtime.api.app import ROUTE_MODULES, create_app
         from skyrelay.runtime.router.config import RouterConfig, load_config
 
@@ -46,7 +58,7 @@ class LocalRuntime:
             self._own = [wstore, wqueue]
         else:
             wstore, wqueue = self.store, self.queue
-        self.workers = [Worker(wstore, wqueue, gen, self.jobs_cfg, name=f"worker-{i + 1}", sweep=i == 0)
+        self.workers = [Worker(wstore, wqueue, gen, self.jobs_cfg, name=f"worker-{i + 1}", sweep=sweep and i == 0)
                         for i in range(n)]
         self.service.on_enqueue = self._wake
         self._tasks: list[asyncio.Task] = []
@@ -70,36 +82,108 @@ class LocalRuntime:
     def server(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning"):
         import uvicorn
 
-        return uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level=log_level,
-                                             access_log=False, lifespan="on", timeout_graceful_shutdown=5))
+        return uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level=log_level, access_log=False,
+                                             lifespan="on", timeout_graceful_shutdown=5, backlog=4096))
 
     async def serve(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning") -> None:
         server = self.server(host, port, log_level)
         await self.start()
         try:
-            await server.serve()
+            with _quiet_signals():
+                await server.serve()
         finally:
             await self.stop()
 
 
+@contextlib.contextmanager
+def _quiet_signals():
+    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown; swallow that so the cleanup after
+    `server.serve()` (stopping workers) runs to the end."""
+    old = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _run(coro):
+    """Runs `coro` on uvloop when it is installed (as `uvicorn.run` would)."""
+    try:
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    except ImportError:  # pragma: no cover
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coro)
+
+
+def start_worker_processes(config_path, processes: int, env: dict | None = None) -> list[subprocess.Popen]:
+    """`processes` worker processes over `config_path`; the first one also runs the sweeper."""
+    procs = []
+    for i in range(processes):
+        cmd = [sys.executable, "-m", "skyrelay.runtime.platforms.local.workers", str(config_path),
+               "--name", f"worker-{i + 1}", "--parent", str(os.getpid())]
+        if i:
+            cmd.append("--no-sweep")
+        procs.append(subprocess.Popen(cmd, env={**os.environ, **(env or {})}))
+    return procs
+
+
+def stop_worker_processes(procs: list[subprocess.Popen], grace_s: float) -> None:
+    """SIGTERM (each worker finishes or releases its in-flight jobs within `grace_s`), then SIGKILL."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(grace_s + 10)
+        except subprocess.TimeoutExpired:
+            log.warning("worker process %d did not stop; killing it", p.pid)
+            p.kill()
+            p.wait()
+
+
 def serve_config(config_path, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning",
                  workers: int | None = None) -> None:
-    """Blocking: the API plus, when the config has a `jobs:` section, its in-process workers."""
+    """Blocking: the API, plus, when the config has a `jobs:` section, its workers (separate processes
+    unless `jobs.worker.in_process`)."""
     from skyrelay.runtime.router.config import load_config
 
     config = load_config(config_path)
-    if jobs_config(config) is None and not workers:
+    jobs = jobs_config(config)
+    if jobs is None and not workers:
         workers = 0
-    rt = LocalRuntime(config, workers=workers)
-    log.info("serving on http://%s:%d with %d job worker(s)", host, port, len(rt.workers))
-    asyncio.run(rt.serve(host, port, log_level))
+    n = (jobs.worker.workers if jobs is not None else 0) if workers is None else workers
+    if jobs is None or jobs.worker.in_process or n == 0:
+        rt = LocalRuntime(config, workers=n)
+        log.info("serving on http://%s:%d with %d in-process job worker(s)", host, port, len(rt.workers))
+        _run(rt.serve(host, port, log_level))
+        return
+    rt = LocalRuntime(config, workers=0)  # the API only; it opens the database (and its schema) first
+    procs = start_worker_processes(config_path, n)
+    log.info("serving on http://%s:%d with %d job worker process(es)", host, port, n)
+    try:
+        _run(rt.serve(host, port, log_level))
+    finally:
+        stop_worker_processes(procs, jobs.worker.shutdown_grace_s)
 
 
-async def run_workers(config_path, workers: int | None = None) -> None:
-    """Workers only (no API), until cancelled: `python -m skyrelay.runtime.platforms.local.workers`."""
-    rt = LocalRuntime(config_path, workers=workers)
+async def run_workers(config_path, workers: int | None = None, *, stop: asyncio.Event | None = None,
+                      sweep: bool = True, name: str | None = None) -> None:
+    """Workers only (no API) until `stop` is set (or the task is cancelled); then in-flight jobs get
+    `shutdown_grace_s` and the rest are released. `python -m skyrelay.runtime.platforms.local.workers`."""
+    rt = LocalRuntime(config_path, workers=1 if workers is None else workers, sweep=sweep)
+    if name:
+        for i, w in enumerate(rt.workers):
+            w.name = name if len(rt.workers) == 1 else f"{name}.{i + 1}"
     await rt.start()
     try:
-        await asyncio.gather(*rt._tasks)
+        if stop is None:
+            await asyncio.gather(*rt._tasks)
+        else:
+            await stop.wait()
     finally:
         await rt.stop()
+        await rt.ctx.router.aclose()
