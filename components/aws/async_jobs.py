@@ -124,7 +124,12 @@ class AsyncJobs(pulumi.ComponentResource):
             # A tenant's jobs, newest first (GET /v1/jobs); the runtime's DynamoJobStore layout.
             global_secondary_indexes=[
                 aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                    name="by_tenant", hash_key="gsi1pk", range_key="gsi1sk", projection_type="ALL"
+                    name="by_tenant",
+                    key_schemas=[
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi1pk", key_type="HASH"),
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi1sk", key_type="RANGE"),
+                    ],
+                    projection_type="ALL",
                 )
             ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=settings["table_ttl_attribute"], enabled=True),
