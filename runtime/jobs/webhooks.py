@@ -97,6 +97,20 @@ class CallbackPolicy:
     def _allowed(self, ip) -> bool:
         return any(ip in net for net in self.networks if net.version == ip.version)
 
+    def refused(self, host: str, addrs) -> str | None:
+        """The first address of `host` that is not allowed (as text), or None when all are."""
+        if host.lower().rstrip(".") in self.names:
+            return None
+        for addr in addrs:
+            ip = ipaddress.ip_address(str(addr).split("%")[0])
+            if _blocked(ip) and not self._allowed(ip):
+                return str(ip)
+        return None
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+        return [info[4][0] for info in infos]
+
     async def check(self, url) -> str:
         if not isinstance(url, str) or not url or len(url) > 2048:
             raise InvalidCallbackUrl("callback_url: must be an http(s) URL of at most 2048 characters")
@@ -117,36 +131,73 @@ class CallbackPolicy:
             return url
         port = port or (443 if parts.scheme == "https" else 80)
         try:
-            addrs = [ipaddress.ip_address(host)]
+            addrs = [str(ipaddress.ip_address(host))]
         except ValueError:
             try:
-                infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+                addrs = await self._resolve(host, port)
             except OSError:
                 raise InvalidCallbackUrl(f"callback_url: host {host!r} does not resolve") from None
-            addrs = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-        for ip in addrs:
-            if _blocked(ip) and not self._allowed(ip):
-                raise InvalidCallbackUrl(
-                    f"callback_url: {host!r} resolves to a private, loopback, link-local or reserved address")
+        if self.refused(host, addrs):
+            raise InvalidCallbackUrl(
+                f"callback_url: {host!r} resolves to a private, loopback, link-local or reserved address")
         return url
+
+
+class BlockedAddress(OSError):
+    """A callback host resolved, at connect time, to an address the policy refuses."""
+
+
+def pinned_resolver(policy: CallbackPolicy, inner=None):
+    """An aiohttp resolver that checks every address it hands the connector against `policy`.
+
+    aiohttp connects only to the addresses its resolver returns, so the addresses checked are the
+    addresses used: a DNS answer that changes between the submit-time check and the connection (DNS
+    rebinding) cannot reach a private address. `inner` is the resolver doing the lookups (aiohttp's
+    default one unless given). IP literals never reach a resolver; `CallbackPolicy.check` covers them.
+    """
+    from aiohttp.abc import AbstractResolver
+    from aiohttp.resolver import DefaultResolver
+
+    class PinnedResolver(AbstractResolver):
+        def __init__(self):
+            self.inner = inner or DefaultResolver()
+
+        async def resolve(self, host, port=0, family=0):
+            import socket
+
+            results = await self.inner.resolve(host, port, family or socket.AF_UNSPEC)
+            bad = policy.refused(host, [r["host"] for r in results])
+            if bad is not None:
+                raise BlockedAddress(f"callback host {host.rstrip('.')!r} resolved to {bad}, a private, loopback, "
+                                     "link-local or reserved address")
+            return results
+
+        async def close(self):
+            await self.inner.close()
+
+    return PinnedResolver()
 
 
 # ---- delivery ----
 class WebhookSender:
     """One pooled aiohttp session; `deliver` makes one attempt and returns its record."""
 
-    def __init__(self, policy: CallbackPolicy, timeout_s: float = 10.0):
+    def __init__(self, policy: CallbackPolicy, timeout_s: float = 10.0, resolver=None):
         self.policy = policy
         self.timeout_s = timeout_s
+        self.resolver = resolver  # the lookups under the pinning resolver (tests inject one)
         self._session = None
 
     def _client(self):
         if self._session is None or self._session.closed:
             import aiohttp
 
+            # Every address the connector may use passes the policy (pinned_resolver); cached answers
+            # passed it when they were resolved. No proxies from the environment (trust_env=False).
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-                connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=60))
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s), trust_env=False,
+                connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=60,
+                                               resolver=pinned_resolver(self.policy, self.resolver)))
         return self._session
 
     async def deliver(self, url: str, msg_id: str, body: bytes, secrets: Sequence[str]) -> dict:
@@ -164,6 +215,13 @@ class WebhookSender:
         except InvalidCallbackUrl as exc:
             record["error"] = exc.message
             record["blocked"] = True
+        except OSError as exc:  # aiohttp wraps the resolver's refusal in a ClientConnectorError
+            blocked = exc if isinstance(exc, BlockedAddress) else getattr(exc, "os_error", None)
+            if isinstance(blocked, BlockedAddress):
+                record["error"] = str(blocked)
+                record["blocked"] = True
+            else:
+                record["error"] = f"{type(exc).__name__}: {exc}"[:300]
         except Exception as exc:  # network errors are the receiver's problem: record and retry
             record["error"] = f"{type(exc).__name__}: {exc}"[:300]
         record["ms"] = round((time.perf_counter() - t0) * 1000, 2)

@@ -186,3 +186,67 @@ async def test_rotation_config_signs_with_both_tenant_secrets(tmp_path):
         assert Webhook(PRO_SECRET).verify(body, headers) and Webhook(PRO_SECRET_NEXT).verify(body, headers)
     finally:
         await rt.stop()
+
+
+class Rebinding:
+    """A DNS that answers with a public address first (the check) and loopback afterwards (the connect)."""
+
+    def __init__(self, later: str = "127.0.0.1"):
+        self.later = later
+        self.lookups = 0
+
+    async def check_time(self, host, port):
+        return ["93.184.216.34"]
+
+    async def resolve(self, host, port=0, family=0):
+        import socket
+
+        self.lookups += 1
+        return [{"hostname": host, "host": self.later, "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}]
+
+    async def close(self):
+        pass
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+@pytest.mark.anyio
+async def test_delivery_is_pinned_to_checked_addresses_dns_rebinding_is_refused():
+    from skyrelay.runtime.jobs.webhooks import WebhookSender
+
+    dns = Rebinding()
+    policy = CallbackPolicy(allow_hosts=())  # loopback not allowed
+    policy._resolve = dns.check_time
+    sender = WebhookSender(policy, timeout_s=5, resolver=dns)
+    async with Receiver() as rx:
+        url = f"http://hooks.example.test:{_port(rx.url)}/hook"
+        await policy.check(url)  # passes: at check time the host looks public
+        record = await sender.deliver(url, "msg_1", BODY, [new_secret()])
+    await sender.close()
+    assert dns.lookups >= 1  # the connection's own lookup went through the pinning resolver
+    assert record["ok"] is False and record.get("blocked") is True and "127.0.0.1" in record["error"]
+    assert rx.seen == []  # nothing reached the loopback receiver
+
+
+@pytest.mark.anyio
+async def test_connect_time_check_refuses_localhost_and_admits_it_when_allowed(monkeypatch):
+    from skyrelay.runtime.jobs.webhooks import WebhookSender
+
+    async def checked_earlier(self, url):  # the submit-time check passed (the answer then was public)
+        return url
+
+    async with Receiver() as rx:
+        url = f"http://localhost:{_port(rx.url)}/hook"  # real DNS: loopback
+        with monkeypatch.context() as m:
+            m.setattr(CallbackPolicy, "check", checked_earlier)
+            refused = WebhookSender(CallbackPolicy(allow_hosts=("10.0.0.0/8",)), timeout_s=5)
+            record = await refused.deliver(url, "msg_1", BODY, [new_secret()])
+            await refused.close()
+        assert record.get("blocked") is True and not record["ok"] and rx.seen == []
+
+        allowed = WebhookSender(CallbackPolicy(allow_hosts=("127.0.0.1/32", "::1/128")), timeout_s=5)
+        record = await allowed.deliver(url, "msg_2", BODY, [new_secret()])
+        await allowed.close()
+        assert record["ok"] and len(rx.seen) == 1
