@@ -120,6 +120,10 @@ class JobService:
             _fail("x-model-preference", "must be fast, quality or cheap")
         if idempotency_key is not None and (not idempotency_key or len(idempotency_key) > 255):
             _fail("idempotency-key", "must be 1 to 255 characters")
+        if idempotency_key is not None:  # a replay is answered before the checks that spend or refuse
+            replay = await self._replay(tenant.name, idempotency_key, doc)
+            if replay is not None:
+                return replay, False
         model_class = self.model_classes.get(request.model)
         if model_class is None:
             raise UnknownModel(f"model {request.model!r} does not exist")
@@ -158,6 +162,20 @@ class JobService:
         if self.on_enqueue is not None:
             self.on_enqueue()
         return stored, True
+
+    async def _replay(self, tenant: str, key: str, doc) -> Job | None:
+        """The job an Idempotency-Key already names (409 if for another body), read without writing,
+        so a replay spends no rate-limit token. Stores without `find_idempotent` fall back to
+        create-if-absent (the replay is still answered, after the limiter)."""
+        find = getattr(self.store, "find_idempotent", None)
+        if find is None:
+            return None
+        existing = await find(tenant, key)
+        if existing is None:
+            return None
+        if existing.request_hash != fingerprint(doc):
+            raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
+        return existing
 
     async def get(self, tenant: str, job_id: str) -> Job:
         job = await self.store.get(job_id, tenant=tenant)

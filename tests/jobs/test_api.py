@@ -189,3 +189,22 @@ async def test_bad_input_gets_a_stable_4xx_and_writes_nothing(rt, name, method, 
 async def test_public_callback_url_is_accepted(rt):
     r = await call(rt.app, "POST", "/v1/jobs", json={**JOB, "callback_url": "https://93.184.216.34/hook"})
     assert r.status == 202
+
+
+async def test_idempotent_replay_spends_no_rate_limit_token(rt):
+    rpm = default_tiers()[TierName.FREE].rpm
+    h = {"Idempotency-Key": "once"}
+    first = await call(rt.app, "POST", "/v1/jobs", json=JOB, key=FREE_KEY, headers=h)
+    assert first.status == 202
+    for _ in range(rpm + 3):  # replays: more of them than the tier allows requests per minute
+        r = await call(rt.app, "POST", "/v1/jobs", json=JOB, key=FREE_KEY, headers=h)
+        assert r.status == 202 and r.json["id"] == first.json["id"] and r.headers["idempotent-replayed"] == "true"
+    # the bucket still holds every token but the first submit's
+    fresh = [(await call(rt.app, "POST", "/v1/jobs", json=JOB, key=FREE_KEY)).status for _ in range(rpm)]
+    assert fresh == [202] * (rpm - 1) + [429]
+    assert await counts(rt) == (rpm, rpm)  # one job and one message per admitted submit, none per replay
+    # a replay with another body is still refused, and a rejected submit writes nothing
+    r = await call(rt.app, "POST", "/v1/jobs", json={**JOB, "prompt": "other"}, key=FREE_KEY, headers=h)
+    assert r.status == 409 and r.code == "idempotency_key_reused"
+    r = await call(rt.app, "POST", "/v1/jobs", json=JOB, key=FREE_KEY, headers={"Idempotency-Key": "new"})
+    assert r.status == 429 and await counts(rt) == (rpm, rpm)
