@@ -82,8 +82,13 @@ def test_any_program_with_its_own_config(tmp_path):
     config = tmp_path / "Pulumi.prod.yaml"
     config.write_text("config:\n  demo:retention: 1209600\n")
     result = run_plan("--program", str(program), "--config", str(config), "--format", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # a bare queue breaks mandatory rules
     doc = json.loads(result.stdout)
     assert doc["stack"] == "prod"
     queue = doc["resources"][0]
     assert queue["type"] == "aws:sqs/queue:Queue" and queue["inputs"]["messageRetentionSeconds"] == 1209600
+    assert {"aws-sqs-encryption", "aws-sqs-dlq"} <= {v["policy"] for v in doc["violations"] if v["urn"] == queue["urn"]}
+    advisory = tmp_path / "policy.json"
+    advisory.write_text('{"all": "advisory"}')
+    relaxed = run_plan("--program", str(program), "--config", str(config), "--policy-config", str(advisory))
+    assert relaxed.returncode == 0, relaxed.stderr
