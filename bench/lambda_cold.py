@@ -177,6 +177,7 @@ def main() -> int:
 def aws_resources(moto: str) -> dict:
     """The table and queues AsyncJobs deploys, on moto; returns the functions' environment."""
     import boto3
+
     from skyrelay.runtime.stores.dynamodb import create_table
 
     kw = {"endpoint_url": moto, "region_name": "us-east-1"}
@@ -200,6 +201,7 @@ def sqs_event(env: dict) -> dict:
     import asyncio
 
     import boto3
+
     from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
     from skyrelay.runtime.queues.sqs import SqsJobQueue
     from skyrelay.runtime.stores.dynamodb import DynamoJobStore

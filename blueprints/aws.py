@@ -9,10 +9,10 @@ import json
 
 import pulumi
 import pulumi_aws as aws
+
 from skyrelay.components.aws import AsyncJobs, CostGuard, JobsApi
 from skyrelay.components.aws.api import tier_limits_from_table
 from skyrelay.components.aws.packaging import build_lambda_zip
-
 from skyrelay.config import AwsSettings, StackConfig
 
 

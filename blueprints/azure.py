@@ -2,8 +2,8 @@
 
 import pulumi
 import pulumi_azure_native as azure_native
-from skyrelay.components.azure import CostGuard
 
+from skyrelay.components.azure import CostGuard
 from skyrelay.config import StackConfig
 
 

@@ -2,8 +2,8 @@
 
 import pulumi
 import pulumi_gcp as gcp
-from skyrelay.components.gcp import CostGuard
 
+from skyrelay.components.gcp import CostGuard
 from skyrelay.config import StackConfig
 
 

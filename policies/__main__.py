@@ -6,6 +6,7 @@ place that constructs one; the rules themselves live in importable modules.
 """
 
 from pulumi_policy import PolicyPack
+
 from skyrelay.policies.registry import PACK_ENFORCEMENT, PACK_NAME, all_policies
 
 PolicyPack(

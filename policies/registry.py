@@ -1,6 +1,7 @@
 """Every rule of the pack, in a stable order. Importing this builds Policy objects, never a PolicyPack."""
 
 from pulumi_policy import EnforcementLevel, Policy
+
 from skyrelay.policies import aws, azure, gcp, stack, tags
 from skyrelay.policies.rule import Rule
 

@@ -17,6 +17,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
 from skyrelay.policies.config import is_exempt, schema_for
 
 MANDATORY = EnforcementLevel.MANDATORY

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 
 from pulumi_policy import Severity
+
 from skyrelay.policies import config
 from skyrelay.policies.props import as_json, as_list, as_map, get, number, of_type, truthy
 from skyrelay.policies.rule import Rule, stack_policy

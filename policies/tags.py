@@ -8,10 +8,10 @@ generated from the pinned provider SDKs). Accepted carriers:
 """
 
 from pulumi_policy import ResourceValidationArgs, Severity
+
 from skyrelay.policies import config
 from skyrelay.policies.props import as_map, get
 from skyrelay.policies.rule import Rule, resource_policy
-
 from skyrelay.tags import taggable_property
 
 RULE = Rule(

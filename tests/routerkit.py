@@ -8,6 +8,7 @@ import time
 from collections import Counter
 
 import uvicorn
+
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Message, StreamDelta, Usage
 from skyrelay.runtime.router.config import parse_config
 

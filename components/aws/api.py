@@ -14,10 +14,10 @@ from typing import Any, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+
 from skyrelay.components.aws.defaults import API, ASYNC_JOBS
 from skyrelay.components.aws.worker import build_function, function_name
 from skyrelay.components.defaults import resolve
-
 from skyrelay.errors import ConfigError
 from skyrelay.tiers import default_tiers
 

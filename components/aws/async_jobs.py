@@ -12,12 +12,12 @@ from typing import Any, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+
 from skyrelay.components.aws import observability
 from skyrelay.components.aws.defaults import ASYNC_JOBS
 from skyrelay.components.aws.queues import WorkQueue
 from skyrelay.components.aws.worker import build_function, function_name
 from skyrelay.components.defaults import resolve
-
 from skyrelay.errors import ConfigError
 
 WORKER_HANDLER = "skyrelay.runtime.platforms.aws_lambda.worker.handler"

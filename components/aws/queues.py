@@ -10,9 +10,9 @@ from typing import Any, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+
 from skyrelay.components.aws.defaults import ASYNC_JOBS
 from skyrelay.components.defaults import resolve
-
 from skyrelay.errors import ConfigError
 
 SQS_MAX_VISIBILITY = 43200

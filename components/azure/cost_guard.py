@@ -13,9 +13,9 @@ from typing import Any, TypedDict
 
 import pulumi
 import pulumi_azure_native as azure_native
+
 from skyrelay.components.azure.defaults import COST_GUARD, REQUIRE_TAG_POLICY_ID
 from skyrelay.components.defaults import resolve
-
 from skyrelay.errors import ConfigError
 from skyrelay.tags import REQUIRED_TAG_KEYS
 

@@ -16,9 +16,9 @@ from typing import Any, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
+
 from skyrelay.components.defaults import resolve
 from skyrelay.components.gcp.defaults import BUDGET_PUBLISHER, COST_GUARD
-
 from skyrelay.errors import ConfigError
 
 MAX_BUDGET_CHANNELS = 5  # a budget notifies at most five monitoring channels

@@ -7,6 +7,7 @@ X-Ray, log retention, least privilege, PITR, deletion protection) comes from the
 
 import pulumi
 import pulumi_aws as aws
+
 from skyrelay.components.aws import AsyncJobs
 
 config = pulumi.Config()

@@ -2,6 +2,7 @@
 usage plans with throttles, and no synchronous integration longer than the 29 s client budget."""
 
 from pulumi_policy import Severity
+
 from skyrelay.policies import config
 from skyrelay.policies.props import Graph, as_list, as_map, get, number, of_type, truthy
 from skyrelay.policies.rule import Rule, resource_policy, stack_policy

@@ -1,6 +1,7 @@
 """DynamoDB: point-in-time recovery, server-side encryption with KMS, and a TTL attribute."""
 
 from pulumi_policy import Severity
+
 from skyrelay.policies.props import get, truthy
 from skyrelay.policies.rule import ADVISORY, Rule, resource_policy
 

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 
 from pulumi_policy import Severity
+
 from skyrelay.policies.props import as_json, as_list, get
 from skyrelay.policies.rule import Rule, resource_policy
 

@@ -4,6 +4,7 @@ and a runtime AWS still supports."""
 import re
 
 from pulumi_policy import Severity
+
 from skyrelay.policies import config
 from skyrelay.policies.props import Graph, as_map, get, number, of_type
 from skyrelay.policies.rule import ADVISORY, Rule, resource_policy, stack_policy

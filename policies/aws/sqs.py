@@ -4,6 +4,7 @@ outlasts the consuming Lambda (the last three follow the resource graph, so they
 from collections.abc import Mapping
 
 from pulumi_policy import Severity
+
 from skyrelay.policies import config
 from skyrelay.policies.props import Graph, as_json, as_list, get, number, of_type, truthy
 from skyrelay.policies.rule import Rule, resource_policy, stack_policy

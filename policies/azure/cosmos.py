@@ -1,6 +1,7 @@
 """Cosmos DB: continuous backup (point-in-time restore) and no account keys."""
 
 from pulumi_policy import Severity
+
 from skyrelay.policies.props import get, truthy
 from skyrelay.policies.rule import Rule, resource_policy
 

@@ -1,6 +1,7 @@
 """Function Apps (`web:WebApp` of kind functionapp): HTTPS only, TLS 1.2+, a managed identity."""
 
 from pulumi_policy import Severity
+
 from skyrelay.policies.props import get, truthy
 from skyrelay.policies.rule import Rule, resource_policy
 

@@ -1,6 +1,7 @@
 """Service Bus: dead-lettering with a bounded delivery count, and no SAS keys (Entra ID only)."""
 
 from pulumi_policy import Severity
+
 from skyrelay.policies.props import get, number, truthy
 from skyrelay.policies.rule import Rule, resource_policy
 

@@ -1,6 +1,7 @@
 """Cloud Tasks: an explicit, bounded retry config (GCP has no DLQ: the worker marks FAILED itself)."""
 
 from pulumi_policy import Severity
+
 from skyrelay.policies.props import get, number
 from skyrelay.policies.rule import Rule, resource_policy
 

@@ -1,6 +1,7 @@
 """Firestore: point-in-time recovery and delete protection on the job database."""
 
 from pulumi_policy import Severity
+
 from skyrelay.policies.props import get
 from skyrelay.policies.rule import Rule, resource_policy
 

@@ -1,6 +1,7 @@
 """The OpenAI chat-completions wire format, shared by Azure OpenAI and OpenAI-compatible upstreams."""
 
 import orjson
+
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta, Usage
 from skyrelay.runtime.errors import (
     ContentFiltered,

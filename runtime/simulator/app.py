@@ -1,6 +1,7 @@
 """The simulator's aiohttp application."""
 
 from aiohttp import web
+
 from skyrelay.runtime.simulator import control, wire_bedrock, wire_openai, wire_vertex
 from skyrelay.runtime.simulator.engine import STATE_KEY
 from skyrelay.runtime.simulator.state import SimConfig, SimState

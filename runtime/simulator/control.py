@@ -4,6 +4,7 @@ from dataclasses import asdict
 
 import orjson
 from aiohttp import web
+
 from skyrelay.runtime.simulator.engine import STATE_KEY
 from skyrelay.runtime.simulator.faults import FAULTS
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from aiohttp import web
+
 from skyrelay.runtime.simulator import faults
 from skyrelay.runtime.simulator.faults import Fault
 from skyrelay.runtime.simulator.state import OVERRIDE_HEADERS, SimConfig, SimState

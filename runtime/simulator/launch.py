@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from aiohttp import web
+
 from skyrelay.runtime.simulator.app import make_app
 from skyrelay.runtime.simulator.state import SimConfig
 

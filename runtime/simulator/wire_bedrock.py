@@ -4,6 +4,7 @@ import uuid
 
 import orjson
 from aiohttp import web
+
 from skyrelay.runtime.simulator import eventstream
 from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, serve, words
 from skyrelay.runtime.simulator.faults import Fault

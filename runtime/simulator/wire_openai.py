@@ -4,6 +4,7 @@ import time
 
 import orjson
 from aiohttp import web
+
 from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, serve, words
 from skyrelay.runtime.simulator.faults import Fault
 

@@ -2,6 +2,7 @@
 
 import orjson
 from aiohttp import web
+
 from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, serve, words
 from skyrelay.runtime.simulator.faults import Fault
 

@@ -12,6 +12,7 @@ import openai
 import pytest
 import yaml
 from routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config
+
 from skyrelay.runtime.api.app import create_app
 from skyrelay.runtime.router.config import parse_config
 from skyrelay.runtime.router.router import Router

@@ -5,9 +5,10 @@ import shutil
 
 import pytest
 import yaml
+from typer.testing import CliRunner
+
 from skyrelay.components.aws.async_jobs import max_concurrency
 from skyrelay.components.aws.queues import visibility_timeout
-from typer.testing import CliRunner
 
 
 def plan_with(tmp_path, project_root, mutate):

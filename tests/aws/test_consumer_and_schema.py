@@ -23,6 +23,7 @@ def test_consumer_program_renders_async_jobs_with_minimal_args(project_root, ren
 @pytest.fixture(scope="module")
 def schema():
     from pulumi.provider.experimental.component import ComponentProvider
+
     from skyrelay.components.aws import AsyncJobs, CostGuard, JobsApi
 
     return json.loads(ComponentProvider([AsyncJobs, JobsApi, CostGuard], "skyrelay", version="0.1.0").schema)

@@ -4,8 +4,8 @@ backends (tests/limits), and limits shared across limiter instances (Lambda cont
 import asyncio
 
 import pytest
-from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
 
+from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
 from skyrelay.tiers import TierName, default_tiers
 from tests.aws import moto_server
 

@@ -13,9 +13,9 @@ import time
 
 import orjson
 import pytest
+
 from skyrelay.runtime.canonical import ChatResult, Usage
 from skyrelay.runtime.errors import UpstreamServerError
-
 from tests.aws import moto_server
 from tests.routerkit import PRO_KEY, make_config
 

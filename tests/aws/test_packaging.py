@@ -5,6 +5,7 @@ import importlib.util
 import zipfile
 
 import pytest
+
 from skyrelay.components.aws import packaging
 
 

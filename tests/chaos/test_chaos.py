@@ -12,6 +12,7 @@ import urllib.request
 import openai
 import pytest
 from routerkit import PRO_KEY, ServerThread, config_dict
+
 from skyrelay.runtime.api.app import create_app
 from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.router.config import parse_config

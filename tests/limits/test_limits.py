@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 import yaml
 from routerkit import PRO_KEY, config_dict, free_port
+
 from skyrelay.runtime.router.limits import MemoryLimiter
 from skyrelay.runtime.router.limits.redis import RedisLimiter
-
 from skyrelay.tiers import TierName, default_tiers
 
 TIERS = default_tiers()

@@ -5,6 +5,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+
 from skyrelay.runtime.errors import UpstreamAuth
 from skyrelay.runtime.providers.azure_openai import auth
 from skyrelay.runtime.providers.base import HttpCall, Upstream

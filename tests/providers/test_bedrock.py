@@ -4,6 +4,7 @@ import asyncio
 
 import orjson
 import pytest
+
 from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import (
     ContentFiltered,

@@ -2,6 +2,7 @@
 
 import orjson
 import pytest
+
 from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import (
     ContentFiltered,

@@ -5,6 +5,7 @@ import datetime as dt
 
 import orjson
 import pytest
+
 from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import (
     ContentFiltered,

@@ -4,9 +4,9 @@ import asyncio
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from skyrelay.runtime.errors import RateLimited
 from skyrelay.runtime.router.limits import MemoryLimiter
-
 from skyrelay.tiers import TierName, default_tiers
 
 TIER = default_tiers()[TierName.FREE]

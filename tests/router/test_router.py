@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 from routerkit import HANG, FakeProvider, make_config, req
+
 from skyrelay.runtime.canonical import Usage
 from skyrelay.runtime.errors import (
     ContentFiltered,

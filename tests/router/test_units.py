@@ -5,6 +5,8 @@ import random
 
 import pytest
 from routerkit import config_dict, make_config, req
+
+from skyrelay.errors import ConfigError
 from skyrelay.runtime.canonical import ChatResult, Usage
 from skyrelay.runtime.router.breaker import Breaker, State
 from skyrelay.runtime.router.cache import MemoryCache, cache_key
@@ -12,8 +14,6 @@ from skyrelay.runtime.router.config import Price, parse_config
 from skyrelay.runtime.router.cost import cost_of
 from skyrelay.runtime.router.retry import Deadline, backoff, next_delay
 from skyrelay.runtime.router.strategies import DeploymentState, Planner
-
-from skyrelay.errors import ConfigError
 
 
 class Clock:

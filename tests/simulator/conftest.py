@@ -10,6 +10,7 @@
 import asyncio
 
 import pytest
+
 from skyrelay.runtime.providers import client
 from skyrelay.runtime.providers.base import Upstream
 from skyrelay.runtime.simulator.launch import SimControl, start_in_thread

@@ -1,9 +1,9 @@
 """Our pooled client (`complete`, `open_stream`) against the simulator, for every provider."""
 
 import pytest
+
 from skyrelay.runtime.canonical import ChatRequest, Message, Usage
 from skyrelay.runtime.providers import client
-
 from tests.simulator.conftest import PROVIDERS, arun, upstream_for
 
 REQ = ChatRequest("logical", [Message("system", "be kind"), Message("user", "red green blue")])
@@ -102,6 +102,7 @@ def test_vertex_cached_content(sim):
 
 def test_sigv4_against_simulator(sim, monkeypatch):
     from botocore.credentials import Credentials
+
     from skyrelay.runtime.providers.bedrock import auth
 
     monkeypatch.setattr(auth.SIGNER, "_credentials", Credentials("AKIDSIM", "s"))

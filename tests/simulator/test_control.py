@@ -6,6 +6,7 @@ import urllib.request
 
 import orjson
 import pytest
+
 from skyrelay.runtime.simulator.faults import from_header, from_model
 
 

@@ -7,6 +7,7 @@ can still fail over); errors after it surface while iterating. Call counts come 
 import time
 
 import pytest
+
 from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import (
     ContentFiltered,
@@ -18,7 +19,6 @@ from skyrelay.runtime.errors import (
     UpstreamTimeout,
 )
 from skyrelay.runtime.providers import client
-
 from tests.simulator.conftest import PROVIDERS, arun, upstream_for
 
 REQ = ChatRequest("l", [Message("user", "one two three")])

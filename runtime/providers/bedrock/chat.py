@@ -8,6 +8,7 @@ role are merged (Converse requires alternation). A message's `cache_hint` adds a
 from urllib.parse import quote
 
 import orjson
+
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
 from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamServerError
 from skyrelay.runtime.providers.base import HttpCall, Upstream

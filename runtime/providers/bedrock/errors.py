@@ -1,6 +1,7 @@
 """Bedrock errors: `x-amzn-ErrorType` header (or `__type` in the body, or an exception frame)."""
 
 import orjson
+
 from skyrelay.runtime.errors import (
     ContentFiltered,
     ContextLengthExceeded,

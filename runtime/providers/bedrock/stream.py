@@ -1,6 +1,7 @@
 """ConverseStream events to deltas. The end marker is the `metadata` event after `messageStop`."""
 
 import orjson
+
 from skyrelay.runtime.canonical import StreamDelta
 from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.providers.bedrock.chat import STOP_REASONS, usage_of

@@ -8,6 +8,7 @@ canonical input = promptTokenCount - cachedContentTokenCount.
 """
 
 import orjson
+
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
 from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamBadRequest, UpstreamServerError
 from skyrelay.runtime.providers.base import HttpCall, Upstream

@@ -1,6 +1,7 @@
 """Vertex errors: `{"error": {"code", "message", "status"}}` (a one-element list on streams)."""
 
 import orjson
+
 from skyrelay.runtime.errors import ContentFiltered, ContextLengthExceeded, ProviderError
 from skyrelay.runtime.providers.errors_common import by_status
 

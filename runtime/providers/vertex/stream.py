@@ -1,6 +1,7 @@
 """`streamGenerateContent?alt=sse` chunks to deltas; the chunk with `finishReason` ends the stream."""
 
 import orjson
+
 from skyrelay.runtime.canonical import StreamDelta, Usage
 from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.providers.sse import SseSplitter
