@@ -14,12 +14,13 @@ The service comes from `ctx.jobs` (set by a platform) or is built from the confi
 from urllib.parse import parse_qs
 
 import orjson
+from starlette.routing import Route
+
 from skyrelay.runtime.api.chat import read_body
 from skyrelay.runtime.api.errors import send_error, send_json
 from skyrelay.runtime.errors import InvalidJson, NotFound, ValidationFailed
 from skyrelay.runtime.jobs.model import JobStatus
 from skyrelay.runtime.jobs.wiring import service_for
-from starlette.routing import Route
 
 
 def _service(ctx):

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 import orjson
+
 from skyrelay.runtime.errors import (
     NotFound,
     Overloaded,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import orjson
+
 from skyrelay.runtime.errors import BadRequest
 
 log = logging.getLogger("skyrelay.jobs.webhooks")

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
+
 from skyrelay.runtime.jobs.model import Job, JobStatus
 
 

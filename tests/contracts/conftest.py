@@ -14,6 +14,7 @@ may `pytest.skip(...)` when the server is not available.
 """
 
 import pytest
+
 from skyrelay.runtime.queues.base import JobQueue
 from skyrelay.runtime.queues.sqlite import SqliteJobQueue
 from skyrelay.runtime.stores.base import JobStore

@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+
 from skyrelay.runtime.jobs.model import OPEN, Job, JobStatus, new_job_id
 
 pytestmark = pytest.mark.anyio

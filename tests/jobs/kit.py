@@ -4,11 +4,11 @@ in-process ASGI client (no sockets)."""
 from dataclasses import dataclass
 
 import orjson
+
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.webhooks import new_secret
 from skyrelay.runtime.platforms.local import LocalRuntime
 from skyrelay.runtime.router.router import Router
-
 from tests.routerkit import FREE_KEY, PRO_KEY, FakeProvider, make_config
 
 PRO_SECRET, PRO_SECRET_NEXT, FREE_SECRET = new_secret(), new_secret(), new_secret()

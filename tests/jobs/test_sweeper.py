@@ -5,12 +5,12 @@ import asyncio
 import time
 
 import pytest
+
 from skyrelay.runtime.canonical import ChatResult, Usage
 from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
 from skyrelay.runtime.jobs.worker import Sweeper, Worker
 from skyrelay.runtime.queues.sqlite import SqliteJobQueue
 from skyrelay.runtime.stores.sqlite import SqliteJobStore
-
 from tests.jobs.kit import call, jobs_config, runtime
 
 pytestmark = pytest.mark.anyio

@@ -6,9 +6,9 @@ import time
 import orjson
 import pytest
 from aiohttp import web
-from skyrelay.runtime.jobs.webhooks import CallbackPolicy, InvalidCallbackUrl, new_secret, signed_headers
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from skyrelay.runtime.jobs.webhooks import CallbackPolicy, InvalidCallbackUrl, new_secret, signed_headers
 from tests.jobs.kit import PRO_SECRET, call, runtime
 
 BODY = orjson.dumps({"type": "job.completed", "data": {"id": "job_1"}})

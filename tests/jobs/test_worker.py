@@ -4,9 +4,9 @@ import asyncio
 import time
 
 import pytest
+
 from skyrelay.runtime.canonical import ChatResult, Usage
 from skyrelay.runtime.errors import ContentFiltered, RateLimited, UpstreamServerError
-
 from tests.jobs.kit import call, runtime
 
 pytestmark = pytest.mark.anyio
