@@ -18,15 +18,16 @@ import importlib
 from collections import deque
 
 import aiohttp
+from yarl import URL
+
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta
 from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.providers.base import Adapter, Signer, StreamParser, Upstream
-from yarl import URL
 
 _ADAPTERS: dict[str, tuple[Adapter, Signer]] = {}
 _SESSIONS: dict[str, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
-_URLS: dict[str, URL] = {}
+_URLS: dict[str, tuple[URL, str]] = {}
 
 POOL_LIMIT = 1000  # connections per origin
 KEEPALIVE_S = 60.0
@@ -48,19 +49,23 @@ def _origin(url: str) -> str:
     return url if slash < 0 else url[:slash]
 
 
-def url_of(url: str) -> URL:
-    """The parsed URL, cached: deployments reuse a handful of URLs and yarl parsing is per call otherwise."""
-    parsed = _URLS.get(url)
-    if parsed is None:
+def _parsed(url: str) -> tuple[URL, str]:
+    """(yarl URL, origin), cached: deployments reuse a handful of URLs, so parse each once."""
+    entry = _URLS.get(url)
+    if entry is None:
         if len(_URLS) >= 1024:
             _URLS.clear()
-        parsed = _URLS[url] = URL(url, encoded=True)
-    return parsed
+        entry = _URLS[url] = (URL(url, encoded=True), _origin(url))
+    return entry
+
+
+def url_of(url: str) -> URL:
+    return _parsed(url)[0]
 
 
 def session_for(url: str) -> aiohttp.ClientSession:
     """The pooled session of the URL's origin, created lazily on the running loop."""
-    origin = _origin(url)
+    origin = _parsed(url)[1]
     loop = asyncio.get_running_loop()
     entry = _SESSIONS.get(origin)
     if entry is not None and entry[0] is loop and not entry[1].closed:

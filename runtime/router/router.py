@@ -90,6 +90,15 @@ def _client_call() -> tuple[CallFn, StreamFn]:
     return client.complete, client.open_stream
 
 
+def _enforces_timeout(call) -> bool:
+    """True for the provider client's `complete`, which bounds each call by its `timeout` argument itself."""
+    try:
+        from skyrelay.runtime.providers import client
+    except ImportError:
+        return False
+    return call is client.complete
+
+
 class Router:
     def __init__(self, config: RouterConfig, call: CallFn | None = None, open_stream: StreamFn | None = None,
                  *, limiter=None, cache=None, clock: Callable[[], float] = time.monotonic,
@@ -101,6 +110,7 @@ class Router:
             call = call or default_call
             open_stream = open_stream or default_stream
         self._call = call
+        self._call_bounded = _enforces_timeout(call)  # then one timer per attempt, not two nested ones
         self._open_stream = open_stream
         self.limiter = limiter if limiter is not None else make_limiter(config.limiter)
         self.cache = cache if cache is not None else make_cache(config.cache)
@@ -204,8 +214,14 @@ class Router:
         timeout = min(self.timeouts.attempt_s, deadline.remaining())
         t0 = self.clock()
         try:
-            async with asyncio.timeout(timeout):
-                result = await self._call(dep.upstream, request, timeout)
+            if self._call_bounded:
+                try:
+                    result = await self._call(dep.upstream, request, timeout)
+                except UpstreamTimeout:  # the client's own timer: report it as this timer would have
+                    raise TimeoutError from None
+            else:
+                async with asyncio.timeout(timeout):
+                    result = await self._call(dep.upstream, request, timeout)
         except TimeoutError:
             raise UpstreamTimeout(f"{dep.name}: no answer within {timeout:.3g}s") from None
         except OSError as exc:
