@@ -4,7 +4,8 @@
 
 All three targets front the same zero-latency nginx upstream (a canned chat.completion). Modes:
 open loop at 100/300/1000 RPS (an asyncio generator that spaces sends evenly and measures from the
-scheduled send time) and closed loop at 16 and 64 connections (wrk). Reports p50, p99, errors,
+scheduled send time), closed loop at 16 and 64 connections (wrk), and SSE (`stream: true` against nginx's
+canned stream at /sse/...) closed loop at 1 and 16 connections. Reports p50, p99, errors,
 achieved RPS, CPU-ms per request (from /proc of each server's process tree) and RSS, with added
 latency and throughput ratios against the pass-through proxy. A benchmark, not a test.
 """
@@ -30,6 +31,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-bench"
 BODY = b'{"model":"fast","messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":64}'
+# SSE mode: nginx serves a canned stream at /sse/v1/chat/completions; the router's `fast-sse` model points there.
+SSE_BODY = (b'{"model":"fast-sse","stream":true,"messages":[{"role":"user","content":"Say hello in five words."}],'
+            b'"max_tokens":64}')
 
 
 def free_port() -> int:
@@ -66,8 +70,11 @@ def router_config(tmp: Path, upstream: str) -> Path:
              "capabilities": ["fast"], "context_window": 128000},
             {"name": "secondary", "model": "fast", "provider": "openai_compat", "upstream_model": "bench",
              "endpoint": upstream, "auth": "none", "price": {"input": 0.0002, "output": 0.0008}},
+            {"name": "sse", "model": "fast-sse", "provider": "openai_compat", "upstream_model": "bench",
+             "endpoint": upstream + "/sse", "auth": "none", "price": {"input": 0.00015, "output": 0.0006}},
         ],
-        "models": {"fast": {"strategy": "priority", "deployments": ["primary", "secondary"]}},
+        "models": {"fast": {"strategy": "priority", "deployments": ["primary", "secondary"]},
+                   "fast-sse": {"strategy": "priority", "deployments": ["sse"]}},
         "tenants": [{"name": "bench", "tier": "enterprise", "api_keys": [hashlib.sha256(KEY.encode()).hexdigest()]}],
         # Limits stay on (memory backend); the numbers are raised so the load is never refused.
         "tier_overrides": {"enterprise": {"rpm": 100_000_000, "tpm": 10**12}},
@@ -167,10 +174,10 @@ def _ms(v: str, unit: str) -> float:
     return float(v) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
-def closed_loop(url: str, conns: int, duration: float, tmp: Path) -> dict:
+def closed_loop(url: str, conns: int, duration: float, tmp: Path, body: bytes = BODY) -> dict:
     script = tmp / "post.lua"
-    script.write_text(WRK_LUA.format(body=BODY.decode(), key=KEY))
-    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{int(duration)}s", "--latency", "-s", str(script), url],
+    script.write_text(WRK_LUA.format(body=body.decode(), key=KEY))
+    out = subprocess.run(["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{int(duration)}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True).stdout
     pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     def parse(s: str) -> float:
@@ -185,7 +192,7 @@ def closed_loop(url: str, conns: int, duration: float, tmp: Path) -> dict:
             "p50": parse(pct["50"]), "p99": parse(pct["99"])}
 
 
-MODES = [("open", 100), ("open", 300), ("open", 1000), ("closed", 16), ("closed", 64)]
+MODES = [("open", 100), ("open", 300), ("open", 1000), ("closed", 16), ("closed", 64), ("sse", 1), ("sse", 16)]
 
 
 def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
@@ -194,6 +201,10 @@ def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
     c0 = cpu_seconds(pid) if pid else 0.0
     if mode == "open":
         res = asyncio.run(open_loop(url, headers, arg, duration))
+    elif mode == "sse":  # closed loop over streamed completions (SSE), at 1 and 16 connections
+        if kind != "skyrelay":
+            url = f"http://127.0.0.1:{port}/sse/v1/chat/completions"
+        res = closed_loop(url, arg, duration, tmp, SSE_BODY)
     else:
         res = closed_loop(url, arg, duration, tmp)
     res["cpu_ms"] = (cpu_seconds(pid) - c0) * 1000 / max(1, res["n"]) if pid else float("nan")
@@ -206,7 +217,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=6)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--modes", default="open,closed,sse", help="comma-separated subset of open, closed, sse")
     args = ap.parse_args()
+    modes = [(m, a) for m, a in MODES if m in args.modes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="skyrelay-bench-"))
     procs = []
     try:
@@ -219,7 +232,7 @@ def main() -> None:
         targets = [("direct", nginx.pid, nport), ("passthrough", pp.pid, pport), ("skyrelay", sp.pid, sport)]
         rows = []
         for run in range(1, args.runs + 1):
-            for mode, arg in MODES:
+            for mode, arg in modes:
                 results = {}
                 for name, pid, port in targets:  # interleaved, same offered load, same run
                     results[name] = measure(name, pid, port, mode, arg, args.duration, tmp)
