@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+
 from skyrelay.runtime.api.auth import KeyStore
 from skyrelay.runtime.api.chat import ChatEndpoint
 from skyrelay.runtime.api.errors import error_parts
@@ -20,8 +23,6 @@ from skyrelay.runtime.api.metrics import Metrics
 from skyrelay.runtime.errors import NotFound, SkyrelayError
 from skyrelay.runtime.router.config import RouterConfig, load_config
 from skyrelay.runtime.router.router import Observer, Router
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 
 # Each module has `routes(ctx) -> list[starlette.routing.Route]`. Order matters only for overlapping paths.
 ROUTE_MODULES = (

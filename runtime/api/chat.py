@@ -9,6 +9,8 @@ import time
 from itertools import count
 
 import orjson
+from starlette.routing import Route
+
 from skyrelay.runtime.api.errors import Endpoint, send_error, send_json
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
 from skyrelay.runtime.canonical import ChatRequest, Message
@@ -19,7 +21,6 @@ from skyrelay.runtime.errors import (
     SkyrelayError,
     ValidationFailed,
 )
-from starlette.routing import Route
 
 ROLES = frozenset(("system", "user", "assistant", "tool", "developer"))
 _ids = count()

@@ -3,6 +3,7 @@
 import logging
 
 import orjson
+
 from skyrelay.runtime.errors import Overloaded, ProviderError, RateLimited, SkyrelayError
 
 log = logging.getLogger("skyrelay.api")

@@ -14,10 +14,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.routing import Route
+
 from skyrelay.runtime.api.errors import Endpoint
 from skyrelay.runtime.canonical import Usage
 from skyrelay.runtime.router.router import Observer
-from starlette.routing import Route
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 

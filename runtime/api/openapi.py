@@ -9,8 +9,9 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
-from skyrelay.runtime.api.errors import Endpoint, send_json
 from starlette.routing import Route
+
+from skyrelay.runtime.api.errors import Endpoint, send_json
 
 
 class TextPart(BaseModel):

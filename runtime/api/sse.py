@@ -1,6 +1,7 @@
 """OpenAI-compatible SSE framing for chat completion chunks, built from pre-encoded byte pieces."""
 
 import orjson
+
 from skyrelay.runtime.canonical import Usage
 
 DONE = b"data: [DONE]\n\n"

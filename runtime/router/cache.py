@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import orjson
+
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
 
 

@@ -13,10 +13,10 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from skyrelay.runtime.jobs.config import JobsConfig
-from skyrelay.runtime.providers.base import ProviderKind, Upstream
 
 from skyrelay.errors import ConfigError
+from skyrelay.runtime.jobs.config import JobsConfig
+from skyrelay.runtime.providers.base import ProviderKind, Upstream
 from skyrelay.tiers import ModelClass, Tier, TierName, TierOverride, apply_overrides, default_tiers
 
 Capability = Literal["fast", "quality", "cheap"]

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 from skyrelay.runtime.router.breaker import Breaker
 from skyrelay.runtime.router.config import Deployment, ModelConfig
-
 from skyrelay.tiers import ModelClass
 
 PREFERENCES = ("fast", "quality", "cheap")

@@ -19,6 +19,18 @@ def make_limiter(cfg) -> Limiter:
         from skyrelay.runtime.router.limits.redis import RedisLimiter
 
         return RedisLimiter.from_url(cfg.redis_url, prefix=cfg.prefix)
+    if cfg.backend == "dynamodb":
+        # The job table AsyncJobs deploys (counters under pk=LIMIT#<tenant>): `table`/`endpoint_url`
+        # on the config when it has them, else SKYRELAY_JOBS_TABLE / SKYRELAY_AWS_ENDPOINT_URL.
+        import os
+
+        from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
+
+        table = getattr(cfg, "table", None) or os.environ.get("SKYRELAY_JOBS_TABLE")
+        if not table:
+            raise ValueError("limiter.table: required for the dynamodb backend (or SKYRELAY_JOBS_TABLE)")
+        return DynamoDbLimiter(table, endpoint_url=getattr(cfg, "endpoint_url", None)
+                               or os.environ.get("SKYRELAY_AWS_ENDPOINT_URL"), region=getattr(cfg, "region", None))
     return MemoryLimiter()
 
 

@@ -5,7 +5,6 @@ from typing import Protocol
 
 from skyrelay.runtime.canonical import Message
 from skyrelay.runtime.errors import MaxTokensOverCap, ModelNotAllowed, RateLimited
-
 from skyrelay.tiers import ModelClass, Tier
 
 WINDOW_S = 60.0

@@ -24,7 +24,6 @@ from itertools import count
 from typing import Any
 
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
-
 from skyrelay.tiers import Tier
 
 MAX_RACES = 50

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from itertools import count
 
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
-
 from skyrelay.tiers import Tier
 
 

@@ -11,7 +11,6 @@ import os
 from itertools import count
 
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
-
 from skyrelay.tiers import Tier
 
 ACQUIRE = """
