@@ -16,24 +16,18 @@ Two engines run the same Policy objects with the same config:
 """
 
 import asyncio
-import json
-from dataclasses import dataclass, field
 from inspect import isawaitable
-from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 from pulumi.runtime import proto
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyCustomTimeouts,
     PolicyProviderResource,
     PolicyResource,
-    PolicyResourceOptions,
     ResourceValidationArgs,
     StackValidationArgs,
 )
-from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import (
     ResourceValidationPolicy,
     StackValidationPolicy,
@@ -42,99 +36,27 @@ from pulumi_policy.policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from skyrelay.errors import ConfigError
-from skyrelay.plan import wire
 from skyrelay.plan.model import Plan, PlannedResource
+from skyrelay.plan.policy_config import LEVELS, PolicyConfig, load_policy_config, parse_policy_config
+from skyrelay.plan.policy_wire import (
+    analyzer_options,
+    analyzer_provider,
+    jsonable,
+    plain_properties,
+    policy_options,
+    provider_urns,
+    stack_identity,
+    wire_object,
+)
+from skyrelay.plan.violations import SEVERITY_ORDER, Violation, mandatory, sort_violations
 
-LEVELS = {level.value: level for level in EnforcementLevel}
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "unspecified")
+__all__ = [
+    "LEVELS", "SEVERITY_ORDER", "Evaluator", "PolicyConfig", "Violation", "evaluate", "load_policy_config",
+    "mandatory", "parse_policy_config", "sort_violations",
+]  # fmt: skip
+
 _PROTO_LEVEL = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "remediate",
                 proto.DISABLED: "disabled"}  # fmt: skip
-
-
-@dataclass
-class Violation:
-    policy: str
-    level: str
-    urn: str
-    message: str
-    severity: str = "unspecified"
-    remediation: str = ""
-    description: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message,
-                "severity": self.severity}  # fmt: skip
-
-
-@dataclass
-class PolicyConfig:
-    """What `pulumi preview --policy-pack-config FILE` carries: a level and properties per policy."""
-
-    levels: dict[str, EnforcementLevel] = field(default_factory=dict)
-    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def parse_policy_config(raw: Any, source: str = "policy config") -> PolicyConfig:
-    """Validates the JSON of --policy-pack-config; errors name the policy and key."""
-    from skyrelay.policies.config import SCHEMA
-    from skyrelay.policies.registry import rules
-
-    known = rules()
-    if not isinstance(raw, dict):
-        raise ConfigError("policy-config", "must be a JSON object of policy name -> level or settings", source)
-    out = PolicyConfig()
-    for name, value in raw.items():
-        if name != "all" and name not in known:
-            raise ConfigError(name, f"unknown policy; known: all, {', '.join(known)}", source)
-        if isinstance(value, str):
-            value = {"enforcementLevel": value}
-        if not isinstance(value, dict):
-            raise ConfigError(name, "must be an enforcement level or an object", source)
-        level = value.get("enforcementLevel")
-        if level is not None:
-            if level not in LEVELS:
-                raise ConfigError(f"{name}.enforcementLevel", f"must be one of {', '.join(LEVELS)}", source)
-            out.levels[name] = LEVELS[level]
-        props = {k: v for k, v in value.items() if k != "enforcementLevel"}
-        if name == "all" and props:
-            raise ConfigError("all", "takes only an enforcement level", source)
-        allowed = {"exemptions", *known[name].config} if name != "all" else set()
-        for key, val in props.items():
-            if key not in allowed:
-                raise ConfigError(f"{name}.{key}", f"unknown setting; allowed: {', '.join(sorted(allowed))}", source)
-            _check_type(f"{name}.{key}", val, SCHEMA[key], source)
-        if props:
-            out.properties[name] = props
-    return out
-
-
-def _check_type(key: str, value: Any, schema: dict, source: str) -> None:
-    import re
-
-    kind = schema.get("type")
-    ok = {"array": list, "object": dict, "integer": int, "number": (int, float), "string": str}[kind]
-    if not isinstance(value, ok) or isinstance(value, bool):
-        raise ConfigError(key, f"must be a JSON {kind}", source)
-    if key.endswith(".exemptions"):
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except (re.error, TypeError) as exc:
-                raise ConfigError(key, f"{pattern!r} is not a regular expression: {exc}", source) from None
-
-
-def load_policy_config(path: str | Path | None) -> PolicyConfig:
-    if path is None:
-        return PolicyConfig()
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("policy-config", f"{path} does not exist", str(path))
-    try:
-        raw = json.loads(path.read_text())
-    except ValueError as exc:
-        raise ConfigError("policy-config", f"malformed JSON: {exc}", str(path)) from None
-    return parse_policy_config(raw, str(path))
 
 
 class Evaluator:
@@ -210,9 +132,9 @@ class Evaluator:
         violations: list[Violation] = []
         by_urn = {r.urn: r for r in plan.resources}
         needed = plan.resources if self._stack_policies else [
-            r for r in plan.resources if self._policies_for(r.type) or r.urn in _provider_urns(plan)
+            r for r in plan.resources if self._policies_for(r.type) or r.urn in provider_urns(plan)
         ]  # fmt: skip
-        props = {r.urn: _plain_properties(r) for r in needed}
+        props = {r.urn: plain_properties(r) for r in needed}
         providers: dict[str, Any] = {}
 
         def provider_of(r: PlannedResource):
@@ -224,7 +146,7 @@ class Evaluator:
                 providers[urn] = PolicyProviderResource(p.type, props[urn], p.urn, p.name)
             return providers[urn]
 
-        options = {r.urn: _policy_options(r) for r in plan.resources}
+        options = {r.urn: policy_options(r) for r in plan.resources}
         for r in plan.resources:
             for policy in self._policies_for(r.type):
                 args = ResourceValidationArgs(
@@ -234,10 +156,10 @@ class Evaluator:
                 violations += self._run(policy, args, default_urn=r.urn)
         if not self._stack_policies:
             return violations
-        stack_urn, stack_name = _stack_urn(plan)
+        stack_urn, stack_name = stack_identity(plan)
         root = PolicyResource(
-            "pulumi:pulumi:Stack", unknown_checking_proxy(_jsonable(plan.outputs)), stack_urn, stack_name,
-            _policy_options(None), None, None, [], {},
+            "pulumi:pulumi:Stack", unknown_checking_proxy(jsonable(plan.outputs)), stack_urn, stack_name,
+            policy_options(None), None, None, [], {},
         )  # fmt: skip
         resources = {stack_urn: root}
         for r in plan.resources:
@@ -291,7 +213,7 @@ class Evaluator:
 
     def _evaluate_analyzer(self, plan: Plan) -> list[Violation]:
         by_urn = {r.urn: r for r in plan.resources}
-        objects = {r.urn: _wire_object(r) for r in plan.resources}
+        objects = {r.urn: wire_object(r) for r in plan.resources}
         violations: list[Violation] = []
         for r in plan.resources:
             policies = self._policies_for(r.type)
@@ -300,9 +222,9 @@ class Evaluator:
             key = frozenset(p.name for p in policies)
             if key not in self._servicers:
                 self._servicers[key] = self._servicer(policies)
-            request = proto.AnalyzeRequest(type=r.type, urn=r.urn, name=r.name, options=_options(r))
+            request = proto.AnalyzeRequest(type=r.type, urn=r.urn, name=r.name, options=analyzer_options(r))
             request.properties.CopyFrom(objects[r.urn])
-            provider = _provider(r, by_urn, objects)
+            provider = analyzer_provider(r, by_urn, objects)
             if provider is not None:
                 request.provider.CopyFrom(provider)
             violations += self._collect(self._servicers[key].Analyze(request, None), default_urn=r.urn)
@@ -312,20 +234,20 @@ class Evaluator:
 
     def stack_request(self, plan: Plan, by_urn=None, objects=None):
         by_urn = by_urn or {r.urn: r for r in plan.resources}
-        objects = objects or {r.urn: _wire_object(r) for r in plan.resources}
+        objects = objects or {r.urn: wire_object(r) for r in plan.resources}
         request = proto.AnalyzeStackRequest()
-        stack_urn, stack_name = _stack_urn(plan)
+        stack_urn, stack_name = stack_identity(plan)
         root = request.resources.add(type="pulumi:pulumi:Stack", urn=stack_urn, name=stack_name)
-        root.properties.update(_jsonable(plan.outputs))
+        root.properties.update(jsonable(plan.outputs))
         for r in plan.resources:
             item = request.resources.add(
-                type=r.type, urn=r.urn, name=r.name, parent=r.parent or stack_urn, options=_options(r)
+                type=r.type, urn=r.urn, name=r.name, parent=r.parent or stack_urn, options=analyzer_options(r)
             )
             item.properties.CopyFrom(objects[r.urn])
             item.dependencies.extend(r.dependencies)
             for key, urns in r.property_dependencies.items():
                 item.propertyDependencies[key].urns.extend(urns)
-            provider = _provider(r, by_urn, objects)
+            provider = analyzer_provider(r, by_urn, objects)
             if provider is not None:
                 item.provider.CopyFrom(provider)
         return request
@@ -345,108 +267,3 @@ class Evaluator:
 
 def evaluate(plan: Plan, config: PolicyConfig | None = None, engine: str = "direct") -> list[Violation]:
     return Evaluator(config, engine).evaluate(plan)
-
-
-def sort_violations(violations: list[Violation]) -> list[Violation]:
-    rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
-    return sorted(violations, key=lambda v: (v.level != "mandatory", rank.get(v.severity, 9), v.policy, v.urn))
-
-
-def mandatory(violations: list[Violation]) -> list[Violation]:
-    return [v for v in violations if v.level == "mandatory"]
-
-
-# ---- from captured requests to analyzer requests ----
-_SPECIAL = (wire.RESOURCE.encode(), wire.OUTPUT_VALUE.encode())
-
-
-def _wire_object(resource: PlannedResource) -> struct_pb2.Struct:
-    """The request's properties as the engine hands them to analyzers: resource references become
-    their id (custom) or URN (component), output values their value, secret or unknown."""
-    request = resource.request
-    if request is None:  # built by hand (tests, benchmarks): inputs are already plain
-        struct = struct_pb2.Struct()
-        struct.update(_jsonable(resource.inputs))
-        return struct
-    raw = request.object.SerializeToString()
-    if not any(sig in raw for sig in _SPECIAL):
-        return request.object
-    struct = struct_pb2.Struct()
-    struct.update(_downgrade(json_format.MessageToDict(request.object)))
-    return struct
-
-
-_SIG_BYTES = (wire.SIG.encode(), wire.UNKNOWN.encode())
-
-
-def _plain_properties(resource: PlannedResource) -> Any:
-    """The properties as pulumi_policy hands them to a policy. A request without special values
-    (no secret, reference, output, asset or unknown) decodes to exactly the captured inputs, and
-    the unknown-checking proxy could never raise on it, so the inputs are used as they are;
-    everything else takes pulumi_policy's own path (deserialise, then the proxy)."""
-    request = resource.request
-    if request is not None and not any(sig in request.object.SerializeToString() for sig in _SIG_BYTES):
-        return resource.inputs
-    raw = _jsonable(resource.inputs) if request is None else json_format.MessageToDict(_wire_object(resource))
-    return unknown_checking_proxy(deserialize_properties(raw))
-
-
-def _downgrade(value: Any) -> Any:
-    if isinstance(value, dict):
-        sig = value.get(wire.SIG)
-        if sig == wire.RESOURCE:
-            return value.get("id") or value.get("urn")
-        if sig == wire.OUTPUT_VALUE:
-            if "value" not in value:
-                return wire.UNKNOWN
-            inner = _downgrade(value["value"])
-            return {wire.SIG: wire.SECRET, "value": inner} if value.get("secret") else inner
-        return {k: _downgrade(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_downgrade(v) for v in value]
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def _stack_urn(plan: Plan) -> tuple[str, str]:
-    name = f"{plan.project}-{plan.stack}"
-    return f"urn:pulumi:{plan.stack}::{plan.project}::pulumi:pulumi:Stack::{name}", name
-
-
-def _provider_urns(plan: Plan) -> set[str]:
-    return {r.provider.rsplit("::", 1)[0] for r in plan.resources if r.provider}
-
-
-def _policy_options(r: PlannedResource | None):
-    req = r.request if r is not None else None
-    if req is None:
-        return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], r.parent if r else None)
-    return PolicyResourceOptions(
-        bool(req.protect), list(req.ignoreChanges), bool(req.deleteBeforeReplace) if req.deleteBeforeReplaceDefined
-        else None, [], PolicyCustomTimeouts(0, 0, 0), list(req.additionalSecretOutputs), r.parent,
-    )  # fmt: skip
-
-
-def _options(r: PlannedResource):
-    options = proto.AnalyzerResourceOptions(parent=r.parent or "")
-    req = r.request
-    if req is not None:
-        options.protect = bool(req.protect)
-        options.ignoreChanges.extend(req.ignoreChanges)
-        options.additionalSecretOutputs.extend(req.additionalSecretOutputs)
-        options.deleteBeforeReplace = bool(req.deleteBeforeReplace)
-        options.deleteBeforeReplaceDefined = bool(req.deleteBeforeReplaceDefined)
-    return options
-
-
-def _provider(r: PlannedResource, by_urn: dict[str, PlannedResource], objects: dict):
-    if not r.provider:
-        return None
-    urn = r.provider.rsplit("::", 1)[0]
-    found = by_urn.get(urn)
-    if found is None:
-        return None
-    return proto.AnalyzerProviderResource(type=found.type, urn=found.urn, name=found.name, properties=objects[urn])
