@@ -7,74 +7,43 @@ Per request: resolve tenant and model -> up-front tier checks -> limiter (RPM, T
 stream slot) -> cache -> try deployments in the planner's order under one deadline -> settle the
 limiter with the real usage -> cost.
 
-Error classes:
-- content filter, bad request: raised at once, no other deployment is tried;
-- context length: only deployments with a larger context window are tried next;
-- upstream 429: that deployment rests until its Retry-After (or `retry.cooldown_s`), next one is tried;
-- 5xx, timeouts, resets, auth: counted by the breaker, next deployment is tried;
-- when every deployment was tried in this pass, wait (backoff with full jitter, at least the earliest
-  Retry-After) and start another pass, while attempts and the deadline allow.
+The failover loop and its error classes are in failover.py; the committed stream in routed_stream.py;
+the Outcome and Observer hooks in outcome.py (all re-exported here).
 Streams commit only after the first chunk arrived within the TTFT deadline; after that an upstream
 failure ends the stream with an error (the API writes an SSE error event and no [DONE]).
 """
 
 import asyncio
-import contextlib
 import inspect
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta, Usage
+from skyrelay.runtime.canonical import ChatRequest, ChatResult
 from skyrelay.runtime.errors import (
-    ContentFiltered,
-    ContextLengthExceeded,
-    Overloaded,
-    ProviderError,
     RateLimited,
     Unauthorized,
     UnknownModel,
-    UpstreamBadRequest,
-    UpstreamRateLimited,
     UpstreamServerError,
     UpstreamTimeout,
 )
 from skyrelay.runtime.providers.base import Upstream
-from skyrelay.runtime.router.breaker import Breaker, State
+from skyrelay.runtime.router.breaker import Breaker
 from skyrelay.runtime.router.cache import cache_key, make_cache
 from skyrelay.runtime.router.config import RouterConfig, Tenant
 from skyrelay.runtime.router.cost import CostLedger
+from skyrelay.runtime.router.failover import failover
 from skyrelay.runtime.router.limits import check_request, estimate_prompt, make_limiter, reserve_for
-from skyrelay.runtime.router.retry import Deadline, next_delay
+from skyrelay.runtime.router.outcome import Observer, Outcome
+from skyrelay.runtime.router.retry import Deadline
+from skyrelay.runtime.router.routed_stream import RoutedStream, close_quietly
 from skyrelay.runtime.router.strategies import DeploymentState, Planner
+
+__all__ = ["CallFn", "Observer", "Outcome", "RoutedStream", "Router", "StreamFn"]
 
 CallFn = Callable[[Upstream, ChatRequest, float], Awaitable[ChatResult]]
 StreamFn = Callable[[Upstream, ChatRequest, float, float], Any]  # AsyncIterator[StreamDelta] or awaitable of one
-_FINAL = (ContentFiltered, UpstreamBadRequest)
-
-
-class Observer:
-    """Hooks the API's metrics implement; the defaults do nothing."""
-
-    def attempt(self, deployment: str, outcome: str, seconds: float) -> None: ...
-    def usage(self, tenant: str, deployment: str, model: str, usage: Usage, cost: float) -> None: ...
-    def cache(self, hit: bool) -> None: ...
-    def limited(self, tenant: str, dimension: str) -> None: ...
-    def breaker(self, deployment: str, state: int) -> None: ...
-
-
-@dataclass(slots=True)
-class Outcome:
-    """A routed, non-streamed answer and what the API reports about it."""
-
-    result: ChatResult
-    deployment: str
-    cost: float
-    cached: bool
-    headers: dict[str, str] = field(default_factory=dict)
-    upstream_s: float = 0.0
 
 
 def _client_call() -> tuple[CallFn, StreamFn]:
@@ -159,7 +128,7 @@ class Router:
             order = planner.order(self._pins.get((t.name, request.model), frozenset()), preference,
                                   estimate + (request.max_tokens or 0), stream=False)
             t0 = self.clock()
-            result, dep = await self._run(order, deadline, lambda d: self._attempt(d, request, deadline))
+            result, dep = await self._failover(order, deadline, lambda d: self._attempt(d, request, deadline))
             upstream_s = self.clock() - t0
             used = result.usage.total_tokens
             cost = self.ledger.record(t.name, dep.name, request.model, result.usage, dep.cfg.price)
@@ -179,7 +148,7 @@ class Router:
             order = planner.order(self._pins.get((t.name, request.model), frozenset()), preference,
                                   estimate + (request.max_tokens or 0), stream=True)
             t0 = self.clock()
-            (it, first), dep = await self._run(order, deadline, lambda d: self._open(d, request, deadline))
+            (it, first), dep = await self._failover(order, deadline, lambda d: self._open(d, request, deadline))
         except BaseException:
             await self.limiter.settle(reservation, tier, 0)
             raise
@@ -242,169 +211,17 @@ class Router:
         except StopAsyncIteration:
             raise UpstreamServerError(f"{dep.name}: stream ended before its first chunk") from None
         except TimeoutError:
-            await _aclose(it)
+            await close_quietly(it)
             raise UpstreamTimeout(f"{dep.name}: no first chunk within {ttft:.3g}s") from None
         except OSError as exc:
-            await _aclose(it)
+            await close_quietly(it)
             raise UpstreamServerError(f"{dep.name}: {exc.__class__.__name__}") from None
         except BaseException:
-            await _aclose(it)
+            await close_quietly(it)
             raise
         dep.observe(self.clock() - t0, self.clock() - t0)
         return it, first
 
-    # ---- the failover loop ----
-    async def _run(self, order: list[DeploymentState], deadline: Deadline, attempt):
-        max_attempts = self.retry.attempts
-        attempts = 0
-        passes = 0
-        min_context = 0
-        tried: set[str] = set()
-        last: ProviderError | None = None
-        obs = self.observer
-        while True:
-            now = self.clock()
-            dep = None
-            if attempts < max_attempts and not deadline.expired:
-                for s in order:
-                    if s.name in tried or s.cfg.context_window <= min_context or s.cooldown_until > now:
-                        continue
-                    before = s.breaker.state
-                    if s.breaker.allow():
-                        if s.breaker.state != before:
-                            obs.breaker(s.name, int(s.breaker.state))
-                        dep = s
-                        break
-            if dep is None:
-                if attempts >= max_attempts or deadline.expired:
-                    raise self._final(last, order)
-                # Wait only for deployments resting after a 429; an open breaker means "not now": fail fast.
-                waiting = [s for s in order if s.cfg.context_window > min_context
-                           and s.breaker.current() is not State.OPEN]
-                if not waiting or passes >= max_attempts:
-                    raise self._final(last, order)
-                soonest = min(s.cooldown_until - now for s in waiting)
-                delay = next_delay(passes, soonest if soonest > 0 else None, self.retry.base_s,
-                                   self.retry.max_s, deadline, self.rng)
-                if delay is None:
-                    raise self._final(last, order)
-                await self.sleep(delay)
-                passes += 1
-                tried.clear()
-                continue
-            attempts += 1
-            tried.add(dep.name)
-            t0 = self.clock()
-            try:
-                value = await attempt(dep)
-            except _FINAL as exc:
-                dep.breaker.on_neutral()
-                obs.attempt(dep.name, exc.code, self.clock() - t0)
-                raise
-            except ContextLengthExceeded as exc:
-                dep.breaker.on_neutral()
-                obs.attempt(dep.name, exc.code, self.clock() - t0)
-                last = exc
-                min_context = max(min_context, dep.cfg.context_window)
-                continue
-            except UpstreamRateLimited as exc:
-                dep.breaker.on_neutral()
-                obs.attempt(dep.name, exc.code, self.clock() - t0)
-                rest = exc.retry_after if exc.retry_after is not None else self.retry.cooldown_s
-                dep.cooldown_until = self.clock() + rest
-                last = exc
-                continue
-            except ProviderError as exc:
-                state = dep.breaker.state
-                dep.breaker.on_failure()
-                if dep.breaker.state != state:
-                    obs.breaker(dep.name, int(dep.breaker.state))
-                obs.attempt(dep.name, exc.code, self.clock() - t0)
-                last = exc
-                continue
-            state = dep.breaker.state
-            dep.breaker.on_success()
-            if state != dep.breaker.state:
-                obs.breaker(dep.name, int(dep.breaker.state))
-            obs.attempt(dep.name, "ok", self.clock() - t0)
-            return value, dep
-
-    def _final(self, last: ProviderError | None, order: list[DeploymentState]) -> Exception:
-        if last is not None:
-            return last
-        now = self.clock()
-        wait = min((max(s.cooldown_until - now, s.breaker.retry_in()) for s in order), default=1.0)
-        return Overloaded("no deployment of this model is available right now", retry_after=max(wait, 0.001))
-
-
-async def _aclose(it) -> None:
-    close = getattr(it, "aclose", None)
-    if close is not None:
-        with contextlib.suppress(Exception):  # the stream is being abandoned; its error was already judged
-            await close()
-
-
-class RoutedStream:
-    """A committed stream. Iterate it for `StreamDelta`s; always iterate to the end or `aclose()` it.
-
-    Raises a `ProviderError` if the upstream fails after the first chunk (never switches provider).
-    Settles the limiter and records cost when it ends, however it ends.
-    """
-
-    def __init__(self, router: Router, tenant: str, tier, dep: DeploymentState, request: ChatRequest,
-                 estimate: int, reservation, it: AsyncIterator[StreamDelta], first: StreamDelta, t0: float):
-        self.router = router
-        self.tenant = tenant
-        self.tier = tier
-        self.dep = dep
-        self.deployment = dep.name
-        self.request = request
-        self.estimate = estimate
-        self.reservation = reservation
-        self.headers = reservation.headers
-        self.upstream_s = router.clock() - t0
-        self.usage: Usage | None = None
-        self.cost = 0.0
-        self._it = it
-        self._first = first
-        self._t0 = t0
-        self._gen = self._run()
-
-    def __aiter__(self):
-        return self._gen
-
-    async def aclose(self) -> None:
-        await self._gen.aclose()
-
-    async def _run(self):
-        r = self.router
-        chars = 0
-        ok = False
-        delta = self._first
-        try:
-            while True:
-                chars += len(delta.text)
-                if delta.usage is not None:
-                    self.usage = delta.usage
-                yield delta
-                try:
-                    async with asyncio.timeout(r.timeouts.idle_s):
-                        delta = await anext(self._it)
-                except StopAsyncIteration:
-                    ok = True
-                    return
-                except TimeoutError:
-                    raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
-                except OSError as exc:
-                    raise UpstreamServerError(f"{self.deployment}: {exc.__class__.__name__}") from None
-        except ProviderError:
-            self.dep.breaker.on_failure()
-            raise
-        finally:
-            await _aclose(self._it)
-            usage = self.usage or Usage(input_tokens=self.estimate, output_tokens=chars // 4 + (1 if chars else 0))
-            if ok:
-                self.dep.observe(r.clock() - self._t0)
-            self.cost = r.ledger.record(self.tenant, self.deployment, self.request.model, usage, self.dep.cfg.price)
-            r.observer.usage(self.tenant, self.deployment, self.request.model, usage, self.cost)
-            await r.limiter.settle(self.reservation, self.tier, usage.total_tokens)
+    async def _failover(self, order: list[DeploymentState], deadline: Deadline, attempt):
+        return await failover(order, deadline, attempt, retry=self.retry, clock=self.clock, sleep=self.sleep,
+                              rng=self.rng, observer=self.observer)

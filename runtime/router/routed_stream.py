@@ -1,0 +1,87 @@
+"""A committed stream: relays the deltas after the first chunk, and settles limits and cost when it ends."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from skyrelay.runtime.canonical import ChatRequest, StreamDelta, Usage
+from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
+from skyrelay.runtime.router.strategies import DeploymentState
+
+if TYPE_CHECKING:
+    from skyrelay.runtime.router.router import Router
+
+
+async def close_quietly(it) -> None:
+    close = getattr(it, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):  # the stream is being abandoned; its error was already judged
+            await close()
+
+
+
+class RoutedStream:
+    """A committed stream. Iterate it for `StreamDelta`s; always iterate to the end or `aclose()` it.
+
+    Raises a `ProviderError` if the upstream fails after the first chunk (never switches provider).
+    Settles the limiter and records cost when it ends, however it ends.
+    """
+
+    def __init__(self, router: "Router", tenant: str, tier, dep: DeploymentState, request: ChatRequest,
+                 estimate: int, reservation, it: AsyncIterator[StreamDelta], first: StreamDelta, t0: float):
+        self.router = router
+        self.tenant = tenant
+        self.tier = tier
+        self.dep = dep
+        self.deployment = dep.name
+        self.request = request
+        self.estimate = estimate
+        self.reservation = reservation
+        self.headers = reservation.headers
+        self.upstream_s = router.clock() - t0
+        self.usage: Usage | None = None
+        self.cost = 0.0
+        self._it = it
+        self._first = first
+        self._t0 = t0
+        self._gen = self._run()
+
+    def __aiter__(self):
+        return self._gen
+
+    async def aclose(self) -> None:
+        await self._gen.aclose()
+
+    async def _run(self):
+        r = self.router
+        chars = 0
+        ok = False
+        delta = self._first
+        try:
+            while True:
+                chars += len(delta.text)
+                if delta.usage is not None:
+                    self.usage = delta.usage
+                yield delta
+                try:
+                    async with asyncio.timeout(r.timeouts.idle_s):
+                        delta = await anext(self._it)
+                except StopAsyncIteration:
+                    ok = True
+                    return
+                except TimeoutError:
+                    raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
+                except OSError as exc:
+                    raise UpstreamServerError(f"{self.deployment}: {exc.__class__.__name__}") from None
+        except ProviderError:
+            self.dep.breaker.on_failure()
+            raise
+        finally:
+            await close_quietly(self._it)
+            usage = self.usage or Usage(input_tokens=self.estimate, output_tokens=chars // 4 + (1 if chars else 0))
+            if ok:
+                self.dep.observe(r.clock() - self._t0)
+            self.cost = r.ledger.record(self.tenant, self.deployment, self.request.model, usage, self.dep.cfg.price)
+            r.observer.usage(self.tenant, self.deployment, self.request.model, usage, self.cost)
+            await r.limiter.settle(self.reservation, self.tier, usage.total_tokens)
