@@ -15,6 +15,61 @@ from skyrelay.components.aws.api import tier_limits_from_table
 from skyrelay.components.aws.packaging import build_lambda_zip
 from skyrelay.config import AwsSettings, StackConfig
 
+CONFIG_ENV = "SKYRELAY_CONFIG_JSON"
+# Lambda allows 4 KB for all of a function's environment variables together.
+CONFIG_ENV_MAX_BYTES = 2048
+# The documented default deployments (docs/aws.md): Bedrock in the stack's region, signed with the
+# function role's credentials (SigV4), so no provider key is needed. Prices per 1,000 tokens (USD).
+DEFAULT_BEDROCK_MODELS = (
+    {"model": "fast", "upstream_model": "anthropic.claude-3-haiku-20240307-v1:0", "model_class": "small",
+     "capabilities": ["fast", "cheap"], "context_window": 200000,
+     "price": {"input": 0.00025, "output": 0.00125}},
+    {"model": "quality", "upstream_model": "anthropic.claude-3-5-sonnet-20240620-v1:0", "model_class": "large",
+     "capabilities": ["quality"], "context_window": 200000,
+     "price": {"input": 0.003, "output": 0.015}},
+)
+
+
+def router_config_doc(config: StackConfig) -> dict:
+    """The router runtime config the deployed functions load (`skyrelay.runtime.router.config`):
+    one Bedrock deployment per default model in the stack's region (SigV4), one tenant per offered
+    tier (named after it), the stack's tier overrides, and the `jobs:` settings the deployment
+    decides (the runtime overrides store/queue/attempts/TTL from the function environment).
+    Secrets are not in it: provider keys and the webhook secret stay in Secrets Manager."""
+    settings = config.aws or AwsSettings()
+    deployments = [
+        {"name": f"{m['model']}-bedrock", "provider": "bedrock", "region": settings.region, "auth": "sigv4", **m}
+        for m in DEFAULT_BEDROCK_MODELS
+    ]
+    return {
+        "deployments": deployments,
+        "models": {m["model"]: {"strategy": "priority", "deployments": [f"{m['model']}-bedrock"]}
+                   for m in DEFAULT_BEDROCK_MODELS},
+        "tenants": [{"name": t.value, "tier": t.value} for t in config.tier_table()],
+        "tier_overrides": {k.value: v.model_dump(mode="json", exclude_none=True)
+                           for k, v in config.tier_overrides.items()},
+        "jobs": {
+            "store": {"backend": "dynamodb"},
+            "queue": {"backend": "sqs", "max_receives": settings.max_receive_count},
+            "worker": {"max_attempts": settings.max_receive_count},
+        },
+    }
+
+
+def bedrock_model_arns(config: StackConfig) -> list[str]:
+    """The foundation models the rendered config's SigV4 deployments invoke (for the functions' roles)."""
+    region = (config.aws or AwsSettings()).region
+    return [f"arn:aws:bedrock:{region}::foundation-model/{m['upstream_model']}" for m in DEFAULT_BEDROCK_MODELS]
+
+
+def router_config_env(config: StackConfig) -> str:
+    """`router_config_doc` as compact JSON for the SKYRELAY_CONFIG_JSON variable (not a secret)."""
+    text = json.dumps(router_config_doc(config), separators=(",", ":"), sort_keys=True)
+    if len(text.encode()) > CONFIG_ENV_MAX_BYTES:
+        raise ValueError(f"{CONFIG_ENV}: the rendered router config is {len(text.encode())} bytes, over "
+                         f"{CONFIG_ENV_MAX_BYTES} (Lambda's environment holds 4 KB in all)")
+    return text
+
 
 class AsyncAiApi(pulumi.ComponentResource):
     """The whole async AI API on AWS for one stack. Children: `cost_guard`, `jobs`, `api`."""
@@ -46,6 +101,7 @@ class AsyncAiApi(pulumi.ComponentResource):
         tier_env = json.dumps(
             {name.value: t.model_dump(mode="json", exclude={"name"}) for name, t in tiers.items()}, sort_keys=True
         )
+        self.router_config = router_config_env(config)
         self.jobs = AsyncJobs(
             "jobs",
             {
@@ -59,7 +115,8 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "reserved_concurrency": settings.worker_reserved_concurrency,
                 "alarm_topic_arn": self.cost_guard.topic.arn,
                 "provider_secrets": list(settings.provider_secrets),
-                "environment": {"SKYRELAY_TIERS": tier_env},
+                "bedrock_model_arns": bedrock_model_arns(config),
+                "environment": {"SKYRELAY_TIERS": tier_env, CONFIG_ENV: self.router_config},
                 "overrides": overrides,
                 **({"kms_key_arn": settings.kms_key_arn} if settings.kms_key_arn else {}),
             },
@@ -69,7 +126,7 @@ class AsyncAiApi(pulumi.ComponentResource):
             "api",
             {
                 "code_path": self.code_path,
-                "environment": {**self.jobs.environment, "SKYRELAY_TIERS": tier_env},
+                "environment": {**self.jobs.environment, "SKYRELAY_TIERS": tier_env, CONFIG_ENV: self.router_config},
                 "policy_statements": self.jobs.api_statements().apply(json.dumps),
                 "tiers": tier_limits_from_table(tiers),
                 "api_keys": [f"{t.value}:{t.value}-demo" for t in tiers],

@@ -48,6 +48,9 @@ class AsyncJobsArgs(TypedDict, total=False):
     """Names of provider API key secrets to create (values are put out of band, never in config)."""
     environment: Mapping[str, pulumi.Input[str]]
     """Extra environment for the worker (no secrets: use `provider_secrets`)."""
+    bedrock_model_arns: Sequence[str]
+    """Bedrock foundation-model ARNs the router config's SigV4 deployments call; the worker (and, via
+    `api_statements()`, the API) may invoke exactly these."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 
@@ -169,6 +172,7 @@ class AsyncJobs(pulumi.ComponentResource):
             for provider in args.get("provider_secrets", ())
         }
 
+        self._bedrock = bedrock_statement(list(args.get("bedrock_model_arns", ())))
         self.environment: dict[str, pulumi.Input[str]] = {
             "SKYRELAY_PLATFORM": "aws",
             "SKYRELAY_JOBS_TABLE": self.table.name,
@@ -191,7 +195,7 @@ class AsyncJobs(pulumi.ComponentResource):
         secret_arns = [self.webhook_secret.arn, *[s.arn for s in self.provider_secrets.values()]]
         worker_statements = pulumi.Output.all(
             self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns), kms
-        ).apply(lambda a: worker_policy(a[0], a[1], a[2], list(a[3]), a[4]))
+        ).apply(lambda a: worker_policy(a[0], a[1], a[2], list(a[3]), a[4]) + self._bedrock)
         fn_name = function_name(name, "worker")
         parts = build_function(
             self,
@@ -280,7 +284,14 @@ class AsyncJobs(pulumi.ComponentResource):
         return pulumi.Output.all(
             self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns),
             getattr(self, "_kms", None),
-        ).apply(lambda a: api_policy(a[0], a[1], a[2], list(a[3]), a[4]))
+        ).apply(lambda a: api_policy(a[0], a[1], a[2], list(a[3]), a[4]) + self._bedrock)
+
+
+def bedrock_statement(model_arns: list[str]) -> list[dict[str, Any]]:
+    if not model_arns:
+        return []
+    return [{"Sid": "InvokeConfiguredModels", "Effect": "Allow",
+             "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], "Resource": sorted(model_arns)}]
 
 
 def _kms_statement(kms: str | None) -> list[dict[str, Any]]:

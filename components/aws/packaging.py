@@ -42,19 +42,29 @@ EXCLUDED_DISTRIBUTIONS = frozenset(
 )
 EXCLUDED_SOURCE_DIRS = ("plan", "cli", "runtime/simulator")
 # Size trims (the zip budget is 5 MB): optional C accelerators whose packages fall back to pure
-# Python when they are missing (LibYAML, aiohttp's parser/writer/websocket, multidict, yarl,
-# frozenlist, propcache), typing stubs and Cython sources, pydantic's v1 shim and mypy plugin.
+# Python when they are missing (LibYAML, aiohttp's websocket, multidict, yarl, frozenlist,
+# propcache), test-only extensions, aiohttp's web server, typing stubs and Cython sources, pydantic's v1 shim and mypy plugin.
+# Measured (bench/lambda_cold.py, docs/aws.md): the accelerators do not make the cold import faster
+# (`import aiohttp, yarl, multidict`: 226 vs 229 ms CPU with and without them), so they are kept only
+# where they pay on the request path and fit: aiohttp's HTTP response parser and writer (every
+# provider call), 184 KB once stripped of debug symbols (`STRIP_SHARED_OBJECTS`).
 TRIMMED_GLOBS = (
-    "yaml/_yaml*.so", "_yaml", "aiohttp/_http_parser*.so", "aiohttp/_http_writer*.so",
+    "yaml/_yaml*.so", "_yaml",
     "aiohttp/_websocket/reader_c*.so", "aiohttp/_websocket/mask*.so", "multidict/_multidict*.so",
-    "yarl/_quoting_c*.so", "frozenlist/_frozenlist*.so", "propcache/_helpers_c*.so",
+    "multidict/_testcapi*.so", "yarl/_quoting_c*.so", "frozenlist/_frozenlist*.so", "propcache/_helpers_c*.so",
     "**/*.pyi", "**/*.pyx", "**/*.pxd", "**/*.pxi", "**/*.c", "**/*.h", "**/py.typed",
     "pydantic/v1", "pydantic/mypy.py",
+    "aiohttp/web.py", "aiohttp/web_*.py", "aiohttp/worker.py",  # aiohttp's server: the runtime is a client only
 )
+# Wheels' extension modules often carry debug symbols (aiohttp's parser: 3.4 MB, 618 KB stripped).
+# `strip --strip-unneeded` removes them when binutils is installed (deterministic for the same
+# input); without it the trimmed accelerators above are dropped too, to stay within the budget.
+STRIP_SHARED_OBJECTS = True
+KEPT_ACCELERATORS = ("aiohttp/_http_parser*.so", "aiohttp/_http_writer*.so")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PYTHON = "3.12"
 PLATFORM = "manylinux2014_x86_64"
-FORMAT_VERSION = "2"  # bump when the layout or trims of the zip change
+FORMAT_VERSION = "4"  # bump when the layout or trims of the zip change
 
 
 def skyrelay_source_root() -> Path:
@@ -148,7 +158,8 @@ def build_lambda_zip(
     interpreter = find_python(python) if compile_pyc else None
     sources = source_files()
     digest = hashlib.sha256()
-    for part in (FORMAT_VERSION, python, platform, *pins, str(bool(interpreter)), str(keep_sources)):
+    stripped = str(bool(STRIP_SHARED_OBJECTS and shutil.which("strip")))
+    for part in (FORMAT_VERSION, python, platform, stripped, *pins, str(bool(interpreter)), str(keep_sources)):
         digest.update(part.encode() + b"\0")
     for name, path in sources.items():
         digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
@@ -172,7 +183,8 @@ def build_lambda_zip(
 
 
 def _dependencies(build_dir: Path, pins: list[str], python: str, platform: str) -> Path:
-    key = hashlib.sha256("\n".join([FORMAT_VERSION, python, platform, *pins]).encode()).hexdigest()[:16]
+    stripped = str(bool(STRIP_SHARED_OBJECTS and shutil.which("strip")))
+    key = hashlib.sha256("\n".join([FORMAT_VERSION, python, platform, stripped, *pins]).encode()).hexdigest()[:16]
     folder = build_dir / f"deps-{key}"
     if (folder / ".complete").is_file():
         return folder
@@ -204,12 +216,17 @@ def _strip(folder: Path) -> None:
     for path in sorted(folder.rglob("__pycache__"), reverse=True):
         shutil.rmtree(path, ignore_errors=True)
     shutil.rmtree(folder / "bin", ignore_errors=True)
-    for pattern in TRIMMED_GLOBS:
+    strip = shutil.which("strip") if STRIP_SHARED_OBJECTS else None
+    patterns = TRIMMED_GLOBS if strip else (*TRIMMED_GLOBS, *KEPT_ACCELERATORS)
+    for pattern in patterns:
         for path in sorted(folder.glob(pattern)):
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
                 path.unlink()
+    if strip:
+        for path in sorted(folder.rglob("*.so")):
+            subprocess.run([strip, "--strip-unneeded", str(path)], check=True)
     for info in folder.glob("*.dist-info"):  # importlib.metadata needs METADATA only
         for path in sorted(info.rglob("*"), reverse=True):
             if path.is_file() and path.name != "METADATA":

@@ -61,11 +61,12 @@ class SqsJobQueue:
         self._receipts: OrderedDict[str, str] = OrderedDict()  # message id -> newest receipt
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "SqsJobQueue":
+    def from_env(cls, env: dict[str, str] | None = None, client: Any = None) -> "SqsJobQueue":
         env = env if env is not None else dict(os.environ)
         return cls(
             env["SKYRELAY_QUEUE_INTERACTIVE_URL"],
             env["SKYRELAY_QUEUE_BATCH_URL"],
+            client=client,
             endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"),
         )
 
@@ -227,6 +228,27 @@ class SqsJobQueue:
                 )["QueueUrl"]
             self._dlq_urls = urls
         return self._dlq_urls
+
+
+def from_config(cfg, store_cfg=None) -> SqsJobQueue:
+    """Factory for runtime.queues.ADAPTERS (`jobs.queue.backend: sqs`). Settings come from the queue
+    config's `options` (`interactive_url`, `batch_url`, `endpoint_url`, `region`, `wait_time_s`),
+    else from the environment the AWS components set (SKYRELAY_QUEUE_INTERACTIVE_URL / _BATCH_URL,
+    SKYRELAY_AWS_ENDPOINT_URL). The store config is not used (SQLite's default path only)."""
+    options = dict(getattr(cfg, "options", None) or {})
+    urls = {}
+    for priority in PRIORITIES:
+        urls[priority] = options.get(f"{priority}_url") or os.environ.get(f"SKYRELAY_QUEUE_{priority.upper()}_URL")
+        if not urls[priority]:
+            raise ValueError(f"jobs.queue.options.{priority}_url: required for the sqs backend "
+                             f"(or SKYRELAY_QUEUE_{priority.upper()}_URL)")
+    return SqsJobQueue(
+        urls["interactive"],
+        urls["batch"],
+        endpoint_url=options.get("endpoint_url") or os.environ.get("SKYRELAY_AWS_ENDPOINT_URL"),
+        region=options.get("region"),
+        wait_time_s=int(options.get("wait_time_s", 0)),
+    )
 
 
 def parse_message(raw: dict, priority: str | None = None) -> Message:

@@ -8,6 +8,7 @@ import importlib
 
 ADAPTERS: dict[str, str] = {
     "sqlite": "skyrelay.runtime.stores.sqlite:from_config",
+    "dynamodb": "skyrelay.runtime.stores.dynamodb:from_config",
 }
 
 

@@ -94,9 +94,9 @@ class DynamoJobStore:
         self.clock = clock
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "DynamoJobStore":
+    def from_env(cls, env: dict[str, str] | None = None, client: Any = None) -> "DynamoJobStore":
         env = env if env is not None else dict(os.environ)
-        return cls(env["SKYRELAY_JOBS_TABLE"], endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
+        return cls(env["SKYRELAY_JOBS_TABLE"], client=client, endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
 
     @property
     def client(self):
@@ -276,10 +276,15 @@ class DynamoJobStore:
 
 
 def from_config(cfg) -> DynamoJobStore:
-    """Factory for runtime.stores.ADAPTERS: `jobs.store.backend: dynamodb` with `table` (and optional
-    `endpoint_url`, `region`) in the store config."""
+    """Factory for runtime.stores.ADAPTERS (`jobs.store.backend: dynamodb`). Settings come from the
+    store config's `options` (`table`, `endpoint_url`, `region`), else from the environment the AWS
+    components set (SKYRELAY_JOBS_TABLE, SKYRELAY_AWS_ENDPOINT_URL)."""
+    options = dict(getattr(cfg, "options", None) or {})
+    table = options.get("table") or getattr(cfg, "table", None) or os.environ.get("SKYRELAY_JOBS_TABLE")
+    if not table:
+        raise ValueError("jobs.store.options.table: required for the dynamodb backend (or SKYRELAY_JOBS_TABLE)")
     return DynamoJobStore(
-        getattr(cfg, "table", None) or os.environ["SKYRELAY_JOBS_TABLE"],
-        endpoint_url=getattr(cfg, "endpoint_url", None),
-        region=getattr(cfg, "region", None),
+        table,
+        endpoint_url=options.get("endpoint_url") or os.environ.get("SKYRELAY_AWS_ENDPOINT_URL"),
+        region=options.get("region"),
     )

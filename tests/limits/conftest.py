@@ -35,3 +35,15 @@ def redis_url(tmp_path_factory):
     client.close()
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    """A real moto server (DynamoDB) on a free loopback port, shared with tests/aws. Missing
+    moto[server] is a failure, not a skip."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root: `tests.aws`
+    from tests.aws import moto_server
+
+    url = moto_server.endpoint()
+    assert url, "moto[server] is not installed (moto_server): install the dev extras"
+    return url

@@ -1,7 +1,9 @@
 """What both Lambda handlers share: config, secrets, store, queue, router, one event loop.
 
 Environment (set by the AWS components):
-  SKYRELAY_CONFIG                   router config file (tenants, deployments); relative to the zip root
+  SKYRELAY_CONFIG_JSON              the router config (tenants, deployments, jobs) as JSON, rendered by the
+                                    blueprint from the stack config (not a secret); wins over SKYRELAY_CONFIG
+  SKYRELAY_CONFIG                   else a router config file; relative to the zip root
   SKYRELAY_JOBS_TABLE               DynamoDB table (DynamoJobStore)
   SKYRELAY_QUEUE_INTERACTIVE_URL / SKYRELAY_QUEUE_BATCH_URL   SQS queues (SqsJobQueue)
   SKYRELAY_MAX_RECEIVE_COUNT        the queues' maxReceiveCount: the worker's max attempts
@@ -42,11 +44,9 @@ def load_secrets(env: dict | None = None, client=None) -> dict[str, str]:
     if not wanted:
         return {}
     if client is None:
-        import botocore.session
+        from skyrelay.runtime.platforms.aws_lambda.awsjson import make_client
 
-        client = botocore.session.get_session().create_client(
-            "secretsmanager", endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL")
-        )
+        client = make_client("secretsmanager", endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"), env=env)
     loaded = {}
     for name, arn in wanted.items():
         try:
@@ -59,9 +59,15 @@ def load_secrets(env: dict | None = None, client=None) -> dict[str, str]:
 
 
 def router_config(env: dict | None = None):
+    env = env if env is not None else os.environ
+    if env.get("SKYRELAY_CONFIG_JSON"):
+        import json
+
+        from skyrelay.runtime.router.config import parse_config
+
+        return parse_config(json.loads(env["SKYRELAY_CONFIG_JSON"]), "SKYRELAY_CONFIG_JSON")
     from skyrelay.runtime.router.config import load_config
 
-    env = env if env is not None else os.environ
     path = Path(env.get("SKYRELAY_CONFIG", "skyrelay.yaml"))
     if not path.is_absolute():
         path = Path(env.get("LAMBDA_TASK_ROOT", ".")) / path
@@ -89,8 +95,13 @@ def jobs_config(config, env: dict | None = None):
 
 
 def store_and_queue(env: dict | None = None):
+    """DynamoJobStore + SqsJobQueue on the small SigV4 JSON client (`awsjson`): no botocore import
+    or service-model loading on the cold path when Lambda's credentials are in the environment."""
+    from skyrelay.runtime.platforms.aws_lambda.awsjson import make_client
     from skyrelay.runtime.queues.sqs import SqsJobQueue
     from skyrelay.runtime.stores.dynamodb import DynamoJobStore
 
     env = env if env is not None else dict(os.environ)
-    return DynamoJobStore.from_env(env), SqsJobQueue.from_env(env)
+    endpoint = env.get("SKYRELAY_AWS_ENDPOINT_URL")
+    return (DynamoJobStore.from_env(env, client=make_client("dynamodb", endpoint_url=endpoint, env=env)),
+            SqsJobQueue.from_env(env, client=make_client("sqs", endpoint_url=endpoint, env=env)))

@@ -122,7 +122,8 @@ class DynamoDbLimiter:
             reqs, level, streams = self._current(state, tier, now)
             headers = limit_headers(tier, tier.rpm - len(reqs), level)
             if len(reqs) >= tier.rpm:
-                raise limited("requests", reqs[0] + WINDOW_S - now, headers)
+                # admit times are stored rounded to 1 ms: never promise more than the window
+                raise limited("requests", min(WINDOW_S, reqs[0] + WINDOW_S - now), headers)
             need = min(tokens, tier.tpm)
             if need > level:
                 raise limited("tokens", (need - level) * WINDOW_S / tier.tpm, headers)

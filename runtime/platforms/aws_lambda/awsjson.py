@@ -1,0 +1,213 @@
+"""A small SigV4 client for the AWS JSON-protocol APIs the Lambda runtime calls: DynamoDB, SQS (its
+JSON protocol) and Secrets Manager.
+
+Why not botocore: in a cold Lambda, importing botocore and building one client costs ~250 ms
+(service models, endpoint rulesets, docs machinery), most of the worker's cold-start budget. This
+client speaks the same wire format, so the adapters keep passing the same dicts:
+
+- `client.put_item(TableName=..., Item=...)` posts `{"TableName": ..., "Item": ...}` with
+  `X-Amz-Target: DynamoDB_20120810.PutItem` and returns the parsed JSON response;
+- an error raises `AwsError`, whose `response["Error"]["Code"]` is botocore's code (SQS's
+  query-compatible code from `x-amzn-query-error` when present), which is what the adapters read;
+- throttling, 5xx and connection errors are retried with jittered exponential backoff (5 attempts,
+  like the botocore config the adapters use);
+- connections are kept alive in a small thread-safe pool (the adapters call from worker threads).
+
+Credentials come from the environment, as Lambda sets them for the execution role
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Without them (container credentials,
+a laptop profile), `make_client` returns a botocore client instead.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import threading
+import time
+from urllib.parse import urlsplit
+
+# service -> (X-Amz-Target prefix, content type, signing name)
+SERVICES = {
+    "dynamodb": ("DynamoDB_20120810", "application/x-amz-json-1.0", "dynamodb"),
+    "sqs": ("AmazonSQS", "application/x-amz-json-1.0", "sqs"),
+    "secretsmanager": ("secretsmanager", "application/x-amz-json-1.1", "secretsmanager"),
+}
+RETRYABLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "ProvisionedThroughputExceededException", "RequestLimitExceeded", "TooManyRequestsException",
+    "RequestThrottled", "SlowDown", "InternalFailure", "InternalError", "ServiceUnavailable",
+    "TransactionInProgressException", "LimitExceededException",
+})
+
+
+class AwsError(Exception):
+    """An AWS error response, shaped like botocore's ClientError for the adapters' `_code` helpers."""
+
+    def __init__(self, operation: str, status: int, code: str, message: str):
+        super().__init__(f"An error occurred ({code}) when calling the {operation} operation: {message}")
+        self.operation_name = operation
+        self.response = {"Error": {"Code": code, "Message": message},
+                         "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+def credentials_from_env(env=None) -> tuple[str, str, str | None] | None:
+    env = env if env is not None else os.environ
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    return (key, secret, env.get("AWS_SESSION_TOKEN") or None) if key and secret else None
+
+
+def region_from_env(env=None) -> str:
+    env = env if env is not None else os.environ
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def default_endpoint(service: str, region: str) -> str:
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{service}.{region}.{suffix}"
+
+
+class AwsJsonClient:
+    def __init__(self, service: str, region: str | None = None, endpoint_url: str | None = None,
+                 credentials: tuple[str, str, str | None] | None = None, max_attempts: int = 5,
+                 timeout_s: float = 10.0):
+        if service not in SERVICES:
+            raise ValueError(f"unsupported service {service!r}; known: {sorted(SERVICES)}")
+        self.service = service
+        self.target_prefix, self.content_type, self.signing_name = SERVICES[service]
+        self.region = region or region_from_env()
+        self.credentials = credentials or credentials_from_env()
+        if self.credentials is None:
+            raise RuntimeError("no AWS credentials in the environment")
+        url = urlsplit(endpoint_url or default_endpoint(service, self.region))
+        self.https = url.scheme == "https"
+        self.host = url.netloc
+        self.path = url.path or "/"
+        self.max_attempts = max_attempts
+        self.timeout_s = timeout_s
+        self._pool: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._ssl = None
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        operation = "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+        def call(**params):
+            return self.call(operation, params)
+
+        call.__name__ = name
+        return call
+
+    # ---- wire ----
+    def call(self, operation: str, params: dict) -> dict:
+        body = json.dumps(params, separators=(",", ":")).encode()
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                status, headers, data = self._send(operation, body)
+            except (OSError, http.client.HTTPException):
+                if attempt == self.max_attempts:
+                    raise
+                self._backoff(attempt)
+                continue
+            if status < 300:
+                return json.loads(data) if data else {}
+            error = self._error(operation, status, headers, data)
+            if attempt < self.max_attempts and (status >= 500 or error.response["Error"]["Code"] in RETRYABLE_CODES):
+                self._backoff(attempt)
+                continue
+            raise error
+        raise AssertionError("unreachable")
+
+    def _send(self, operation: str, body: bytes) -> tuple[int, dict, bytes]:
+        headers = self._signed_headers(f"{self.target_prefix}.{operation}", body)
+        conn = self._connection()
+        try:
+            conn.request("POST", self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            reply_headers = {k.lower(): v for k, v in resp.getheaders()}
+        except BaseException:
+            conn.close()
+            raise
+        if reply_headers.get("connection", "").lower() == "close":
+            conn.close()
+        else:
+            with self._lock:
+                self._pool.append(conn)
+        return resp.status, reply_headers, data
+
+    def _connection(self) -> http.client.HTTPConnection:
+        with self._lock:
+            if self._pool:
+                return self._pool.pop()
+        if self.https:
+            if self._ssl is None:
+                import ssl
+
+                self._ssl = ssl.create_default_context()
+            return http.client.HTTPSConnection(self.host, timeout=self.timeout_s, context=self._ssl)
+        return http.client.HTTPConnection(self.host, timeout=self.timeout_s)
+
+    def _signed_headers(self, target: str, body: bytes) -> dict:
+        key, secret, token = self.credentials
+        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        day = amz_date[:8]
+        headers = {"content-type": self.content_type, "host": self.host, "x-amz-date": amz_date,
+                   "x-amz-target": target}
+        if token:
+            headers["x-amz-security-token"] = token
+        names = sorted(headers)
+        signed = ";".join(names)
+        canonical = "\n".join(["POST", self.path, "", *(f"{n}:{headers[n]}" for n in names), "", signed,
+                               hashlib.sha256(body).hexdigest()])
+        scope = f"{day}/{self.region}/{self.signing_name}/aws4_request"
+        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+        k = ("AWS4" + secret).encode()
+        for part in (day, self.region, self.signing_name, "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={signed}, "
+                                    f"Signature={signature}")
+        headers["accept-encoding"] = "identity"
+        return headers
+
+    @staticmethod
+    def _error(operation: str, status: int, headers: dict, data: bytes) -> AwsError:
+        try:
+            doc = json.loads(data) if data else {}
+        except ValueError:
+            doc = {}
+        code = str(doc.get("__type") or doc.get("code") or f"HTTP{status}").rsplit("#", 1)[-1]
+        query_code = headers.get("x-amzn-query-error")  # SQS: the code botocore reports
+        if query_code:
+            code = query_code.split(";", 1)[0]
+        message = str(doc.get("message") or doc.get("Message") or "")
+        return AwsError(operation, status, code, message)
+
+    @staticmethod
+    def _backoff(attempt: int) -> None:
+        time.sleep(random.uniform(0, min(2.0, 0.05 * 2 ** attempt)))
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, []
+        for conn in pool:
+            conn.close()
+
+
+def make_client(service: str, endpoint_url: str | None = None, region: str | None = None, env=None):
+    """The fast client when the environment holds credentials (always on Lambda), else botocore's."""
+    env = env if env is not None else os.environ
+    creds = credentials_from_env(env)
+    if creds is not None and env.get("SKYRELAY_AWS_CLIENT", "json") != "botocore":
+        return AwsJsonClient(service, region or region_from_env(env), endpoint_url, creds)
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        service, endpoint_url=endpoint_url, region_name=region or region_from_env(env),
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, tcp_keepalive=True),
+    )
