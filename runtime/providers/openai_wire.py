@@ -9,7 +9,9 @@ from skyrelay.runtime.errors import (
     ProviderError,
     UpstreamServerError,
 )
+from skyrelay.runtime.providers.base import Upstream
 from skyrelay.runtime.providers.errors_common import by_status
+from skyrelay.runtime.providers.request_body import sampling_fields
 from skyrelay.runtime.providers.sse import SseSplitter
 from skyrelay.runtime.providers.stream_parser import DeferredErrorParser
 
@@ -22,14 +24,7 @@ def build_body(request: ChatRequest, model: str | None, stream: bool) -> bytes:
     body: dict = {"messages": [{"role": m.role, "content": m.content} for m in request.messages]}
     if model is not None:
         body["model"] = model
-    if request.max_tokens is not None:
-        body["max_tokens"] = request.max_tokens
-    if request.temperature is not None:
-        body["temperature"] = request.temperature
-    if request.top_p is not None:
-        body["top_p"] = request.top_p
-    if request.stop:
-        body["stop"] = request.stop
+    body.update(sampling_fields(request, max_tokens="max_tokens", top_p="top_p", stop="stop"))
     if request.user:
         body["user"] = request.user
     if stream:
@@ -131,3 +126,21 @@ class OpenAiStreamParser(DeferredErrorParser):
         self._raise_pending()
         if not self._done:
             raise UpstreamServerError("stream ended without the [DONE] marker")
+
+
+class OpenAiWireAdapter:
+    """What every adapter speaking this wire shares: the response, stream and error parsing.
+    Subclasses add `kind` and `build` (the URL and auth differ per provider)."""
+
+    @staticmethod
+    def headers(stream: bool) -> dict[str, str]:
+        return {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
+
+    def parse(self, upstream: Upstream, status: int, headers: dict[str, str], body: bytes) -> ChatResult:
+        return parse_body(body, upstream.model)
+
+    def stream_parser(self, upstream: Upstream) -> OpenAiStreamParser:
+        return OpenAiStreamParser()
+
+    def error(self, status: int, headers: dict[str, str], body: bytes) -> ProviderError:
+        return error_from(status, headers, body)

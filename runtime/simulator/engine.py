@@ -22,6 +22,17 @@ STATE_KEY = web.AppKey("sim_state", SimState)
 ERROR_FAULTS = frozenset({"429", "429-no-retry-after", "500", "503", "401", "down", "context-length"})
 
 
+def error_table(rate_limited: tuple, server_error: tuple, unavailable: tuple, unauthorized: tuple,
+                context_length: tuple | None = None) -> dict[str, tuple]:
+    """A wire's canned error answer per error fault: `429-no-retry-after` answers like `429` (the wire
+    leaves out the retry hint) and `down` like `503`. Without `context_length` the wire builds that one itself."""
+    table = {"429": rate_limited, "429-no-retry-after": rate_limited, "500": server_error, "503": unavailable,
+             "down": unavailable, "401": unauthorized}
+    if context_length is not None:
+        table["context-length"] = context_length
+    return table
+
+
 @dataclass(slots=True)
 class SimRequest:
     provider: str
@@ -181,26 +192,28 @@ async def serve(request: web.Request, wire: Wire, req: SimRequest) -> web.Stream
     for i, piece in enumerate(pieces):
         if i:
             await _sleep_ms(cfg.chunk_ms)
-        if i == after:
-            if name == "cut":
-                abort_connection(request)
-                return resp
-            if name == "stall":
-                await wait_for_disconnect(request, 600)
-                return resp
-            await resp.write(wire.malformed(req))
+        if i == after and await _mid_stream_fault(request, resp, wire, req, name):
+            return resp
         await resp.write(wire.stream_chunk(req, piece, i))
-    if after >= len(pieces):  # the fault point lies past the last piece: apply it before the end
-        if name == "cut":
-            abort_connection(request)
-            return resp
-        if name == "stall":
-            await wait_for_disconnect(request, 600)
-            return resp
-        await resp.write(wire.malformed(req))
+    # The fault point lies past the last piece: apply it before the end.
+    if after >= len(pieces) and await _mid_stream_fault(request, resp, wire, req, name):
+        return resp
     await resp.write(wire.stream_end(req, usage, finish, marker=name != "no-end"))
     await resp.write_eof()
     return resp
+
+
+async def _mid_stream_fault(request: web.Request, resp: web.StreamResponse, wire: Wire, req: SimRequest,
+                            name: str) -> bool:
+    """Applies a `cut`, `stall` or `malformed` fault at this point of a stream; True when the stream ends here."""
+    if name == "cut":
+        abort_connection(request)
+        return True
+    if name == "stall":
+        await wait_for_disconnect(request, 600)
+        return True
+    await resp.write(wire.malformed(req))
+    return False
 
 
 async def _serve_sync(request, wire, req, cfg, fault, pieces, usage, finish, first_delay) -> web.StreamResponse:

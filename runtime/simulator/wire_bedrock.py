@@ -6,19 +6,17 @@ import orjson
 from aiohttp import web
 
 from skyrelay.runtime.simulator import eventstream
-from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, serve, words
+from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, error_table, serve, words
 from skyrelay.runtime.simulator.faults import Fault
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "guardrail_intervened"}
-_ERRORS = {
-    "429": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
-    "429-no-retry-after": (429, "ThrottlingException", "Too many requests, please wait before trying again."),
-    "500": (500, "InternalServerException", "The server encountered an internal error."),
-    "503": (503, "ServiceUnavailableException", "Service is temporarily unavailable."),
-    "down": (503, "ServiceUnavailableException", "Service is temporarily unavailable."),
-    "401": (403, "AccessDeniedException", "The security token included in the request is invalid."),
-    "context-length": (400, "ValidationException", "Input is too long for requested model."),
-}
+_ERRORS = error_table(
+    rate_limited=(429, "ThrottlingException", "Too many requests, please wait before trying again."),
+    server_error=(500, "InternalServerException", "The server encountered an internal error."),
+    unavailable=(503, "ServiceUnavailableException", "Service is temporarily unavailable."),
+    unauthorized=(403, "AccessDeniedException", "The security token included in the request is invalid."),
+    context_length=(400, "ValidationException", "Input is too long for requested model."),
+)
 
 
 def _usage(u: SimUsage) -> dict:

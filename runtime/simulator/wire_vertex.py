@@ -3,18 +3,16 @@
 import orjson
 from aiohttp import web
 
-from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, serve, words
+from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, error_table, serve, words
 from skyrelay.runtime.simulator.faults import Fault
 
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
-_ERRORS = {
-    "429": (429, "RESOURCE_EXHAUSTED", "Resource exhausted. Please try again later."),
-    "429-no-retry-after": (429, "RESOURCE_EXHAUSTED", "Resource exhausted. Please try again later."),
-    "500": (500, "INTERNAL", "Internal error encountered."),
-    "503": (503, "UNAVAILABLE", "The service is currently unavailable."),
-    "down": (503, "UNAVAILABLE", "The service is currently unavailable."),
-    "401": (401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
-}
+_ERRORS = error_table(
+    rate_limited=(429, "RESOURCE_EXHAUSTED", "Resource exhausted. Please try again later."),
+    server_error=(500, "INTERNAL", "Internal error encountered."),
+    unavailable=(503, "UNAVAILABLE", "The service is currently unavailable."),
+    unauthorized=(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."),
+)
 
 
 def _usage(u: SimUsage) -> dict:

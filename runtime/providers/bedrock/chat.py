@@ -13,6 +13,7 @@ from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
 from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamServerError
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 from skyrelay.runtime.providers.bedrock.errors import error_from
+from skyrelay.runtime.providers.request_body import append_turn, sampling_fields
 
 _CACHE_POINT = {"cachePoint": {"type": "default"}}
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
@@ -35,23 +36,11 @@ def build_body(request: ChatRequest) -> dict:
         if m.role == "system":
             system.extend(blocks)
             continue
-        role = "assistant" if m.role == "assistant" else "user"
-        if messages and messages[-1]["role"] == role:
-            messages[-1]["content"].extend(blocks)
-        else:
-            messages.append({"role": role, "content": blocks})
+        append_turn(messages, "assistant" if m.role == "assistant" else "user", blocks, "content")
     body: dict = {"messages": messages}
     if system:
         body["system"] = system
-    config: dict = {}
-    if request.max_tokens is not None:
-        config["maxTokens"] = request.max_tokens
-    if request.temperature is not None:
-        config["temperature"] = request.temperature
-    if request.top_p is not None:
-        config["topP"] = request.top_p
-    if request.stop:
-        config["stopSequences"] = request.stop
+    config = sampling_fields(request, max_tokens="maxTokens", top_p="topP", stop="stopSequences")
     if config:
         body["inferenceConfig"] = config
     return body

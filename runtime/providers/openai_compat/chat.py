@@ -3,13 +3,12 @@
 `Upstream.endpoint` is the base URL; a trailing `/v1` is accepted and not doubled.
 """
 
-from skyrelay.runtime.canonical import ChatRequest, ChatResult
-from skyrelay.runtime.errors import ProviderError, UpstreamAuth
+from skyrelay.runtime.canonical import ChatRequest
+from skyrelay.runtime.errors import UpstreamAuth
 from skyrelay.runtime.providers import openai_wire
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 
 DEFAULT_BASE = "https://api.openai.com/v1"
-_JSON = "application/json"
 
 
 def chat_url(endpoint: str | None) -> str:
@@ -19,22 +18,12 @@ def chat_url(endpoint: str | None) -> str:
     return base + "/chat/completions"
 
 
-class OpenAiCompatAdapter:
+class OpenAiCompatAdapter(openai_wire.OpenAiWireAdapter):
     kind = "openai_compat"
 
     def build(self, upstream: Upstream, request: ChatRequest, stream: bool) -> HttpCall:
-        headers = {"content-type": _JSON, "accept": "text/event-stream" if stream else _JSON}
-        return HttpCall("POST", chat_url(upstream.endpoint), headers,
+        return HttpCall("POST", chat_url(upstream.endpoint), self.headers(stream),
                         openai_wire.build_body(request, upstream.model, stream))
-
-    def parse(self, upstream: Upstream, status: int, headers: dict[str, str], body: bytes) -> ChatResult:
-        return openai_wire.parse_body(body, upstream.model)
-
-    def stream_parser(self, upstream: Upstream) -> openai_wire.OpenAiStreamParser:
-        return openai_wire.OpenAiStreamParser()
-
-    def error(self, status: int, headers: dict[str, str], body: bytes) -> ProviderError:
-        return openai_wire.error_from(status, headers, body)
 
 
 class BearerSigner:

@@ -12,6 +12,7 @@ import orjson
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
 from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamBadRequest, UpstreamServerError
 from skyrelay.runtime.providers.base import HttpCall, Upstream
+from skyrelay.runtime.providers.request_body import append_turn, sampling_fields
 from skyrelay.runtime.providers.vertex.errors import error_from
 
 FILTER_REASONS = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
@@ -47,23 +48,11 @@ def build_body(upstream: Upstream, request: ChatRequest) -> dict:
     for m in messages:
         if m.role == "system":
             continue
-        role = "model" if m.role == "assistant" else "user"
-        if contents and contents[-1]["role"] == role:
-            contents[-1]["parts"].append({"text": m.content})
-        else:
-            contents.append({"role": role, "parts": [{"text": m.content}]})
+        append_turn(contents, "model" if m.role == "assistant" else "user", [{"text": m.content}], "parts")
     body["contents"] = contents
     if system:
         body["systemInstruction"] = {"parts": system}
-    config: dict = {}
-    if request.max_tokens is not None:
-        config["maxOutputTokens"] = request.max_tokens
-    if request.temperature is not None:
-        config["temperature"] = request.temperature
-    if request.top_p is not None:
-        config["topP"] = request.top_p
-    if request.stop:
-        config["stopSequences"] = request.stop
+    config = sampling_fields(request, max_tokens="maxOutputTokens", top_p="topP", stop="stopSequences")
     if config:
         body["generationConfig"] = config
     return body
