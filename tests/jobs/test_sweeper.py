@@ -140,5 +140,8 @@ async def test_sweeping_a_job_still_queued_is_harmless_and_backs_off(tmp_path):
         await store.close()
         await queue.close()
     assert final.status == JobStatus.COMPLETE and final.attempts == 1
-    assert gen.calls == {"hello": 1} and worker.duplicates == 0  # run, then two messages met a final job
+    # Run once. The other two messages, delivered together with the first, were each either dropped
+    # as a duplicate (met the first one's live claim) or acked on meeting the final job: which one
+    # depends on how the store interleaves the three deliveries, not on what is guaranteed.
+    assert gen.calls == {"hello": 1} and worker.duplicates <= 2
     assert [h["event"] for h in final.history] == ["requeued", "requeued", "completed"]
