@@ -82,6 +82,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--aws-client", choices=("json", "botocore"), default="json",
+                    help="botocore: the handlers' AWS calls through botocore, as before awsjson (for comparison)")
     args = ap.parse_args()
 
     from skyrelay.components.aws.packaging import build_lambda_zip, find_python
@@ -132,6 +134,7 @@ def main() -> int:
             "SKYRELAY_AWS_ENDPOINT_URL": moto, "SKYRELAY_MAX_RECEIVE_COUNT": "5",
             "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
             "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ.get("PATH", ""),  # nothing compiles in the run
+            "SKYRELAY_AWS_CLIENT": args.aws_client,
         })
         (work / "child.py").write_text(Path(os.environ["BENCH_CHILD"]).read_text() if os.environ.get("BENCH_CHILD") else CHILD)
         results = {"worker": [], "api": []}
