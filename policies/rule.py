@@ -47,6 +47,19 @@ ResourceCheck = Callable[[ResourceValidationArgs], Iterable[str]]
 StackCheck = Callable[[StackValidationArgs], Iterable[tuple[str, str | None]]]
 
 
+def _announced(rule: Rule) -> dict:
+    """The policy's metadata that CrossGuard announces, the same for resource and stack policies."""
+    return {
+        "name": rule.id,
+        "description": rule.description,
+        "enforcement_level": rule.enforcement,
+        "config_schema": schema_for(rule.config),
+        "severity": rule.severity,
+        "tags": rule.tags,
+        "remediation_steps": rule.remediation,
+    }
+
+
 def resource_policy(
     rule: Rule, check: ResourceCheck, types: Iterable[str] = (), applies: Callable[[str], bool] | None = None
 ) -> ResourceValidationPolicy:
@@ -60,16 +73,7 @@ def resource_policy(
         for message in check(args):
             report(message)
 
-    policy = ResourceValidationPolicy(
-        name=rule.id,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=rule.enforcement,
-        config_schema=schema_for(rule.config),
-        severity=rule.severity,
-        tags=rule.tags,
-        remediation_steps=rule.remediation,
-    )
+    policy = ResourceValidationPolicy(validate=validate, **_announced(rule))
     policy.rule = rule
     policy.applies = applies
     return policy
@@ -82,15 +86,6 @@ def stack_policy(rule: Rule, check: StackCheck) -> StackValidationPolicy:
             if urn is None or not is_exempt(urn, config):
                 report(message, urn)
 
-    policy = StackValidationPolicy(
-        name=rule.id,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=rule.enforcement,
-        config_schema=schema_for(rule.config),
-        severity=rule.severity,
-        tags=rule.tags,
-        remediation_steps=rule.remediation,
-    )
+    policy = StackValidationPolicy(validate=validate, **_announced(rule))
     policy.rule = rule
     return policy

@@ -2,6 +2,7 @@
 
 from pulumi_policy import Severity
 
+from skyrelay.policies.checks import requires_true
 from skyrelay.policies.props import get, truthy
 from skyrelay.policies.rule import ADVISORY, Rule, resource_policy
 
@@ -33,9 +34,7 @@ TTL = Rule(
 )
 
 
-def check_pitr(args):
-    if not truthy(get(args.props, "pointInTimeRecovery.enabled")):
-        yield "pointInTimeRecovery.enabled is not true"
+check_pitr = requires_true("pointInTimeRecovery.enabled")
 
 
 def check_encryption(args):

@@ -2,7 +2,8 @@
 
 from pulumi_policy import Severity
 
-from skyrelay.policies.props import get, truthy
+from skyrelay.policies.checks import requires_true
+from skyrelay.policies.props import get
 from skyrelay.policies.rule import Rule, resource_policy
 
 ACCOUNT = "azure-native:cosmosdb:DatabaseAccount"
@@ -30,9 +31,7 @@ def check_backup(args):
         yield f"backupPolicy.type is {kind or 'unset (Periodic)'}"
 
 
-def check_local_auth(args):
-    if not truthy(get(args.props, "disableLocalAuth")):
-        yield "disableLocalAuth is not true"
+check_local_auth = requires_true("disableLocalAuth")
 
 
 POLICIES = [

@@ -2,6 +2,7 @@
 
 from pulumi_policy import Severity
 
+from skyrelay.policies.checks import requires_true
 from skyrelay.policies.props import get, number, truthy
 from skyrelay.policies.rule import Rule, resource_policy
 
@@ -33,9 +34,7 @@ def check_dead_lettering(args):
         yield "maxDeliveryCount is not set"
 
 
-def check_local_auth(args):
-    if not truthy(get(args.props, "disableLocalAuth")):
-        yield "disableLocalAuth is not true"
+check_local_auth = requires_true("disableLocalAuth")
 
 
 POLICIES = [

@@ -2,7 +2,7 @@
 
 from pulumi_policy import Severity
 
-from skyrelay.policies.props import get
+from skyrelay.policies.checks import requires_value
 from skyrelay.policies.rule import Rule, resource_policy
 
 DATABASE = "gcp:firestore/database:Database"
@@ -23,14 +23,8 @@ DELETE_PROTECTION = Rule(
 )
 
 
-def check_pitr(args):
-    if get(args.props, "pointInTimeRecoveryEnablement") != "POINT_IN_TIME_RECOVERY_ENABLED":
-        yield "pointInTimeRecoveryEnablement is not POINT_IN_TIME_RECOVERY_ENABLED"
-
-
-def check_delete_protection(args):
-    if get(args.props, "deleteProtectionState") != "DELETE_PROTECTION_ENABLED":
-        yield "deleteProtectionState is not DELETE_PROTECTION_ENABLED"
+check_pitr = requires_value("pointInTimeRecoveryEnablement", "POINT_IN_TIME_RECOVERY_ENABLED")
+check_delete_protection = requires_value("deleteProtectionState", "DELETE_PROTECTION_ENABLED")
 
 
 POLICIES = [
