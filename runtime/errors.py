@@ -5,6 +5,8 @@ over, fall back to a larger context window, or give up). The API maps every erro
 status and a stable `code` string that clients may rely on.
 """
 
+from typing import Any
+
 
 class SkyrelayError(Exception):
     """Base of every error that reaches an API client. `code` is stable; `message` is for humans."""
@@ -58,36 +60,40 @@ class MaxTokensOverCap(SkyrelayError):
     status, code = 400, "max_tokens_over_cap"
 
 
-class RateLimited(SkyrelayError):
+_UNSET: Any = object()  # retry_after not given: the class's default_retry_after applies
+
+
+class RetryAfterError(SkyrelayError):
+    """Base of the errors that say when a retry may succeed: `retry_after` seconds (None: no hint).
+    A subclass sets `default_retry_after`, used when the raiser gives none."""
+
+    default_retry_after: float | None = None
+
+    def __init__(self, message: str = "", retry_after: float | None = _UNSET, **details):
+        super().__init__(message, **details)
+        self.retry_after = self.default_retry_after if retry_after is _UNSET else retry_after
+
+
+class RateLimited(RetryAfterError):
     """The caller is over a tier limit. `retry_after` is seconds until a retry can succeed."""
 
     status, code = 429, "rate_limited"
-
-    def __init__(self, message: str = "", retry_after: float = 1.0, **details):
-        super().__init__(message, **details)
-        self.retry_after = retry_after
+    default_retry_after = 1.0
 
 
-class Overloaded(SkyrelayError):
+class Overloaded(RetryAfterError):
     """Back-pressure: the service (queue, all deployments) cannot take more right now."""
 
     status, code = 503, "overloaded"
-
-    def __init__(self, message: str = "", retry_after: float = 1.0, **details):
-        super().__init__(message, **details)
-        self.retry_after = retry_after
+    default_retry_after = 1.0
 
 
 # ---- upstream (provider) errors: raised by provider adapters, judged by the router ----
-class ProviderError(SkyrelayError):
+class ProviderError(RetryAfterError):
     """Base for upstream failures. `retryable` says whether another attempt may succeed."""
 
     status, code = 502, "upstream_error"
     retryable = True
-
-    def __init__(self, message: str = "", retry_after: float | None = None, **details):
-        super().__init__(message, **details)
-        self.retry_after = retry_after
 
 
 class UpstreamRateLimited(ProviderError):

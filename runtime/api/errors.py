@@ -4,7 +4,7 @@ import logging
 
 import orjson
 
-from skyrelay.runtime.errors import Overloaded, ProviderError, RateLimited, SkyrelayError
+from skyrelay.runtime.errors import RetryAfterError, SkyrelayError
 
 log = logging.getLogger("skyrelay.api")
 JSON = (b"content-type", b"application/json")
@@ -16,9 +16,8 @@ def error_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], byt
         log.exception("unhandled error", exc_info=exc)
         return 500, [JSON], b'{"error":{"code":"internal_error","message":"internal error"}}'
     headers = [JSON]
-    retry_after = getattr(exc, "retry_after", None)
-    if isinstance(exc, RateLimited | Overloaded | ProviderError) and retry_after is not None:
-        headers.append((b"retry-after", str(max(1, int(retry_after + 0.999))).encode()))
+    if isinstance(exc, RetryAfterError) and exc.retry_after is not None:
+        headers.append((b"retry-after", str(max(1, int(exc.retry_after + 0.999))).encode()))
     extra = getattr(exc, "headers", None)
     if extra:
         headers.extend((k.encode(), v.encode()) for k, v in extra.items())
