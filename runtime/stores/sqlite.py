@@ -74,6 +74,11 @@ class SqliteDb:
         self._q.put((fn, args, None, fut))
         return fut.result()
 
+    def autocheckpoint(self, pages: int) -> None:
+        """`PRAGMA wal_autocheckpoint` for this connection: 0 leaves checkpoints (and their fsyncs) to
+        the other processes on the file, e.g. an API process whose workers write far more."""
+        self.run_sync(lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint={int(pages)}"))
+
     def close(self) -> None:
         if self._closed:
             return

@@ -162,6 +162,10 @@ def serve_config(config_path, host: str = "127.0.0.1", port: int = 8080, log_lev
         _run(rt.serve(host, port, log_level))
         return
     rt = LocalRuntime(config, workers=0)  # the API only; it opens the database (and its schema) first
+    for adapter in (rt.store, rt.queue):  # SQLite: the worker processes checkpoint the WAL, off the submit path
+        set_checkpoint = getattr(getattr(adapter, "db", None), "autocheckpoint", None)
+        if set_checkpoint is not None:
+            set_checkpoint(0)
     procs = start_worker_processes(config_path, n)
     log.info("serving on http://%s:%d with %d job worker process(es)", host, port, n)
     try:
