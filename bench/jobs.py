@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import hashlib
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -31,27 +30,12 @@ from pathlib import Path
 
 import aiohttp
 import yaml
+from loadgen import free_port, open_loop, wait_port
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-bench"
 JOB = b'{"model":"fast","prompt":"Say hello in five words.","max_tokens":64}'
 CHAT = b'{"model":"bench","messages":[{"role":"user","content":"Say hello in five words."}],"max_tokens":64}'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
 
 
 def start(cmd: list[str], port: int, env: dict | None = None) -> subprocess.Popen:
@@ -78,42 +62,6 @@ def config(tmp: Path, sim: str, workers: int, concurrency: int, in_process: bool
     path = tmp / "jobs.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
-
-
-async def open_loop(url: str, body: bytes, headers: dict, rate: int, duration: float, ok_status: int) -> dict:
-    lat: list[float] = []
-    errors = 0
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
-        async def one(t_sched: float):
-            nonlocal errors
-            try:
-                async with s.post(url, data=body, headers=headers) as r:
-                    await r.read()
-                    if r.status != ok_status:
-                        errors += 1
-                        return
-            except aiohttp.ClientError:
-                errors += 1
-                return
-            lat.append(time.perf_counter() - t_sched)
-
-        await asyncio.gather(*(one(time.perf_counter()) for _ in range(50)))  # warm-up
-        lat.clear()
-        errors = 0
-        tasks = []
-        n = int(rate * duration)
-        t0 = time.perf_counter()
-        for i in range(n):
-            t_sched = t0 + i / rate
-            delay = t_sched - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(t_sched)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - t0
-    lat.sort()
-    pick = (lambda q: lat[min(len(lat) - 1, int(len(lat) * q))] * 1000) if lat else (lambda q: float("nan"))
-    return {"ok": len(lat), "errors": errors, "rps": len(lat) / elapsed, "p50": pick(0.5), "p99": pick(0.99)}
 
 
 def completed(db: Path) -> int:

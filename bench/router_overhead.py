@@ -17,16 +17,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
 import psutil
 import yaml
+from loadgen import free_port, open_loop, wait_port
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-bench"
@@ -34,22 +33,6 @@ BODY = b'{"model":"fast","messages":[{"role":"user","content":"Say hello in five
 # SSE mode: nginx serves a canned stream at /sse/v1/chat/completions; the router's `fast-sse` model points there.
 SSE_BODY = (b'{"model":"fast-sse","stream":true,"messages":[{"role":"user","content":"Say hello in five words."}],'
             b'"max_tokens":64}')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
 
 
 def start_nginx(tmp: Path) -> tuple[subprocess.Popen, int]:
@@ -124,45 +107,6 @@ def rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in tree(pid)) / 2**20
 
 
-async def open_loop(url: str, headers: dict, rate: int, duration: float) -> dict:
-    lat: list[float] = []
-    errors = 0
-    n = int(rate * duration)
-    conn = aiohttp.TCPConnector(limit=0, force_close=False)
-    async with aiohttp.ClientSession(connector=conn) as s:
-        async def one(t_sched: float):
-            nonlocal errors
-            try:
-                async with s.post(url, data=BODY, headers=headers) as r:
-                    await r.read()
-                    if r.status != 200:
-                        errors += 1
-                        return
-            except aiohttp.ClientError:
-                errors += 1
-                return
-            lat.append(time.perf_counter() - t_sched)
-
-        # warm-up
-        await asyncio.gather(*(one(time.perf_counter()) for _ in range(50)))
-        lat.clear()
-        errors = 0
-        tasks = []
-        t0 = time.perf_counter()
-        for i in range(n):
-            t_sched = t0 + i / rate
-            delay = t_sched - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(t_sched)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - t0
-    lat.sort()
-    return {"n": len(lat) + errors, "ok": len(lat), "errors": errors, "rps": len(lat) / elapsed,
-            "p50": lat[len(lat) // 2] * 1000 if lat else float("nan"),
-            "p99": lat[int(len(lat) * 0.99)] * 1000 if lat else float("nan")}
-
-
 WRK_LUA = """wrk.method = "POST"
 wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
@@ -200,7 +144,7 @@ def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
     headers = {"content-type": "application/json", "authorization": f"Bearer {KEY}"}
     c0 = cpu_seconds(pid) if pid else 0.0
     if mode == "open":
-        res = asyncio.run(open_loop(url, headers, arg, duration))
+        res = asyncio.run(open_loop(url, BODY, headers, arg, duration))
     elif mode == "sse":  # closed loop over streamed completions (SSE), at 1 and 16 connections
         if kind != "skyrelay":
             url = f"http://127.0.0.1:{port}/sse/v1/chat/completions"
