@@ -62,12 +62,29 @@ def bedrock_model_arns(config: StackConfig) -> list[str]:
     return [f"arn:aws:bedrock:{region}::foundation-model/{m['upstream_model']}" for m in DEFAULT_BEDROCK_MODELS]
 
 
-def router_config_env(config: StackConfig) -> str:
-    """`router_config_doc` as compact JSON for the SKYRELAY_CONFIG_JSON variable (not a secret)."""
+def demo_api_keys(config: StackConfig) -> list[str]:
+    """The API keys the stack creates (`<tier>:<name>`): one per offered tier."""
+    return [f"{t.value}:{t.value}-demo" for t in config.tier_table()]
+
+
+def _keys_per_tier(api_keys: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key in api_keys:
+        tier = key.partition(":")[0]
+        counts[tier] = counts.get(tier, 0) + 1
+    return counts
+
+
+def router_config_env(config: StackConfig, keys_per_tenant: dict[str, int] | None = None) -> str:
+    """`router_config_doc` as compact JSON for the SKYRELAY_CONFIG_JSON variable. Without key hashes
+    (the worker's copy) it holds no secret. The size check counts the sha256 hex digests that
+    JobsApi adds to the API function's copy (`keys_per_tenant`: tenant -> number of keys)."""
     text = json.dumps(router_config_doc(config), separators=(",", ":"), sort_keys=True)
-    if len(text.encode()) > CONFIG_ENV_MAX_BYTES:
-        raise ValueError(f"{CONFIG_ENV}: the rendered router config is {len(text.encode())} bytes, over "
-                         f"{CONFIG_ENV_MAX_BYTES} (Lambda's environment holds 4 KB in all)")
+    # each digest adds `"<64 hex>",` plus, once per tenant, `,"api_keys":[]`
+    extra = sum(67 * n + 14 for n in (keys_per_tenant or {}).values() if n)
+    if len(text.encode()) + extra > CONFIG_ENV_MAX_BYTES:
+        raise ValueError(f"{CONFIG_ENV}: the rendered router config is {len(text.encode()) + extra} bytes with its "
+                         f"API key digests, over {CONFIG_ENV_MAX_BYTES} (Lambda's environment holds 4 KB in all)")
     return text
 
 
@@ -101,7 +118,8 @@ class AsyncAiApi(pulumi.ComponentResource):
         tier_env = json.dumps(
             {name.value: t.model_dump(mode="json", exclude={"name"}) for name, t in tiers.items()}, sort_keys=True
         )
-        self.router_config = router_config_env(config)
+        api_keys = demo_api_keys(config)
+        self.router_config = router_config_env(config, keys_per_tenant=_keys_per_tier(api_keys))
         self.jobs = AsyncJobs(
             "jobs",
             {
@@ -126,10 +144,13 @@ class AsyncAiApi(pulumi.ComponentResource):
             "api",
             {
                 "code_path": self.code_path,
-                "environment": {**self.jobs.environment, "SKYRELAY_TIERS": tier_env, CONFIG_ENV: self.router_config},
+                "environment": {**self.jobs.environment, "SKYRELAY_TIERS": tier_env},
+                # JobsApi adds each generated key's sha256 to its tier's tenant and sets the result
+                # (a secret output) as SKYRELAY_CONFIG_JSON on the API function.
+                "router_config": self.router_config,
                 "policy_statements": self.jobs.api_statements().apply(json.dumps),
                 "tiers": tier_limits_from_table(tiers),
-                "api_keys": [f"{t.value}:{t.value}-demo" for t in tiers],
+                "api_keys": api_keys,
                 "timeout_seconds": settings.api_timeout_seconds,
                 "memory_mb": settings.api_memory_mb,
                 "stage_rate_limit": settings.stage_rate_limit,

@@ -50,6 +50,7 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 SECONDS_PER_MINUTE = 60
+ROUTER_CONFIG_ENV = "SKYRELAY_CONFIG_JSON"
 WAF_MAX_INSPECTION_BYTES = 65536
 
 
@@ -73,6 +74,10 @@ class JobsApiArgs(TypedDict, total=False):
     """Usage plans to create (default: every tier of the core tier table)."""
     api_keys: Sequence[str]
     """Names of API keys to create, as `<tier>:<key name>`; each joins its tier's usage plan."""
+    router_config: pulumi.Input[str]
+    """The runtime's router config as JSON. JobsApi adds the sha256 of every API key it creates to
+    the tenant named after the key's tier (`tenants[].api_keys`) and sets the result on the API
+    Lambda as SKYRELAY_CONFIG_JSON (a secret output), so the runtime accepts the generated keys."""
     timeout_seconds: int
     """API Lambda timeout, at most 29 (the REST API integration limit; default 29)."""
     memory_mb: int
@@ -101,6 +106,23 @@ def tier_limits_from_table(tiers=None) -> list[TierLimits]:
          "monthly_request_quota": t.monthly_request_quota}
         for t in table.values()
     ]
+
+
+def with_key_hashes(router_config: str, keys) -> str:
+    """`router_config` (JSON) with the sha256 hex of each `(tier, key value)` added to the API keys
+    of the tenant named after the tier (created when missing). The runtime stores keys only as
+    sha256 digests; a digest of a generated, high-entropy key cannot be reversed."""
+    doc = json.loads(router_config)
+    tenants = doc.setdefault("tenants", [])
+    for tier, value in keys:
+        tenant = next((t for t in tenants if t.get("name") == tier), None)
+        if tenant is None:
+            tenant = {"name": tier, "tier": tier}
+            tenants.append(tenant)
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        if digest not in tenant.setdefault("api_keys", []):
+            tenant["api_keys"].append(digest)
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
 
 def usage_plan_limits(tier: TierLimits) -> dict[str, Any]:
@@ -150,11 +172,33 @@ class JobsApi(pulumi.ComponentResource):
         stage_name = settings["stage_name"]
 
         statements = pulumi.Output.from_input(args.get("policy_statements", "[]")).apply(json.loads)
+        # The keys come first: they depend on nothing, and the function's config carries their
+        # sha256 (the usage plans, which depend on the stage and so on the function, attach them later).
+        self.api_keys: dict[str, aws.apigateway.ApiKey] = {}
+        key_tiers: dict[str, tuple[str, aws.apigateway.ApiKey]] = {}
+        for key in args.get("api_keys", ()):
+            tier, _, key_name = key.partition(":")
+            api_key = aws.apigateway.ApiKey(
+                f"{name}-key-{key_name}",
+                name=f"{pulumi.get_stack()}-{name}-{key_name}",
+                description=f"{tier} tier key",
+                enabled=True,
+                opts=child,
+            )
+            self.api_keys[key_name] = api_key
+            key_tiers[key_name] = (tier, api_key)
         environment = {
             **dict(args.get("environment", {})),
             "SKYRELAY_MAX_BODY_BYTES": str(settings["max_body_bytes"]),
             "POWERTOOLS_SERVICE_NAME": "skyrelay-api",
         }
+        if args.get("router_config") is not None:
+            tiers_of_keys = [tier for tier, _ in key_tiers.values()]
+            environment[ROUTER_CONFIG_ENV] = pulumi.Output.secret(
+                pulumi.Output.all(args["router_config"], *(k.value for _, k in key_tiers.values())).apply(
+                    lambda a: with_key_hashes(a[0], zip(tiers_of_keys, a[1:], strict=True))
+                )
+            )
         fn_name = function_name(name, "api")
         parts = build_function(
             self,
@@ -359,18 +403,8 @@ class JobsApi(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-        self.api_keys: dict[str, aws.apigateway.ApiKey] = {}
         self.usage_plan_keys = []
-        for key in args.get("api_keys", ()):
-            tier, _, key_name = key.partition(":")
-            api_key = aws.apigateway.ApiKey(
-                f"{name}-key-{key_name}",
-                name=f"{pulumi.get_stack()}-{name}-{key_name}",
-                description=f"{tier} tier key",
-                enabled=True,
-                opts=child,
-            )
-            self.api_keys[key_name] = api_key
+        for key_name, (tier, api_key) in key_tiers.items():
             self.usage_plan_keys.append(
                 aws.apigateway.UsagePlanKey(
                     f"{name}-key-{key_name}",

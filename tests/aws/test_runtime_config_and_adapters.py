@@ -38,8 +38,10 @@ def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, con
     fns = plan.of_type(FUNCTION)
     assert len(fns) == 2
     tiers = config.tier_table()
+    from tests.aws.test_api_key_auth import raw_env
+
     for f in fns:
-        env = f.inputs["environment"]["variables"]
+        env = raw_env(f)  # the API function's copy is a secret output (it carries key digests)
         raw = env["SKYRELAY_CONFIG_JSON"]
         assert len(raw.encode()) <= 2048  # Lambda's environment holds 4 KB in all
         assert "whsec_" not in raw and "secret" not in raw.lower()  # secrets stay in Secrets Manager
@@ -60,10 +62,11 @@ def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, con
 
 
 def test_functions_may_invoke_exactly_the_configured_bedrock_models(plan, config):
+    from tests.aws.test_api_key_auth import raw_env
     from tests.aws.test_aws_dev_inventory import policy_of
 
     for f in plan.of_type(FUNCTION):
-        loaded = runtime.router_config({"SKYRELAY_CONFIG_JSON": f.inputs["environment"]["variables"]["SKYRELAY_CONFIG_JSON"]})
+        loaded = runtime.router_config({"SKYRELAY_CONFIG_JSON": raw_env(f)["SKYRELAY_CONFIG_JSON"]})
         wanted = sorted(f"arn:aws:bedrock:{config.aws.region}::foundation-model/{d.upstream_model}"
                         for d in loaded.deployments)
         bedrock = [s for s in policy_of(plan, f) if s["Sid"] == "InvokeConfiguredModels"]
