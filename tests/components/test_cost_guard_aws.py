@@ -7,6 +7,7 @@ import pytest
 
 from skyrelay.errors import ConfigError
 from skyrelay.tags import REQUIRED_TAG_KEYS, taggable_property
+from tests.components.kit import cost_guard_program
 
 
 @pytest.fixture(scope="module")
@@ -78,17 +79,11 @@ def test_every_taggable_resource_carries_the_three_tags_and_provider_default_tag
     assert json.loads(provider.inputs["defaultTags"])["tags"]["cost-center"] == "cc-ai-1234"
 
 
-def _guard_program(tmp_path, args: str):
-    (tmp_path / "__main__.py").write_text(
-        f"from skyrelay.components.aws import CostGuard\nCostGuard('g', {args})\n"
-    )
-    return tmp_path
-
 
 def test_overriding_a_secure_default_warns_naming_it(tmp_path, render_program, caplog):
     caplog.set_level(logging.WARNING)
     plan = render_program(
-        _guard_program(tmp_path, "{'budget_amount': 10, 'cost_center': 'c', 'overrides': {'sns_tls_only': False}}"), {}
+        cost_guard_program(tmp_path, "aws", "{'budget_amount': 10, 'cost_center': 'c', 'overrides': {'sns_tls_only': False}}"), {}
     )
     assert "sns_tls_only" in caplog.text
     doc = json.loads(plan.one("aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
@@ -105,5 +100,5 @@ def test_overriding_a_secure_default_warns_naming_it(tmp_path, render_program, c
 )
 def test_bad_component_args_fail_naming_the_arg(tmp_path, render_program, args, key):
     with pytest.raises(ConfigError) as err:
-        render_program(_guard_program(tmp_path, args), {})
+        render_program(cost_guard_program(tmp_path, "aws", args), {})
     assert err.value.key == key

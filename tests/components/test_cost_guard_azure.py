@@ -9,6 +9,7 @@ from skyrelay.config import parse_stack_config
 from skyrelay.errors import ConfigError
 from skyrelay.plan.mocks import SUBSCRIPTION_ID
 from skyrelay.tags import REQUIRED_TAG_KEYS, taggable_property
+from tests.components.kit import cost_guard_program
 
 RG_SCOPE = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-skyrelay-dev"
 REQUIRE_TAG = "/providers/Microsoft.Authorization/policyDefinitions/871b6d14-10aa-478d-b590-94f262ecfa99"
@@ -92,10 +93,6 @@ def test_stack_outputs(render_stack):
     assert outputs["resource_group_id"] == RG_SCOPE
 
 
-def _guard_program(tmp_path, args: str):
-    (tmp_path / "__main__.py").write_text(f"from skyrelay.components.azure import CostGuard\nCostGuard('g', {args})\n")
-    return tmp_path
-
 
 BASE = "'budget_amount': 10, 'cost_center': 'c', 'resource_group_name': 'rg', 'alert_emails': ['a@b.co']"
 
@@ -103,7 +100,7 @@ BASE = "'budget_amount': 10, 'cost_center': 'c', 'resource_group_name': 'rg', 'a
 def test_overriding_a_secure_default_warns_naming_it(tmp_path, render_program, caplog):
     caplog.set_level(logging.WARNING)
     plan = render_program(
-        _guard_program(tmp_path, "{" + BASE + ", 'overrides': {'policy_enforcement_mode': 'DoNotEnforce'}}"), {}
+        cost_guard_program(tmp_path, "azure", "{" + BASE + ", 'overrides': {'policy_enforcement_mode': 'DoNotEnforce'}}"), {}
     )
     assert "policy_enforcement_mode" in caplog.text
     assert {a.inputs["enforcementMode"] for a in plan.of_type("azure-native:authorization:PolicyAssignment")} == {
@@ -115,8 +112,8 @@ def test_explicit_subscription_action_groups_and_start_date(tmp_path, render_pro
     sub = "22222222-2222-2222-2222-222222222222"
     group = f"/subscriptions/{sub}/resourceGroups/ops/providers/microsoft.insights/actionGroups/finops"
     plan = render_program(
-        _guard_program(
-            tmp_path,
+        cost_guard_program(
+            tmp_path, "azure",
             "{" + BASE + f", 'subscription_id': '{sub}', 'action_group_ids': ['{group}'], 'start_date': '2026-01-01',"
             " 'overrides': {'anomaly_alert': False}}",
         ),
@@ -144,7 +141,7 @@ def test_explicit_subscription_action_groups_and_start_date(tmp_path, render_pro
 )
 def test_bad_component_args_fail_naming_the_arg(tmp_path, render_program, args, key):
     with pytest.raises(ConfigError) as err:
-        render_program(_guard_program(tmp_path, args), {})
+        render_program(cost_guard_program(tmp_path, "azure", args), {})
     assert err.value.key == key
 
 

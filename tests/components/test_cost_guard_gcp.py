@@ -9,6 +9,7 @@ from skyrelay.config import parse_stack_config
 from skyrelay.errors import ConfigError
 from skyrelay.plan.mocks import GCP_PROJECT_NUMBER
 from skyrelay.tags import REQUIRED_TAG_KEYS, taggable_property
+from tests.components.kit import cost_guard_program
 
 TAGS = {"cost-center": "cc-ai-1234", "environment": "dev", "team": "ai-platform"}
 TOPIC_ID = "projects/skyrelay-dev/topics/cost-budget-alerts"
@@ -105,25 +106,21 @@ def test_stack_outputs(render_stack):
     assert outputs["budget_id"].startswith("billingAccounts/012345-6789AB-CDEF01/budgets/")
 
 
-def _guard_program(tmp_path, args: str):
-    (tmp_path / "__main__.py").write_text(f"from skyrelay.components.gcp import CostGuard\nCostGuard('g', {args})\n")
-    return tmp_path
-
 
 BASE = "'budget_amount': 10, 'cost_center': 'c', 'billing_account': '012345-6789AB-CDEF01'"
 
 
 def test_overriding_a_secure_default_warns_naming_it(tmp_path, render_program, caplog):
     caplog.set_level(logging.WARNING)
-    plan = render_program(_guard_program(tmp_path, "{" + BASE + ", 'overrides': {'topic_pin_region': False}}"), {})
+    plan = render_program(cost_guard_program(tmp_path, "gcp", "{" + BASE + ", 'overrides': {'topic_pin_region': False}}"), {})
     assert "topic_pin_region" in caplog.text
     assert "messageStoragePolicy" not in plan.one("gcp:pubsub/topic:Topic").inputs
 
 
 def test_fractional_amount_and_switches(tmp_path, render_program):
     plan = render_program(
-        _guard_program(
-            tmp_path,
+        cost_guard_program(
+            tmp_path, "gcp",
             "{'budget_amount': 12.5, 'cost_center': 'c', 'billing_account': '012345-6789AB-CDEF01', "
             "'currency': 'EUR', 'overrides': {'spend_driver_alert': False, 'forecast_notification': False, "
             "'enable_apis': False}}",
@@ -149,7 +146,7 @@ def test_fractional_amount_and_switches(tmp_path, render_program):
 )
 def test_bad_component_args_fail_naming_the_arg(tmp_path, render_program, args, key):
     with pytest.raises(ConfigError) as err:
-        render_program(_guard_program(tmp_path, args), {})
+        render_program(cost_guard_program(tmp_path, "gcp", args), {})
     assert err.value.key == key
 
 

@@ -21,6 +21,7 @@ from skyrelay.runtime.providers.bedrock import ADAPTER
 from skyrelay.runtime.providers.bedrock.auth import SigV4Signer
 from skyrelay.runtime.providers.bedrock.eventstream import EventStreamDecoder
 from skyrelay.runtime.simulator import eventstream as enc
+from tests.providers.kit import feed_in_steps
 
 UP = Upstream("bedrock", "anthropic.claude-3-haiku-20240307-v1:0", region="eu-west-1", auth="sigv4")
 
@@ -103,11 +104,7 @@ def test_decoder_rejects_bad_message_crc_and_bad_prelude():
 
 @pytest.mark.parametrize("step", [1, 13, len(GOOD)])
 def test_stream_parser_deltas_and_final_usage(step):
-    p = ADAPTER.stream_parser(UP)
-    deltas = []
-    for i in range(0, len(GOOD), step):
-        deltas += p.feed(GOOD[i:i + step])
-    p.close()
+    deltas = feed_in_steps(ADAPTER.stream_parser(UP), GOOD, step)
     assert [d.text for d in deltas[:-1]] == ["Hi ", "there"]
     assert deltas[-1].finish_reason == "stop"
     assert (deltas[-1].usage.input_tokens, deltas[-1].usage.cache_read_tokens, deltas[-1].usage.output_tokens) == (4, 8, 2)

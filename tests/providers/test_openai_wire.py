@@ -17,6 +17,7 @@ from skyrelay.runtime.providers.azure_openai import ADAPTER as AZURE
 from skyrelay.runtime.providers.base import Upstream
 from skyrelay.runtime.providers.openai_compat import ADAPTER as OPENAI
 from skyrelay.runtime.providers.openai_wire import OpenAiStreamParser
+from tests.providers.kit import feed_in_steps
 
 REQ = ChatRequest(model="fast", messages=[Message("system", "be brief"), Message("user", "hi", cache_hint=True)],
                   max_tokens=50, temperature=0.2, stop=["END"])
@@ -80,11 +81,7 @@ STREAM = _sse(
 
 @pytest.mark.parametrize("step", [1, 7, len(STREAM)])
 def test_stream_parser_any_split(step):
-    parser = OpenAiStreamParser()
-    deltas = []
-    for i in range(0, len(STREAM), step):
-        deltas += parser.feed(STREAM[i:i + step])
-    parser.close()
+    deltas = feed_in_steps(OpenAiStreamParser(), STREAM, step)
     assert "".join(d.text for d in deltas) == "Hello"
     final = deltas[-1]
     assert final.finish_reason == "stop"

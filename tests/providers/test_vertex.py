@@ -19,6 +19,7 @@ from skyrelay.runtime.errors import (
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 from skyrelay.runtime.providers.vertex import ADAPTER
 from skyrelay.runtime.providers.vertex.auth import GoogleTokenCache
+from tests.providers.kit import feed_in_steps
 
 UP = Upstream("vertex", "gemini-2.0-flash", project="p1", location="europe-west4", auth="google")
 REQ = ChatRequest("m", [Message("system", "be terse", cache_hint=False), Message("user", "long doc", cache_hint=True),
@@ -83,11 +84,7 @@ STREAM = _sse({"candidates": [{"content": {"role": "model", "parts": [{"text": "
 
 @pytest.mark.parametrize("step", [1, 9, len(STREAM)])
 def test_stream_parser(step):
-    p = ADAPTER.stream_parser(UP)
-    deltas = []
-    for i in range(0, len(STREAM), step):
-        deltas += p.feed(STREAM[i:i + step])
-    p.close()
+    deltas = feed_in_steps(ADAPTER.stream_parser(UP), STREAM, step)
     assert "".join(d.text for d in deltas) == "Hello!"
     last = deltas[-1]
     assert last.finish_reason == "length"

@@ -38,6 +38,28 @@ BEFORE_FIRST_DELTA = [
 ]
 
 
+async def _errors_of(*calls) -> list[Exception]:
+    """Awaits each call in turn; the exceptions they raised (a call that succeeds adds nothing)."""
+    errors = []
+    for call in calls:
+        try:
+            await call
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+    return errors
+
+
+async def _finishes(up, times: int, error: type[Exception], label: str) -> list[str]:
+    """Completes `times` in a row: each call's finish reason, or `label` where it raised `error`."""
+    out = []
+    for _ in range(times):
+        try:
+            out.append((await client.complete(up, REQ, timeout=2)).finish_reason)
+        except error:
+            out.append(label)
+    return out
+
+
 def _fault_of(model: str) -> str:
     name = model.removeprefix("x-fault-")
     return name.rsplit("-", 1)[0] if name[-1].isdigit() and name != "429" else name
@@ -48,20 +70,8 @@ def _fault_of(model: str) -> str:
 def test_faults_before_first_delta(sim, provider, model, cls, retry_after):
     up = upstream_for(provider, model, sim.base_url)
 
-    async def run():
-        errors = []
-        try:
-            await client.complete(up, REQ, timeout=SHORT)
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        stream = client.open_stream(up, REQ, ttft_timeout=SHORT, idle_timeout=5)
-        try:
-            await stream
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        return errors
-
-    errors = arun(run())
+    errors = arun(_errors_of(client.complete(up, REQ, timeout=SHORT),
+                             client.open_stream(up, REQ, ttft_timeout=SHORT, idle_timeout=5)))
     assert [type(e) for e in errors] == [cls, cls], errors
     if cls is UpstreamRateLimited:
         assert [e.retry_after for e in errors] == [retry_after, retry_after]
@@ -87,11 +97,8 @@ def test_faults_after_first_delta(sim, provider, model, cls, texts):
         with pytest.raises(cls):
             async for delta in stream:
                 got.append(delta)
-        try:
-            await client.complete(up, REQ, timeout=SHORT)
-        except Exception as exc:  # noqa: BLE001
-            return got, exc
-        return got, None
+        errors = await _errors_of(client.complete(up, REQ, timeout=SHORT))
+        return got, errors[0] if errors else None
 
     got, sync_error = arun(run())
     assert len([d for d in got if d.text]) == texts
@@ -120,13 +127,7 @@ def test_down_for_duration_then_recovers(sim, provider):
     up = upstream_for(provider, "primary", sim.base_url)
 
     async def run():
-        outcomes = []
-        for _ in range(2):
-            try:
-                await client.complete(up, REQ, timeout=2)
-                outcomes.append("ok")
-            except UpstreamOverloaded:
-                outcomes.append("down")
+        outcomes = await _finishes(up, 2, UpstreamOverloaded, "down")
         time.sleep(0.45)
         await client.complete(up, REQ, timeout=2)
         outcomes.append("ok")
@@ -140,16 +141,7 @@ def test_fault_for_a_number_of_calls(sim):
     sim.set_fault("flaky", "500", count=2)
     up = upstream_for("azure_openai", "flaky", sim.base_url)
 
-    async def run():
-        out = []
-        for _ in range(3):
-            try:
-                out.append((await client.complete(up, REQ, timeout=2)).finish_reason)
-            except UpstreamServerError:
-                out.append("500")
-        return out
-
-    assert arun(run()) == ["500", "500", "stop"]
+    assert arun(_finishes(up, 3, UpstreamServerError, "500")) == ["500", "500", "stop"]
     assert sim.calls("flaky") == {"total": 3, "500": 2, "ok": 1}
 
 
@@ -170,16 +162,7 @@ def test_control_fault_params_and_stream(sim):
 def test_connection_refused_is_retryable_server_error():
     up = upstream_for("openai_compat", "m", "http://127.0.0.1:9")  # discard port: nothing listens
 
-    async def run():
-        errors = []
-        for call in (client.complete(up, REQ, timeout=2),
-                     client.open_stream(up, REQ, ttft_timeout=2, idle_timeout=2).open()):
-            try:
-                await call
-            except Exception as exc:  # noqa: BLE001
-                errors.append(exc)
-        return errors
-
-    errors = arun(run())
+    errors = arun(_errors_of(client.complete(up, REQ, timeout=2),
+                             client.open_stream(up, REQ, ttft_timeout=2, idle_timeout=2).open()))
     assert [type(e) for e in errors] == [UpstreamServerError, UpstreamServerError]
     assert all(e.retryable for e in errors)
