@@ -6,6 +6,7 @@ it (conditional write), runs it, and moves it to COMPLETE once. A message that f
 `max_receive_count` times is dead-lettered, and the worker marks its job FAILED on that last attempt.
 """
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
@@ -21,6 +22,11 @@ from skyrelay.components.defaults import resolve
 from skyrelay.errors import ConfigError
 
 WORKER_HANDLER = "skyrelay.runtime.platforms.aws_lambda.worker.handler"
+# The event the sweeper schedule sends the worker (runtime/platforms/aws_lambda/worker.py: SWEEP_EVENT).
+SWEEP_EVENT = {"skyrelay": "sweep"}
+# The job table's indexes (runtime/stores/dynamodb.py: INDEX, STATUS_INDEX).
+TENANT_INDEX = "by_tenant"
+STATUS_INDEX = "by_status"
 
 
 class AsyncJobsArgs(TypedDict, total=False):
@@ -123,8 +129,11 @@ class AsyncJobs(pulumi.ComponentResource):
             billing_mode=settings["table_billing_mode"],
             hash_key="pk",
             range_key="sk",
-            attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S") for a in ("pk", "sk", "gsi1pk", "gsi1sk")],
-            # A tenant's jobs, newest first (GET /v1/jobs); the runtime's DynamoJobStore layout.
+            attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S")
+                        for a in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")],
+            # The runtime's DynamoJobStore layout: `by_tenant`, a tenant's jobs newest first
+            # (GET /v1/jobs); `by_status`, sparse and keys-only, PENDING jobs oldest update first
+            # (the sweeper's query; only PENDING items carry gsi2pk/gsi2sk).
             global_secondary_indexes=[
                 aws.dynamodb.TableGlobalSecondaryIndexArgs(
                     name="by_tenant",
@@ -133,7 +142,15 @@ class AsyncJobs(pulumi.ComponentResource):
                         aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi1sk", key_type="RANGE"),
                     ],
                     projection_type="ALL",
-                )
+                ),
+                aws.dynamodb.TableGlobalSecondaryIndexArgs(
+                    name="by_status",
+                    key_schemas=[
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi2pk", key_type="HASH"),
+                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi2sk", key_type="RANGE"),
+                    ],
+                    projection_type="KEYS_ONLY",
+                ),
             ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=settings["table_ttl_attribute"], enabled=True),
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=settings["table_pitr"]),
@@ -178,6 +195,9 @@ class AsyncJobs(pulumi.ComponentResource):
             "SKYRELAY_JOBS_TABLE": self.table.name,
             "SKYRELAY_QUEUE_INTERACTIVE_URL": self.interactive.queue.url,
             "SKYRELAY_QUEUE_BATCH_URL": self.batch.queue.url,
+            # The worker dead-letters a job's message itself on its last attempt.
+            "SKYRELAY_DLQ_INTERACTIVE_URL": self.interactive.dlq.url,
+            "SKYRELAY_DLQ_BATCH_URL": self.batch.dlq.url,
             "SKYRELAY_WEBHOOK_SECRET_ARN": self.webhook_secret.arn,
             # One variable per provider, holding the secret's ARN (never its value):
             # SKYRELAY_PROVIDER_<NAME>_SECRET_ARN; the runtime reads the values at cold start.
@@ -194,8 +214,9 @@ class AsyncJobs(pulumi.ComponentResource):
         }
         secret_arns = [self.webhook_secret.arn, *[s.arn for s in self.provider_secrets.values()]]
         worker_statements = pulumi.Output.all(
-            self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns), kms
-        ).apply(lambda a: worker_policy(a[0], a[1], a[2], list(a[3]), a[4]) + self._bedrock)
+            self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns), kms,
+            pulumi.Output.all(self.interactive.dlq.arn, self.batch.dlq.arn),
+        ).apply(lambda a: worker_policy(a[0], a[1], a[2], list(a[3]), a[4], list(a[5])) + self._bedrock)
         fn_name = function_name(name, "worker")
         parts = build_function(
             self,
@@ -231,6 +252,37 @@ class AsyncJobs(pulumi.ComponentResource):
                 ("batch", self.batch, window, self.max_concurrency[1]),
             )
         ]
+
+        # The sweeper: Lambda has no long-lived worker loop, so a schedule invokes the worker with
+        # SWEEP_EVENT and it calls `Sweeper.sweep_once()` (PENDING jobs without a message are
+        # re-enqueued). Only this rule may invoke the function this way.
+        self.sweeper_rule = None
+        self.sweeper_target = None
+        self.sweeper_permission = None
+        if settings["sweeper_schedule"]:
+            self.sweeper_rule = aws.cloudwatch.EventRule(
+                f"{name}-sweeper",
+                description="skyrelay: re-enqueue PENDING jobs that lost their queue message",
+                schedule_expression=settings["sweeper_schedule"],
+                opts=child,
+            )
+            self.sweeper_permission = aws.lambda_.Permission(
+                f"{name}-sweeper",
+                action="lambda:InvokeFunction",
+                function=self.worker.name,
+                principal="events.amazonaws.com",
+                source_arn=self.sweeper_rule.arn,
+                opts=child,
+            )
+            self.sweeper_target = aws.cloudwatch.EventTarget(
+                f"{name}-sweeper",
+                rule=self.sweeper_rule.name,
+                arn=self.worker.arn,
+                input=json.dumps(SWEEP_EVENT),
+                retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_retry_attempts=0,
+                                                                     maximum_event_age_in_seconds=60),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.sweeper_permission]),
+            )
 
         self.alarms = [
             *observability.queue_alarms(self, f"{name}-interactive", self.interactive.queue, self.interactive.dlq, topic, settings),
@@ -300,7 +352,16 @@ def _kms_statement(kms: str | None) -> list[dict[str, Any]]:
     return [{"Sid": "KmsForData", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": kms}]
 
 
-def worker_policy(interactive: str, batch: str, table: str, secrets: list[str], kms: str | None) -> list[dict[str, Any]]:
+def worker_policy(interactive: str, batch: str, table: str, secrets: list[str], kms: str | None,
+                  dlqs: list[str] = ()) -> list[dict[str, Any]]:
+    dead_letter = [{
+        # On a job's last attempt the worker moves its message to the queue's DLQ itself
+        # (send there, then delete from the queue); it never reads the DLQs.
+        "Sid": "DeadLetterToOwnDlqs",
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage"],
+        "Resource": list(dlqs),
+    }] if dlqs else []
     return [
         {
             "Sid": "ConsumeOwnQueues",
@@ -309,10 +370,25 @@ def worker_policy(interactive: str, batch: str, table: str, secrets: list[str], 
             "Resource": [interactive, batch],
         },
         {
+            # The scheduled sweep re-enqueues PENDING jobs that lost their message.
+            "Sid": "RequeueToOwnQueues",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [interactive, batch],
+        },
+        *dead_letter,
+        {
             "Sid": "JobTableReadWrite",
             "Effect": "Allow",
             "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
             "Resource": [table],
+        },
+        {
+            # The sweeper's query (`by_status`, keys only): a Query on an index needs the index ARN.
+            "Sid": "QueryStatusIndex",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": [f"{table}/index/{STATUS_INDEX}"],
         },
         {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
         *_kms_statement(kms),
@@ -338,6 +414,13 @@ def api_policy(interactive: str, batch: str, table: str, secrets: list[str], kms
                 "dynamodb:Query",
             ],
             "Resource": [table],
+        },
+        {
+            # GET /v1/jobs pages a tenant's jobs through `by_tenant`; a Query on an index needs its ARN.
+            "Sid": "QueryTenantIndex",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": [f"{table}/index/{TENANT_INDEX}"],
         },
         {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
         *_kms_statement(kms),

@@ -54,6 +54,8 @@ ASYNC_JOBS: dict[str, Default] = {
     "alarm_worker_errors": Default(1, "alarm on any worker error in 5 minutes"),
     "alarm_worker_throttles": Default(1, "alarm on any worker throttle in 5 minutes"),
     "dashboard": Default(True, "weekly-review dashboard: tokens/request, cost/tenant, cache hits, latency, batch split"),
+    "sweeper_schedule": Default("rate(1 minute)", "EventBridge schedule that invokes the worker to re-enqueue PENDING jobs "
+                                "that lost their message (the runtime's Sweeper); None turns it off"),
 }
 
 # JobsApi: the REST (v1) API in front of the API Lambda, with usage plans per tier and API keys.

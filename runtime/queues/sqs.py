@@ -51,13 +51,16 @@ class SqsJobQueue:
         endpoint_url: str | None = None,
         region: str | None = None,
         wait_time_s: int = 0,
+        dlq_urls: dict[str, str] | None = None,
     ):
         self.urls = {"interactive": interactive_url, "batch": batch_url}
         self._client = client
         self._endpoint = endpoint_url
         self._region = region
         self.wait_time_s = wait_time_s
-        self._dlq_urls: dict[str, str] | None = None
+        # Known DLQ URLs (the AWS components set them) save two discovery calls and the
+        # sqs:GetQueueUrl permission; without them the redrive policy names the DLQ.
+        self._dlq_urls: dict[str, str] | None = dlq_urls if dlq_urls and all(dlq_urls.get(p) for p in self.urls) else None
         self._receipts: OrderedDict[str, str] = OrderedDict()  # message id -> newest receipt
 
     @classmethod
@@ -68,6 +71,7 @@ class SqsJobQueue:
             env["SKYRELAY_QUEUE_BATCH_URL"],
             client=client,
             endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"),
+            dlq_urls=_dlq_urls_from(env, {}),
         )
 
     @property
@@ -248,7 +252,14 @@ def from_config(cfg, store_cfg=None) -> SqsJobQueue:
         endpoint_url=options.get("endpoint_url") or os.environ.get("SKYRELAY_AWS_ENDPOINT_URL"),
         region=options.get("region"),
         wait_time_s=int(options.get("wait_time_s", 0)),
+        dlq_urls=_dlq_urls_from(os.environ, options),
     )
+
+
+def _dlq_urls_from(env, options: dict) -> dict[str, str] | None:
+    """`<priority>_dlq_url` options, else SKYRELAY_DLQ_<PRIORITY>_URL; None unless both are known."""
+    urls = {p: options.get(f"{p}_dlq_url") or env.get(f"SKYRELAY_DLQ_{p.upper()}_URL") for p in PRIORITIES}
+    return urls if all(urls.values()) else None
 
 
 def parse_message(raw: dict, priority: str | None = None) -> Message:

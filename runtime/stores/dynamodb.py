@@ -2,7 +2,9 @@
 
 Items:
 - job:          pk=JOB#<id>            sk=JOB   tenant, status, attempts, version, expires_at, doc (JSON),
-                                                 gsi1pk=TENANT#<tenant>, gsi1sk=<created_at>#<id>
+                                                 gsi1pk=TENANT#<tenant>, gsi1sk=<created_at>#<id>,
+                                                 while PENDING only: gsi2pk=STATUS#PENDING#<shard>,
+                                                 gsi2sk=<updated_at, zero-padded>#<id>
 - idempotency:  pk=IDEM#<tenant>#<key> sk=IDEM  job_id, expires_at
 (the DynamoDB limiter keeps its counters in the same table under pk=LIMIT#...).
 
@@ -11,6 +13,13 @@ Items:
   concurrent updates never lose each other and completion happens once.
 - `expires_at` is the table's TTL attribute; TTL deletion is lazy, so reads filter expired items.
 - `list` queries the `by_tenant` index newest first; the cursor is the last item's key (base64 JSON).
+- `find_idempotent` is a consistent read of the idempotency item, then of the job it names.
+- `stale` queries `by_status`, a sparse, keys-only GSI: only PENDING jobs carry its keys (every
+  transition rewrites the item, so leaving PENDING removes them). Its partition key is spread over
+  `STATUS_SHARDS` shards by job id, so one hot partition does not throttle submits; the sweeper
+  queries each shard ascending with `gsi2sk < <updated_before>`, merges, and re-reads each job
+  consistently (the index is eventually consistent). Only PENDING is indexed (the sweeper's
+  query); final jobs are never stale (`[]`), and other statuses raise ValueError.
 
 boto3 loads lazily; calls run in a thread.
 """
@@ -26,6 +35,9 @@ from typing import Any
 from skyrelay.runtime.jobs.model import Job, JobStatus
 
 INDEX = "by_tenant"
+STATUS_INDEX = "by_status"
+STATUS_SHARDS = 4
+STALE_INDEXED = frozenset({JobStatus.PENDING})
 TTL_ATTRIBUTE = "expires_at"
 MAX_RETRIES = 20
 
@@ -49,7 +61,7 @@ def create_table(client, name: str) -> None:
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk", "gsi1sk")
+            {"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
@@ -60,7 +72,15 @@ def create_table(client, name: str) -> None:
                     {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
     )
 
@@ -76,6 +96,17 @@ def _job_key(job_id: str) -> dict:
 
 def _sort_key(job: Job) -> str:
     return f"{job.created_at:020.6f}#{job.id}"
+
+
+def _time_key(t: float) -> str:
+    """Zero-padded, so string order is time order (epoch seconds, microseconds)."""
+    return f"{max(t, 0.0):020.6f}"
+
+
+def _status_pk(status: JobStatus, job_id: str) -> str:
+    import zlib
+
+    return f"STATUS#{status.value}#{zlib.crc32(job_id.encode()) % STATUS_SHARDS}"
 
 
 class DynamoJobStore:
@@ -119,6 +150,8 @@ class DynamoJobStore:
             "gsi1pk": {"S": f"TENANT#{job.tenant}"},
             "gsi1sk": {"S": _sort_key(job)},
             "doc": {"S": job.dumps().decode()},
+            **({"gsi2pk": {"S": _status_pk(job.status, job.id)},
+                "gsi2sk": {"S": f"{_time_key(job.updated_at)}#{job.id}"}} if job.status in STALE_INDEXED else {}),
         }
 
     # ---- port ----
@@ -260,6 +293,60 @@ class DynamoJobStore:
             next_cursor = base64.urlsafe_b64encode(json.dumps(keys[limit - 1]).encode()).decode()
             return jobs[:limit], next_cursor
         return jobs, None
+
+    async def find_idempotent(self, tenant: str, key: str) -> Job | None:
+        idem_key = {"pk": {"S": f"IDEM#{tenant}#{key}"}, "sk": {"S": "IDEM"}}
+        out = await self._call("get_item", TableName=self.table, Key=idem_key, ConsistentRead=True)
+        item = out.get("Item")
+        if item is None or float(item["expires_at_exact"]["N"]) <= self.clock():
+            return None
+        return await self.get(item["job_id"]["S"], tenant=tenant)
+
+    async def stale(self, status: JobStatus, updated_before: float, limit: int = 100) -> "list[Job]":
+        status = JobStatus(status)
+        if status not in STALE_INDEXED:
+            if status in (JobStatus.COMPLETE, JobStatus.FAILED):
+                return []  # final jobs are never stale
+            raise ValueError(f"DynamoJobStore.stale: only {sorted(s.value for s in STALE_INDEXED)} are indexed")
+        if limit <= 0:
+            return []
+        before = _time_key(updated_before)
+        shards = await asyncio.gather(*(self._stale_shard(f"STATUS#{status.value}#{n}", before, limit)
+                                        for n in range(STATUS_SHARDS)))
+        keys = sorted((sk, pk) for shard in shards for sk, pk in shard)
+        now = self.clock()
+        jobs: list[Job] = []
+        for sk, _ in keys:  # the index is eventually consistent: re-read each job
+            loaded = await self._load(sk.rsplit("#", 1)[1])
+            if loaded is None:
+                continue
+            job = loaded[0]
+            if job.status == status and job.updated_at < updated_before and not job.expired(now):
+                jobs.append(job)
+                if len(jobs) == limit:
+                    break
+        return jobs
+
+    async def _stale_shard(self, pk: str, before: str, limit: int) -> "list[tuple[str, str]]":
+        out_keys: list[tuple[str, str]] = []
+        start = None
+        while len(out_keys) < limit:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": STATUS_INDEX,
+                "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :b",
+                "ExpressionAttributeValues": {":p": {"S": pk}, ":b": {"S": before}},
+                "ScanIndexForward": True,
+                "Limit": limit - len(out_keys),
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            out = await self._call("query", **kwargs)
+            out_keys += [(i["gsi2sk"]["S"], i["pk"]["S"]) for i in out.get("Items", [])]
+            start = out.get("LastEvaluatedKey")
+            if not start:
+                break
+        return out_keys
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -163,9 +163,34 @@ def test_roles_are_least_privilege(plan):
         assert table["Resource"] == [table_arn]
     worker_actions = {a for s in policy_of(plan, fns["jobs-worker"]) for a in s["Action"]}
     api_actions = {a for s in policy_of(plan, fns["api-handler"]) for a in s["Action"]}
-    assert "sqs:ReceiveMessage" in worker_actions and "sqs:SendMessage" not in worker_actions
+    assert "sqs:ReceiveMessage" in worker_actions
     assert "sqs:SendMessage" in api_actions and "sqs:ReceiveMessage" not in api_actions
     assert "dynamodb:DeleteItem" not in worker_actions  # the worker never deletes jobs
+
+
+def test_worker_may_send_to_exactly_its_own_dlqs_and_reads_none(plan):
+    """The worker dead-letters a job's message itself on its last attempt (send to the DLQ, delete
+    from the queue): it needs sqs:SendMessage on its two DLQs, and nothing else there."""
+    worker = next(f for f in plan.of_type(FUNCTION) if f.name == "jobs-worker")
+    statements = policy_of(plan, worker)
+    dlq_arns = sorted(json.loads(q.inputs["redrivePolicy"])["deadLetterTargetArn"] for q in job_queues(plan))
+    assert len(dlq_arns) == 2
+    dead = [s for s in statements if s["Sid"] == "DeadLetterToOwnDlqs"]
+    assert len(dead) == 1 and dead[0]["Action"] == ["sqs:SendMessage"] and sorted(dead[0]["Resource"]) == dlq_arns
+    for s in statements:  # no other statement touches a DLQ
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        if s is not dead[0]:
+            assert not set(resources) & set(dlq_arns), s
+    env = worker.inputs["environment"]["variables"]
+    assert {env["SKYRELAY_DLQ_INTERACTIVE_URL"].rsplit("/", 1)[1], env["SKYRELAY_DLQ_BATCH_URL"].rsplit("/", 1)[1]} == {
+        a.rsplit(":", 1)[1] for a in dlq_arns}
+    # the runtime uses those URLs (no sqs:GetQueueUrl discovery, which the role does not allow)
+    from skyrelay.runtime.queues.sqs import SqsJobQueue
+
+    q = SqsJobQueue.from_env(env, client=object())
+    assert q._dlq_urls == {"interactive": env["SKYRELAY_DLQ_INTERACTIVE_URL"], "batch": env["SKYRELAY_DLQ_BATCH_URL"]}
+    assert not any("sqs:GetQueueUrl" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+                   for s in statements)
 
 
 def test_job_table_is_on_demand_with_pitr_ttl_deletion_protection_and_encryption(plan):
@@ -178,11 +203,20 @@ def test_job_table_is_on_demand_with_pitr_ttl_deletion_protection_and_encryption
     # the key schema the runtime's DynamoJobStore uses (tests/contracts runs it against moto)
     assert (table.inputs["hashKey"], table.inputs["rangeKey"]) == ("pk", "sk")
     gsi = table.inputs["globalSecondaryIndexes"]
-    assert [g["name"] for g in gsi] == ["by_tenant"]
+    assert [g["name"] for g in gsi] == ["by_tenant", "by_status"]
     assert [(k["attributeName"], k["keyType"]) for k in gsi[0]["keySchemas"]] == [("gsi1pk", "HASH"), ("gsi1sk", "RANGE")]
+    # the sweeper's sparse index: keys only (small GSI writes), only PENDING items carry its keys
+    assert [(k["attributeName"], k["keyType"]) for k in gsi[1]["keySchemas"]] == [("gsi2pk", "HASH"), ("gsi2sk", "RANGE")]
+    assert gsi[1]["projectionType"] == "KEYS_ONLY"
     from skyrelay.runtime.stores import dynamodb
 
     assert dynamodb.INDEX == "by_tenant" and table.inputs["ttl"]["attributeName"] == dynamodb.TTL_ATTRIBUTE
+    assert dynamodb.STATUS_INDEX == "by_status"
+    # the test tables (moto) have the deployed indexes
+    calls = []
+    dynamodb.create_table(type("C", (), {"create_table": lambda self, **kw: calls.append(kw)})(), "t")
+    assert [(g["IndexName"], g["Projection"]["ProjectionType"]) for g in calls[0]["GlobalSecondaryIndexes"]] == [
+        (g["name"], g["projectionType"]) for g in gsi]
 
 
 def test_secrets_are_arns_in_env_and_the_webhook_secret_is_a_secret_output(plan):

@@ -152,13 +152,7 @@ async def test_expired_jobs_are_invisible_and_free_their_key(store):
     assert created and fresh.id != old.id
 
 
-def _needs(store, method: str) -> None:
-    if not callable(getattr(store, method, None)):
-        pytest.xfail(f"{type(store).__name__} does not implement JobStore.{method} yet")
-
-
 async def test_find_idempotent_reads_the_live_job_a_key_names(store):
-    _needs(store, "find_idempotent")
     job, _ = await store.create(make_job(tenant="a", key="k1"))
     await store.create(make_job(tenant="a", key="old", created_at=time.time() - 100, ttl=50))  # expired
     found = await store.find_idempotent("a", "k1")
@@ -169,7 +163,6 @@ async def test_find_idempotent_reads_the_live_job_a_key_names(store):
 
 
 async def test_stale_lists_old_jobs_in_one_status_oldest_update_first(store):
-    _needs(store, "stale")
     now = time.time()
     a, _ = await store.create(make_job(created_at=now - 300))
     b, _ = await store.create(make_job(tenant="other", created_at=now - 200))

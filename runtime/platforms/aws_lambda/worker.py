@@ -6,6 +6,9 @@ redelivery (the event source mapping has ReportBatchItemFailures). Per record:
 - retry (the job's attempt failed; the worker set the message's visibility to its backoff): failure;
 - crash (the handler raised): failure; on the queue's last delivery (receive count >= maxReceiveCount)
   the job is marked FAILED first, because SQS moves the message to the DLQ next.
+
+The same function runs the sweeper: an EventBridge schedule invokes it with SWEEP_EVENT, and it
+calls `Sweeper.sweep_once()` (PENDING jobs untouched for `worker.sweep_grace_s` are re-enqueued).
 """
 
 import logging
@@ -16,6 +19,19 @@ from skyrelay.runtime.platforms.aws_lambda import runtime
 log = logging.getLogger("skyrelay.lambda.worker")
 
 _state: dict = {}
+# What the AsyncJobs sweeper schedule sends (components/aws/async_jobs.py: SWEEP_EVENT).
+SWEEP_EVENT = {"skyrelay": "sweep"}
+
+
+def is_sweep(event) -> bool:
+    return isinstance(event, dict) and event.get("skyrelay") == SWEEP_EVENT["skyrelay"] and "Records" not in event
+
+
+async def sweep(store, queue, cfg) -> dict:
+    from skyrelay.runtime.jobs.worker import Sweeper
+
+    name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "lambda") + ":sweeper"
+    return {"requeued": await Sweeper(store, queue, cfg, name=name).sweep_once()}
 
 
 class BatchQueue:
@@ -88,6 +104,8 @@ def make_handler(store, queue, generate, cfg, max_receive_count: int):
     """A Lambda handler over the given adapters (tests inject theirs; `handler` builds from env)."""
 
     def handle(event, context=None):
+        if is_sweep(event):
+            return runtime.loop().run_until_complete(sweep(store, queue, cfg))
         return runtime.loop().run_until_complete(
             process_batch(event, store, queue, generate, cfg, max_receive_count)
         )
