@@ -35,8 +35,14 @@ test: install
 	cd build/import-tree && ../../$(VENV)/bin/lint-imports ../../.importlinter
 	$(PY) -m pytest
 
+# Benchmarks print figures beside a baseline measured in the same run; they are not tests.
 bench: install
+	bash scripts/system-deps.sh
 	$(PY) bench/plan.py
+	$(PY) bench/policy_eval.py
+	$(PY) bench/router_overhead.py
+	$(PY) bench/jobs.py --workers 2
+	$(PY) bench/lambda_cold.py
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra iac --extra cli --extra runtime --extra dev --python-version 3.11 -o requirements.lock
