@@ -48,6 +48,9 @@ def router_config_doc(config: StackConfig) -> dict:
         "tenants": [{"name": t.value, "tier": t.value} for t in config.tier_table()],
         "tier_overrides": {k.value: v.model_dump(mode="json", exclude_none=True)
                            for k, v in config.tier_overrides.items()},
+        # Shared by every Lambda container (counters in the job table, SKYRELAY_JOBS_TABLE): a
+        # per-process memory limiter would multiply each tier's limits by the container count.
+        "limiter": {"backend": "dynamodb"},
         "jobs": {
             "store": {"backend": "dynamodb"},
             "queue": {"backend": "sqs", "max_receives": settings.max_receive_count},

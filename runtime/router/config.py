@@ -90,9 +90,16 @@ class Tenant(_M):
 
 
 class LimiterConfig(_M):
-    backend: Literal["memory", "redis"] = "memory"
+    backend: Literal["memory", "redis", "dynamodb"] = Field(
+        default="memory",
+        description="memory: one process only; redis: shared (Lua); dynamodb: shared, serverless (Lambda, no VPC)",
+    )
     redis_url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "skyrelay:rl"
+    table: str | None = Field(default=None, min_length=1,
+                              description="dynamodb: the table for the counters (default: SKYRELAY_JOBS_TABLE)")
+    endpoint_url: str | None = Field(default=None, description="dynamodb: an emulator endpoint (tests)")
+    region: str | None = Field(default=None, description="dynamodb: the table's region (default: AWS_REGION)")
 
 
 class CacheConfig(_M):

@@ -93,6 +93,9 @@ def test_the_deployed_api_handler_accepts_a_generated_key_and_rejects_others(pla
     urls = moto_server.make_queues(2, visibility_s=30)
     table = moto_server.unique("jobs")
     create_table(moto_server.client("dynamodb"), table)
+    # the deployed limiter (DynamoDB, on the job table the function's environment names) on moto
+    config = config.model_copy(update={"limiter": config.limiter.model_copy(
+        update={"table": table, "endpoint_url": moto_server.endpoint()})})
     handle = api.make_handler(api.build_app(
         config, DynamoJobStore(table, client=moto_server.client("dynamodb")),
         SqsJobQueue(urls["interactive"], urls["batch"], client=moto_server.client("sqs")), jobs_cfg))

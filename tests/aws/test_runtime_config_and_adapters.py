@@ -55,6 +55,8 @@ def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, con
             assert (d.provider, d.auth, d.region) == ("bedrock", "sigv4", config.aws.region)
             assert d.endpoint is None and d.api_key_env is None
         assert set(loaded.models) == {"fast", "quality"}
+        # the limiter is shared by every container (DynamoDB, the job table), never per process
+        assert loaded.limiter.backend == "dynamodb"
         jobs = runtime.jobs_config(loaded, env)
         assert (jobs.store.backend, jobs.queue.backend) == ("dynamodb", "sqs")
         assert jobs.worker.max_attempts == jobs.queue.max_receives == config.aws.max_receive_count
@@ -194,3 +196,32 @@ def test_json_client_signs_like_sigv4():
         awsjson.time.gmtime = orig
     assert ours["x-amz-date"] == req.headers["X-Amz-Date"]
     assert ours["authorization"] == req.headers["Authorization"]
+
+
+def test_deployed_router_builds_the_dynamodb_limiter_on_the_job_table(plan, monkeypatch):
+    from skyrelay.runtime.router.limits import make_limiter
+    from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
+    from tests.aws.test_api_key_auth import raw_env
+
+    for f in plan.of_type(FUNCTION):
+        env = raw_env(f)
+        loaded = runtime.router_config(env)
+        assert loaded.limiter.backend == "dynamodb" and loaded.limiter.table is None
+        monkeypatch.setenv("SKYRELAY_JOBS_TABLE", env["SKYRELAY_JOBS_TABLE"])
+        lim = make_limiter(loaded.limiter)
+        assert isinstance(lim, DynamoDbLimiter) and lim.table == env["SKYRELAY_JOBS_TABLE"]
+
+
+def test_on_lambda_a_memory_limiter_config_becomes_the_shared_dynamodb_one(tmp_path):
+    import yaml
+
+    from tests.routerkit import config_dict
+
+    doc = config_dict()
+    assert doc.get("limiter", {}).get("backend", "memory") == "memory"
+    env = {"SKYRELAY_CONFIG_JSON": json.dumps(doc), "SKYRELAY_JOBS_TABLE": "jobs-t"}
+    assert runtime.router_config(env).limiter.backend == "dynamodb"
+    # off Lambda's environment (no job table) the config is left as written
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert runtime.router_config({"SKYRELAY_CONFIG": str(path)}).limiter.backend == "memory"

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 import uuid
-from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -31,7 +30,11 @@ def limiter(backend, redis_url):
 
         table = moto_server.unique("limits")
         create_table(moto_server.client("dynamodb"), table)
-        lim = make_limiter(SimpleNamespace(backend="dynamodb", table=table, endpoint_url=moto_server.endpoint()))
+        from skyrelay.runtime.router.config import parse_config
+
+        doc = config_dict()
+        doc["limiter"] = yaml.safe_load(f"{{backend: dynamodb, table: {table}, endpoint_url: '{moto_server.endpoint()}'}}")
+        lim = make_limiter(parse_config(doc).limiter)
         # Time at 1/1000 speed: moto round trips on a loaded machine would otherwise refill the TPM
         # bucket between two acquires (Free refills 167 tokens/s) and the tests would measure the load.
         start = time.time()
@@ -158,3 +161,31 @@ async def _burst(port: int, n: int) -> list[int]:
                 return r.status
 
         return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def test_yaml_selects_the_dynamodb_limiter_and_names_bad_keys(tmp_path, monkeypatch):
+    from skyrelay.errors import ConfigError
+    from skyrelay.runtime.router.config import load_config
+    from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
+
+    doc = config_dict()
+    doc["limiter"] = {"backend": "dynamodb", "table": "jobs-table", "region": "eu-west-1"}
+    path = tmp_path / "skyrelay.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    cfg = load_config(path)
+    assert (cfg.limiter.backend, cfg.limiter.table, cfg.limiter.region) == ("dynamodb", "jobs-table", "eu-west-1")
+    lim = make_limiter(cfg.limiter)
+    assert isinstance(lim, DynamoDbLimiter) and lim.table == "jobs-table"
+    # without a table, the one AsyncJobs sets on the functions
+    doc["limiter"] = {"backend": "dynamodb"}
+    path.write_text(yaml.safe_dump(doc))
+    monkeypatch.setenv("SKYRELAY_JOBS_TABLE", "from-env")
+    assert make_limiter(load_config(path).limiter).table == "from-env"
+    monkeypatch.delenv("SKYRELAY_JOBS_TABLE")
+    with pytest.raises(ValueError, match="limiter.table"):
+        make_limiter(load_config(path).limiter)
+    doc["limiter"] = {"backend": "dynamo"}
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "limiter.backend" in str(err.value)

@@ -65,13 +65,27 @@ def router_config(env: dict | None = None):
 
         from skyrelay.runtime.router.config import parse_config
 
-        return parse_config(json.loads(env["SKYRELAY_CONFIG_JSON"]), "SKYRELAY_CONFIG_JSON")
-    from skyrelay.runtime.router.config import load_config
+        config = parse_config(json.loads(env["SKYRELAY_CONFIG_JSON"]), "SKYRELAY_CONFIG_JSON")
+    else:
+        from skyrelay.runtime.router.config import load_config
 
-    path = Path(env.get("SKYRELAY_CONFIG", "skyrelay.yaml"))
-    if not path.is_absolute():
-        path = Path(env.get("LAMBDA_TASK_ROOT", ".")) / path
-    return load_config(path)
+        path = Path(env.get("SKYRELAY_CONFIG", "skyrelay.yaml"))
+        if not path.is_absolute():
+            path = Path(env.get("LAMBDA_TASK_ROOT", ".")) / path
+        config = load_config(path)
+    return shared_limiter(config, env)
+
+
+def shared_limiter(config, env):
+    """Lambda runs many containers: a per-process memory limiter would let each tier through once
+    per container. A config that asks for `memory` gets the DynamoDB limiter on the job table."""
+    if config.limiter.backend != "memory" or not env.get("SKYRELAY_JOBS_TABLE"):
+        return config
+    import logging
+
+    logging.getLogger("skyrelay.lambda").warning(
+        "limiter.backend: memory is per container on Lambda; using dynamodb (table %s)", env["SKYRELAY_JOBS_TABLE"])
+    return config.model_copy(update={"limiter": config.limiter.model_copy(update={"backend": "dynamodb"})})
 
 
 def jobs_config(config, env: dict | None = None):

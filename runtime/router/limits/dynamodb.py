@@ -61,9 +61,11 @@ class DynamoDbLimiter:
     @property
     def client(self):
         if self._client is None:
-            from skyrelay.runtime.stores.dynamodb import dynamodb_client
+            # The small SigV4 JSON client when the environment holds credentials (always on Lambda):
+            # no botocore import on a request path; botocore otherwise.
+            from skyrelay.runtime.platforms.aws_lambda.awsjson import make_client
 
-            self._client = dynamodb_client(self._endpoint, self._region)
+            self._client = make_client("dynamodb", endpoint_url=self._endpoint, region=self._region)
         return self._client
 
     async def _call(self, op: str, **kwargs) -> dict:
