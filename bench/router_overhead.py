@@ -12,6 +12,7 @@ latency and throughput ratios against the pass-through proxy. A benchmark, not a
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -20,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -107,6 +109,38 @@ def rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in tree(pid)) / 2**20
 
 
+def worker_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each worker (the children of the supervisor; the process itself when it has none)."""
+    procs = psutil.Process(pid).children(recursive=True) or [psutil.Process(pid)]
+    out = {}
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            out[p.pid] = t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def worker_conns(pid: int, port: int) -> dict[int, int]:
+    """Established client connections to `port` held by each worker process (where connections landed)."""
+    procs = psutil.Process(pid).children(recursive=True) or [psutil.Process(pid)]
+    out = {}
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            out[p.pid] = sum(1 for c in p.net_connections("tcp")
+                             if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == port)
+    return out
+
+
+def split(values: dict[int, float], pids: list[int]) -> str:
+    """Per-worker shares in percent, workers in pid order, e.g. "52/48"."""
+    total = sum(values.get(p, 0) for p in pids)
+    if len(pids) < 2 or total <= 0:
+        return "-"
+    return "/".join(f"{100 * values.get(p, 0) / total:.0f}" for p in pids)
+
+
 WRK_LUA = """wrk.method = "POST"
 wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
@@ -142,7 +176,16 @@ MODES = [("open", 100), ("open", 300), ("open", 1000), ("closed", 16), ("closed"
 def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     headers = {"content-type": "application/json", "authorization": f"Bearer {KEY}"}
-    c0 = cpu_seconds(pid) if pid else 0.0
+    c0, t0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
+    w0 = worker_cpu(pid) if pid else {}
+    conns: dict[int, int] = {}
+
+    def sample() -> None:  # where the load generator's connections landed, mid-run
+        conns.update(worker_conns(pid, port))
+
+    timer = threading.Timer(duration / 2, sample)
+    if pid and kind != "direct":
+        timer.start()
     if mode == "open":
         res = asyncio.run(open_loop(url, BODY, headers, arg, duration))
     elif mode == "sse":  # closed loop over streamed completions (SSE), at 1 and 16 connections
@@ -151,7 +194,17 @@ def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
         res = closed_loop(url, arg, duration, tmp, SSE_BODY)
     else:
         res = closed_loop(url, arg, duration, tmp)
-    res["cpu_ms"] = (cpu_seconds(pid) - c0) * 1000 / max(1, res["n"]) if pid else float("nan")
+    timer.cancel()
+    if timer.is_alive():
+        timer.join()
+    cpu = cpu_seconds(pid) - c0 if pid else float("nan")
+    res["cpu_ms"] = cpu * 1000 / max(1, res["n"])
+    res["cores"] = cpu / (time.perf_counter() - t0)  # CPU the target got: ~2 when saturated on this box
+    w1 = worker_cpu(pid) if pid else {}
+    pids = sorted(p for p in w1 if w1[p] - w0.get(p, w1[p]) > 0.001 or conns.get(p)) if kind != "direct" else []
+    # Per-worker CPU share (of the workers' CPU in this row) and connection share, e.g. "cpu 51/49 conns 8/8".
+    res["workers"] = (f"cpu {split({p: w1[p] - w0.get(p, 0) for p in pids}, pids)} "
+                      f"conns {split(conns, pids)}" if len(pids) > 1 else "-")
     res["rss"] = rss_mb(pid) if pid else float("nan")
     return res
 
@@ -189,7 +242,7 @@ def main() -> None:
             print(f"  run {run} {mode:6} {arg:>5}: skyrelay added p50 {sk['p50'] - d['p50']:6.2f} ms "
                   f"(passthrough {pt['p50'] - d['p50']:5.2f}); p99 ratio vs passthrough {sk['p99'] / pt['p99']:5.2f}; "
                   f"RPS ratio {sk['rps'] / pt['rps']:5.2f}; CPU-ms/req {sk['cpu_ms']:.3f} (passthrough {pt['cpu_ms']:.3f}); "
-                  f"RSS {sk['rss']:.0f} MB")
+                  f"RSS {sk['rss']:.0f} MB; per-worker {sk['workers']} (passthrough {pt['workers']})")
     finally:
         for p in reversed(procs):
             try:
@@ -203,11 +256,11 @@ def main() -> None:
 def print_rows(rows, header=False) -> None:
     if header:
         print(f"{'run':>3} {'mode':>6} {'load':>5} {'target':>12} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-              f"{'RPS':>9} {'CPU-ms/req':>10} {'RSS MB':>7}")
+              f"{'RPS':>9} {'CPU-ms/req':>10} {'cores':>5} {'RSS MB':>7}  per-worker share % (CPU, connections)")
     for run, mode, arg, results in rows:
         for name, r in results.items():
             print(f"{run:>3} {mode:>6} {arg:>5} {name:>12} {r['p50']:8.2f} {r['p99']:8.2f} {r['errors']:6d} "
-                  f"{r['rps']:9.0f} {r['cpu_ms']:10.3f} {r['rss']:7.0f}", flush=True)
+                  f"{r['rps']:9.0f} {r['cpu_ms']:10.3f} {r['cores']:5.2f} {r['rss']:7.0f}  {r['workers']}", flush=True)
 
 
 if __name__ == "__main__":
