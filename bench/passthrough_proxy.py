@@ -1,8 +1,12 @@
 """The floor for a Python gateway here: uvicorn + one pooled aiohttp session, forwarding POST bodies.
 
-    UPSTREAM=http://127.0.0.1:8081 uvicorn --factory bench.passthrough_proxy:make_app --workers 2
+    UPSTREAM=http://127.0.0.1:8081 python -m bench.passthrough_proxy --port 8082 --workers 2 [--placement shared]
+
+Workers are placed exactly as `skyrelay serve` places them (skyrelay.cli.serve.run_workers: one
+SO_REUSEPORT socket per worker by default), so the benchmark compares like with like.
 """
 
+import argparse
 import os
 
 import aiohttp
@@ -41,3 +45,18 @@ def make_app():
             await send({"type": "http.response.body", "body": data})
 
     return app
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    from skyrelay.cli.serve import run_workers
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=8082)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--placement", default="reuseport", choices=("reuseport", "shared"))
+    a = ap.parse_args()
+    run_workers(uvicorn.Config("bench.passthrough_proxy:make_app", factory=True, port=a.port, workers=a.workers,
+                               loop="uvloop", http="httptools", log_level="warning", access_log=False, backlog=4096,
+                               server_header=False, proxy_headers=False), a.placement)

@@ -71,18 +71,18 @@ def router_config(tmp: Path, upstream: str) -> Path:
     return path
 
 
-def start_target(kind: str, upstream_port: int, tmp: Path, workers: int) -> tuple[subprocess.Popen, int]:
+def start_target(kind: str, upstream_port: int, tmp: Path, workers: int,
+                 placement: str = "reuseport") -> tuple[subprocess.Popen, int]:
     port = free_port()
     upstream = f"http://127.0.0.1:{upstream_port}"
     env = {**os.environ}
     if kind == "passthrough":
         env["UPSTREAM"] = upstream
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", "bench.passthrough_proxy:make_app", "--port", str(port),
-               "--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--log-level", "warning",
-               "--no-access-log"]
+        cmd = [sys.executable, "-m", "bench.passthrough_proxy", "--port", str(port), "--workers", str(workers),
+               "--placement", placement]
     else:
         cmd = [sys.executable, "-m", "skyrelay.cli.main", "serve", "--config", str(router_config(tmp, upstream)),
-               "--port", str(port), "--workers", str(workers)]
+               "--port", str(port), "--workers", str(workers), "--placement", placement]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
     wait_port(port)
     time.sleep(1.5)  # every worker up
@@ -214,6 +214,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=6)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--placement", default="reuseport", choices=("reuseport", "shared"),
+                    help="worker placement for both Python targets (skyrelay serve --placement)")
     ap.add_argument("--modes", default="open,closed,sse", help="comma-separated subset of open, closed, sse")
     args = ap.parse_args()
     modes = [(m, a) for m, a in MODES if m in args.modes.split(",")]
@@ -222,9 +224,12 @@ def main() -> None:
     try:
         nginx, nport = start_nginx(tmp)
         procs.append(nginx)
-        pp, pport = start_target("passthrough", nport, tmp, args.workers)
+        pp, pport = start_target("passthrough", nport, tmp, args.workers, args.placement)
         procs.append(pp)
-        sp, sport = start_target("skyrelay", nport, tmp, args.workers)
+        sp, sport = start_target("skyrelay", nport, tmp, args.workers, args.placement)
+        print(f"{args.workers} workers per Python target, placement: {args.placement} "
+              f"({'one SO_REUSEPORT socket per worker' if args.placement == 'reuseport' else 'one shared socket'}, "
+              "the same for the pass-through proxy and skyrelay)")
         procs.append(sp)
         targets = [("direct", nginx.pid, nport), ("passthrough", pp.pid, pport), ("skyrelay", sp.pid, sport)]
         rows = []
