@@ -114,23 +114,28 @@ class ChatEndpoint:
         headers.append((b"x-skyrelay-deployment", rs.deployment.encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         finish = "stop"
+        out = [w.role()]
+        ready = rs.ready
         try:
-            out = [w.role()]
             async for delta in rs:
                 if delta.text:
                     out.append(w.text(delta.text))
                 if delta.finish_reason:
                     finish = delta.finish_reason
-                if out:
+                # Deltas that arrived together (already buffered: taking the next one waits on nothing)
+                # go out in one write; anything else is sent as soon as it is here.
+                if out and not ready():
                     await send({"type": "http.response.body", "body": b"".join(out), "more_body": True})
                     out = []
-            tail = w.finish(finish)
+            out.append(w.finish(finish))
             if include_usage and rs.usage is not None:
-                tail += w.usage(rs.usage)
-            await send({"type": "http.response.body", "body": tail + DONE})
+                out.append(w.usage(rs.usage))
+            out.append(DONE)
+            await send({"type": "http.response.body", "body": b"".join(out)})
         except ProviderError as exc:  # after the first byte: never splice, end with an error event
             state["status"] = exc.status
-            await send({"type": "http.response.body", "body": error_event(exc.code, exc.message)})
+            out.append(error_event(exc.code, exc.message))
+            await send({"type": "http.response.body", "body": b"".join(out)})
         finally:
             await rs.aclose()
 

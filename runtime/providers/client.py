@@ -176,6 +176,10 @@ class ProviderStream:
     def __aiter__(self) -> "ProviderStream":
         return self
 
+    def ready(self) -> bool:
+        """True when the next `__anext__` returns (a delta, or the end) without reading the network."""
+        return bool(self._pending) or (self._opened and self._finished)
+
     async def __anext__(self) -> StreamDelta:
         if not self._opened:
             await self.open()

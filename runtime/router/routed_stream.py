@@ -29,7 +29,8 @@ class RoutedStream:
     """
 
     def __init__(self, router: "Router", tenant: str, tier, dep: DeploymentState, request: ChatRequest,
-                 estimate: int, reservation, it: AsyncIterator[StreamDelta], first: StreamDelta, t0: float):
+                 estimate: int, reservation, it: AsyncIterator[StreamDelta], first: StreamDelta, t0: float,
+                 bounded: bool = False):
         self.router = router
         self.tenant = tenant
         self.tier = tier
@@ -45,16 +46,24 @@ class RoutedStream:
         self._it = it
         self._first = first
         self._t0 = t0
+        self._bounded = bounded  # `it` bounds each read by the idle timeout itself (the provider client)
         self._gen = self._run()
 
     def __aiter__(self):
         return self._gen
+
+    def ready(self) -> bool:
+        """True when the next delta (or the end) is already buffered, so taking it waits on no I/O.
+        The API uses it to send deltas that arrived together in one write."""
+        ready = getattr(self._it, "ready", None)
+        return ready() if ready is not None else False
 
     async def aclose(self) -> None:
         await self._gen.aclose()
 
     async def _run(self):
         r = self.router
+        it, bounded = self._it, self._bounded
         chars = 0
         ok = False
         delta = self._first
@@ -65,12 +74,19 @@ class RoutedStream:
                     self.usage = delta.usage
                 yield delta
                 try:
-                    async with asyncio.timeout(r.timeouts.idle_s):
-                        delta = await anext(self._it)
+                    if bounded:
+                        delta = await anext(it)
+                    else:
+                        async with asyncio.timeout(r.timeouts.idle_s):
+                            delta = await anext(it)
                 except StopAsyncIteration:
                     ok = True
                     return
                 except TimeoutError:
+                    raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
+                except UpstreamTimeout:  # the client's own idle timer: reported as this one would have been
+                    if not bounded:
+                        raise
                     raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
                 except OSError as exc:
                     raise UpstreamServerError(f"{self.deployment}: {exc.__class__.__name__}") from None

@@ -60,12 +60,14 @@ def _client_call() -> tuple[CallFn, StreamFn]:
 
 
 def _enforces_timeout(call) -> bool:
-    """True for the provider client's `complete`, which bounds each call by its `timeout` argument itself."""
+    """True for the provider client's `complete`, which bounds each call by its `timeout` argument itself,
+    and for its `open_stream`, which bounds the first delta by `ttft_timeout` and each later read by
+    `idle_timeout`."""
     try:
         from skyrelay.runtime.providers import client
     except ImportError:
         return False
-    return call is client.complete
+    return call is client.complete or call is client.open_stream
 
 
 class Router:
@@ -81,6 +83,7 @@ class Router:
         self._call = call
         self._call_bounded = _enforces_timeout(call)  # then one timer per attempt, not two nested ones
         self._open_stream = open_stream
+        self._stream_bounded = _enforces_timeout(open_stream)  # no second timer around the first chunk or each chunk
         self.limiter = limiter if limiter is not None else make_limiter(config.limiter)
         self.cache = cache if cache is not None else make_cache(config.cache)
         self.clock = clock
@@ -152,7 +155,8 @@ class Router:
         except BaseException:
             await self.limiter.settle(reservation, tier, 0)
             raise
-        return RoutedStream(self, t.name, tier, dep, request, estimate, reservation, it, first, t0)
+        return RoutedStream(self, t.name, tier, dep, request, estimate, reservation, it, first, t0,
+                            bounded=self._stream_bounded)
 
     async def aclose(self) -> None:
         await self.limiter.close()
@@ -203,11 +207,18 @@ class Router:
         t0 = self.clock()
         it = None
         try:
-            async with asyncio.timeout(ttft):
-                it = self._open_stream(dep.upstream, request, ttft, self.timeouts.idle_s)
-                if inspect.isawaitable(it):
-                    it = await it
-                first = await anext(it)
+            if self._stream_bounded:  # the client's own timer bounds connect + first delta by `ttft`
+                try:
+                    it = self._open_stream(dep.upstream, request, ttft, self.timeouts.idle_s)
+                    first = await anext(it)
+                except UpstreamTimeout:  # report it as this timer would have
+                    raise TimeoutError from None
+            else:
+                async with asyncio.timeout(ttft):
+                    it = self._open_stream(dep.upstream, request, ttft, self.timeouts.idle_s)
+                    if inspect.isawaitable(it):
+                        it = await it
+                    first = await anext(it)
         except StopAsyncIteration:
             raise UpstreamServerError(f"{dep.name}: stream ended before its first chunk") from None
         except TimeoutError:
