@@ -132,7 +132,7 @@ class AsyncJobs(pulumi.ComponentResource):
             attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S")
                         for a in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")],
             # The runtime's DynamoJobStore layout: `by_tenant`, a tenant's jobs newest first
-            # (GET /v1/jobs); `by_status`, sparse and keys-only, PENDING jobs oldest update first
+            # (GET /v1/jobs); `by_status`, sparse (keys + expiry only), PENDING jobs oldest update first
             # (the sweeper's query; only PENDING items carry gsi2pk/gsi2sk).
             global_secondary_indexes=[
                 aws.dynamodb.TableGlobalSecondaryIndexArgs(
@@ -149,7 +149,9 @@ class AsyncJobs(pulumi.ComponentResource):
                         aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi2pk", key_type="HASH"),
                         aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi2sk", key_type="RANGE"),
                     ],
-                    projection_type="KEYS_ONLY",
+                    # keys + the expiry (filtered in the query): each index write stays ~1 WCU
+                    projection_type="INCLUDE",
+                    non_key_attributes=["expires_at_exact"],
                 ),
             ],
             ttl=aws.dynamodb.TableTtlArgs(attribute_name=settings["table_ttl_attribute"], enabled=True),

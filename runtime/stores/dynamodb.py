@@ -14,10 +14,11 @@ Items:
 - `expires_at` is the table's TTL attribute; TTL deletion is lazy, so reads filter expired items.
 - `list` queries the `by_tenant` index newest first; the cursor is the last item's key (base64 JSON).
 - `find_idempotent` is a consistent read of the idempotency item, then of the job it names.
-- `stale` queries `by_status`, a sparse, keys-only GSI: only PENDING jobs carry its keys (every
+- `stale` queries `by_status`, a sparse GSI projecting only the keys and `expires_at_exact`: only PENDING jobs carry its keys (every
   transition rewrites the item, so leaving PENDING removes them). Its partition key is spread over
   `STATUS_SHARDS` shards by job id, so one hot partition does not throttle submits; the sweeper
-  queries each shard ascending with `gsi2sk < <updated_before>`, merges, and re-reads each job
+  queries each shard ascending with `gsi2sk < <updated_before>` (expired items filtered), merges the
+  shards page by page, and re-reads each job
   consistently (the index is eventually consistent). Only PENDING is indexed (the sweeper's
   query); final jobs are never stale (`[]`), and other statuses raise ValueError.
 
@@ -79,7 +80,7 @@ def create_table(client, name: str) -> None:
                     {"AttributeName": "gsi2pk", "KeyType": "HASH"},
                     {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["expires_at_exact"]},
             },
         ],
     )
@@ -310,43 +311,46 @@ class DynamoJobStore:
             raise ValueError(f"DynamoJobStore.stale: only {sorted(s.value for s in STALE_INDEXED)} are indexed")
         if limit <= 0:
             return []
-        before = _time_key(updated_before)
-        shards = await asyncio.gather(*(self._stale_shard(f"STATUS#{status.value}#{n}", before, limit)
-                                        for n in range(STATUS_SHARDS)))
-        keys = sorted((sk, pk) for shard in shards for sk, pk in shard)
         now = self.clock()
+        before = _time_key(updated_before)
+        # A merge of the shards, oldest first, each read page by page as it runs dry.
+        shards = [{"pk": f"STATUS#{status.value}#{n}", "items": [], "start": None, "done": False}
+                  for n in range(STATUS_SHARDS)]
         jobs: list[Job] = []
-        for sk, _ in keys:  # the index is eventually consistent: re-read each job
-            loaded = await self._load(sk.rsplit("#", 1)[1])
+        while len(jobs) < limit:
+            # every shard must show its oldest item (or be exhausted) before the smallest is taken;
+            # a page can come back empty (Limit counts items before the expiry filter)
+            while dry := [sh for sh in shards if not sh["items"] and not sh["done"]]:
+                await asyncio.gather(*(self._stale_page(sh, before, now, limit) for sh in dry))
+            live = [sh for sh in shards if sh["items"]]
+            if not live:
+                break
+            head = min(live, key=lambda sh: sh["items"][0])
+            sk = head["items"].pop(0)
+            loaded = await self._load(sk.rsplit("#", 1)[1])  # the index is eventually consistent
             if loaded is None:
                 continue
             job = loaded[0]
             if job.status == status and job.updated_at < updated_before and not job.expired(now):
                 jobs.append(job)
-                if len(jobs) == limit:
-                    break
         return jobs
 
-    async def _stale_shard(self, pk: str, before: str, limit: int) -> "list[tuple[str, str]]":
-        out_keys: list[tuple[str, str]] = []
-        start = None
-        while len(out_keys) < limit:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": STATUS_INDEX,
-                "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :b",
-                "ExpressionAttributeValues": {":p": {"S": pk}, ":b": {"S": before}},
-                "ScanIndexForward": True,
-                "Limit": limit - len(out_keys),
-            }
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            out = await self._call("query", **kwargs)
-            out_keys += [(i["gsi2sk"]["S"], i["pk"]["S"]) for i in out.get("Items", [])]
-            start = out.get("LastEvaluatedKey")
-            if not start:
-                break
-        return out_keys
+    async def _stale_page(self, shard: dict, before: str, now: float, limit: int) -> None:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "gsi2pk = :p AND gsi2sk < :b",
+            "FilterExpression": "expires_at_exact > :now",  # projected into the index
+            "ExpressionAttributeValues": {":p": {"S": shard["pk"]}, ":b": {"S": before}, ":now": {"N": repr(now)}},
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if shard["start"]:
+            kwargs["ExclusiveStartKey"] = shard["start"]
+        out = await self._call("query", **kwargs)
+        shard["items"] += [i["gsi2sk"]["S"] for i in out.get("Items", [])]
+        shard["start"] = out.get("LastEvaluatedKey")
+        shard["done"] = not shard["start"]
 
     async def close(self) -> None:
         client, self._client = self._client, None

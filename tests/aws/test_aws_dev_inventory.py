@@ -207,7 +207,7 @@ def test_job_table_is_on_demand_with_pitr_ttl_deletion_protection_and_encryption
     assert [(k["attributeName"], k["keyType"]) for k in gsi[0]["keySchemas"]] == [("gsi1pk", "HASH"), ("gsi1sk", "RANGE")]
     # the sweeper's sparse index: keys only (small GSI writes), only PENDING items carry its keys
     assert [(k["attributeName"], k["keyType"]) for k in gsi[1]["keySchemas"]] == [("gsi2pk", "HASH"), ("gsi2sk", "RANGE")]
-    assert gsi[1]["projectionType"] == "KEYS_ONLY"
+    assert (gsi[1]["projectionType"], gsi[1]["nonKeyAttributes"]) == ("INCLUDE", ["expires_at_exact"])
     from skyrelay.runtime.stores import dynamodb
 
     assert dynamodb.INDEX == "by_tenant" and table.inputs["ttl"]["attributeName"] == dynamodb.TTL_ATTRIBUTE
@@ -215,8 +215,9 @@ def test_job_table_is_on_demand_with_pitr_ttl_deletion_protection_and_encryption
     # the test tables (moto) have the deployed indexes
     calls = []
     dynamodb.create_table(type("C", (), {"create_table": lambda self, **kw: calls.append(kw)})(), "t")
-    assert [(g["IndexName"], g["Projection"]["ProjectionType"]) for g in calls[0]["GlobalSecondaryIndexes"]] == [
-        (g["name"], g["projectionType"]) for g in gsi]
+    assert [(g["IndexName"], g["Projection"]["ProjectionType"], g["Projection"].get("NonKeyAttributes"))
+            for g in calls[0]["GlobalSecondaryIndexes"]] == [
+        (g["name"], g["projectionType"], g.get("nonKeyAttributes")) for g in gsi]
 
 
 def test_secrets_are_arns_in_env_and_the_webhook_secret_is_a_secret_output(plan):

@@ -125,3 +125,20 @@ def test_stale_pages_across_shards_oldest_first(kit):
     assert [j.id for j in got] == oldest_first[:5]
     with pytest.raises(ValueError):
         loop.run_until_complete(kit.store.stale(JobStatus.PROCESSING, time.time()))
+
+
+def test_stale_skips_expired_items_ahead_of_live_ones_in_every_shard(kit):
+    """Expired PENDING items (TTL deletion lags) sort first in their shard; the query filters them and
+    the merge reads on, so the oldest live job still comes first."""
+    from skyrelay.runtime.platforms.aws_lambda import runtime
+
+    loop = runtime.loop()
+    for _ in range(12):
+        dead = job(500)
+        dead.expires_at = time.time() - 100
+        loop.run_until_complete(kit.store.create(dead))
+    a, b = job(300), job(200)
+    for j in (b, a):
+        loop.run_until_complete(kit.store.create(j))
+    assert [j.id for j in loop.run_until_complete(kit.store.stale(JobStatus.PENDING, time.time() - 50, limit=1))] == [a.id]
+    assert [j.id for j in loop.run_until_complete(kit.store.stale(JobStatus.PENDING, time.time() - 50))] == [a.id, b.id]
