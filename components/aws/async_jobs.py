@@ -6,7 +6,6 @@ it (conditional write), runs it, and moves it to COMPLETE once. A message that f
 `max_receive_count` times is dead-lettered, and the worker marks its job FAILED on that last attempt.
 """
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
@@ -15,18 +14,23 @@ import pulumi
 import pulumi_aws as aws
 
 from skyrelay.components.aws import observability
+from skyrelay.components.aws.code_path import default_code_path
 from skyrelay.components.aws.defaults import ASYNC_JOBS
+from skyrelay.components.aws.job_secrets import provider_secret_env, provider_secrets, webhook_secret
+from skyrelay.components.aws.jobs_table import STATUS_INDEX, TENANT_INDEX, job_table
 from skyrelay.components.aws.queues import WorkQueue
+from skyrelay.components.aws.statements import api_policy, bedrock_statement, worker_policy
+from skyrelay.components.aws.sweeper import SWEEP_EVENT, sweeper
 from skyrelay.components.aws.worker import build_function, function_name
 from skyrelay.components.defaults import resolve
 from skyrelay.errors import ConfigError
 
+__all__ = [
+    "STATUS_INDEX", "SWEEP_EVENT", "TENANT_INDEX", "WORKER_HANDLER", "AsyncJobs", "AsyncJobsArgs",
+    "api_policy", "bedrock_statement", "max_concurrency", "worker_policy",
+]
+
 WORKER_HANDLER = "skyrelay.runtime.platforms.aws_lambda.worker.handler"
-# The event the sweeper schedule sends the worker (runtime/platforms/aws_lambda/worker.py: SWEEP_EVENT).
-SWEEP_EVENT = {"skyrelay": "sweep"}
-# The job table's indexes (runtime/stores/dynamodb.py: INDEX, STATUS_INDEX).
-TENANT_INDEX = "by_tenant"
-STATUS_INDEX = "by_status"
 
 
 class AsyncJobsArgs(TypedDict, total=False):
@@ -108,88 +112,22 @@ class AsyncJobs(pulumi.ComponentResource):
         kms = args.get("kms_key_arn")
         self._kms = kms
         topic = args.get("alarm_topic_arn")
-        code_path = args.get("code_path") or _default_code_path()
+        code_path = args.get("code_path") or default_code_path()
         child = pulumi.ResourceOptions(parent=self)
         overrides = args.get("overrides")
 
-        self.interactive = WorkQueue(
-            f"{name}-interactive",
-            {"consumer_timeout_seconds": timeout, "batching_window_seconds": 0, "retention_seconds": retention,
-             **({"kms_key_arn": kms} if kms is not None else {}), **({"overrides": overrides} if overrides else {})},
-            opts=child,
-        )
-        self.batch = WorkQueue(
-            f"{name}-batch",
-            {"consumer_timeout_seconds": timeout, "batching_window_seconds": window, "retention_seconds": retention,
-             **({"kms_key_arn": kms} if kms is not None else {}), **({"overrides": overrides} if overrides else {})},
-            opts=child,
-        )
-        self.table = aws.dynamodb.Table(
-            f"{name}-jobs",
-            billing_mode=settings["table_billing_mode"],
-            hash_key="pk",
-            range_key="sk",
-            attributes=[aws.dynamodb.TableAttributeArgs(name=a, type="S")
-                        for a in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")],
-            # The runtime's DynamoJobStore layout: `by_tenant`, a tenant's jobs newest first
-            # (GET /v1/jobs); `by_status`, sparse (keys + expiry only), PENDING jobs oldest update first
-            # (the sweeper's query; only PENDING items carry gsi2pk/gsi2sk).
-            global_secondary_indexes=[
-                aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                    name="by_tenant",
-                    key_schemas=[
-                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi1pk", key_type="HASH"),
-                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi1sk", key_type="RANGE"),
-                    ],
-                    projection_type="ALL",
-                ),
-                aws.dynamodb.TableGlobalSecondaryIndexArgs(
-                    name="by_status",
-                    key_schemas=[
-                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi2pk", key_type="HASH"),
-                        aws.dynamodb.TableGlobalSecondaryIndexKeySchemaArgs(attribute_name="gsi2sk", key_type="RANGE"),
-                    ],
-                    # keys + the expiry (filtered in the query): each index write stays ~1 WCU
-                    projection_type="INCLUDE",
-                    non_key_attributes=["expires_at_exact"],
-                ),
-            ],
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name=settings["table_ttl_attribute"], enabled=True),
-            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=settings["table_pitr"]),
-            deletion_protection_enabled=settings["table_deletion_protection"],
-            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
-                enabled=settings["table_sse"], kms_key_arn=kms
-            ),
-            opts=child,
-        )
+        def queue_args(window_seconds: int) -> dict[str, Any]:
+            return {"consumer_timeout_seconds": timeout, "batching_window_seconds": window_seconds,
+                    "retention_seconds": retention, **({"kms_key_arn": kms} if kms is not None else {}),
+                    **({"overrides": overrides} if overrides else {})}
 
-        self.webhook_secret = aws.secretsmanager.Secret(
-            f"{name}-webhook",
-            description="Standard Webhooks signing secret (whsec) for job callbacks",
-            kms_key_id=kms,
-            recovery_window_in_days=settings["secret_recovery_window_days"],
-            opts=child,
+        self.interactive = WorkQueue(f"{name}-interactive", queue_args(0), opts=child)
+        self.batch = WorkQueue(f"{name}-batch", queue_args(window), opts=child)
+        self.table = job_table(self, name, settings, kms)
+        self.webhook_secret, self.webhook_secret_version = webhook_secret(self, name, settings, kms)
+        self.provider_secrets: dict[str, aws.secretsmanager.Secret] = provider_secrets(
+            self, name, args.get("provider_secrets", ()), settings, kms
         )
-        random = aws.secretsmanager.get_random_password_output(
-            password_length=48, exclude_punctuation=True, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
-        self.webhook_secret_version = aws.secretsmanager.SecretVersion(
-            f"{name}-webhook",
-            secret_id=self.webhook_secret.id,
-            secret_string=pulumi.Output.secret(random.random_password),
-            # Generated once; rotating is an explicit operation, not a side effect of `pulumi up`.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["secretString"]),
-        )
-        self.provider_secrets: dict[str, aws.secretsmanager.Secret] = {
-            provider: aws.secretsmanager.Secret(
-                f"{name}-provider-{provider}",
-                description=f"API key for the {provider} provider (put the value out of band)",
-                kms_key_id=kms,
-                recovery_window_in_days=settings["secret_recovery_window_days"],
-                opts=child,
-            )
-            for provider in args.get("provider_secrets", ())
-        }
 
         self._bedrock = bedrock_statement(list(args.get("bedrock_model_arns", ())))
         self.environment: dict[str, pulumi.Input[str]] = {
@@ -201,12 +139,8 @@ class AsyncJobs(pulumi.ComponentResource):
             "SKYRELAY_DLQ_INTERACTIVE_URL": self.interactive.dlq.url,
             "SKYRELAY_DLQ_BATCH_URL": self.batch.dlq.url,
             "SKYRELAY_WEBHOOK_SECRET_ARN": self.webhook_secret.arn,
-            # One variable per provider, holding the secret's ARN (never its value):
-            # SKYRELAY_PROVIDER_<NAME>_SECRET_ARN; the runtime reads the values at cold start.
-            **{
-                f"SKYRELAY_PROVIDER_{_env_name(p)}_SECRET_ARN": s.arn
-                for p, s in sorted(self.provider_secrets.items())
-            },
+            # One variable per provider, holding the secret's ARN (never its value).
+            **provider_secret_env(self.provider_secrets),
             "SKYRELAY_MAX_RECEIVE_COUNT": str(settings["max_receive_count"]),
             "SKYRELAY_JOB_TTL_SECONDS": str(settings["job_ttl_days"] * 86400),
             "SKYRELAY_TTL_ATTRIBUTE": settings["table_ttl_attribute"],
@@ -214,7 +148,7 @@ class AsyncJobs(pulumi.ComponentResource):
             "POWERTOOLS_METRICS_NAMESPACE": observability.METRIC_NAMESPACE,
             **dict(args.get("environment", {})),
         }
-        secret_arns = [self.webhook_secret.arn, *[s.arn for s in self.provider_secrets.values()]]
+        secret_arns = self._secret_arns()
         worker_statements = pulumi.Output.all(
             self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns), kms,
             pulumi.Output.all(self.interactive.dlq.arn, self.batch.dlq.arn),
@@ -255,35 +189,13 @@ class AsyncJobs(pulumi.ComponentResource):
             )
         ]
 
-        # The sweeper: Lambda has no long-lived worker loop, so a schedule invokes the worker with
-        # SWEEP_EVENT and it calls `Sweeper.sweep_once()` (PENDING jobs without a message are
-        # re-enqueued). Only this rule may invoke the function this way.
+        # The sweeper (see sweeper.py): a schedule invokes the worker to re-enqueue lost jobs.
         self.sweeper_rule = None
         self.sweeper_target = None
         self.sweeper_permission = None
         if settings["sweeper_schedule"]:
-            self.sweeper_rule = aws.cloudwatch.EventRule(
-                f"{name}-sweeper",
-                description="skyrelay: re-enqueue PENDING jobs that lost their queue message",
-                schedule_expression=settings["sweeper_schedule"],
-                opts=child,
-            )
-            self.sweeper_permission = aws.lambda_.Permission(
-                f"{name}-sweeper",
-                action="lambda:InvokeFunction",
-                function=self.worker.name,
-                principal="events.amazonaws.com",
-                source_arn=self.sweeper_rule.arn,
-                opts=child,
-            )
-            self.sweeper_target = aws.cloudwatch.EventTarget(
-                f"{name}-sweeper",
-                rule=self.sweeper_rule.name,
-                arn=self.worker.arn,
-                input=json.dumps(SWEEP_EVENT),
-                retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(maximum_retry_attempts=0,
-                                                                     maximum_event_age_in_seconds=60),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.sweeper_permission]),
+            self.sweeper_rule, self.sweeper_permission, self.sweeper_target = sweeper(
+                self, name, settings["sweeper_schedule"], self.worker
             )
 
         self.alarms = [
@@ -331,109 +243,15 @@ class AsyncJobs(pulumi.ComponentResource):
             }
         )
 
+    def _secret_arns(self) -> list[pulumi.Output[str]]:
+        return [self.webhook_secret.arn, *[s.arn for s in self.provider_secrets.values()]]
+
     def api_statements(self) -> pulumi.Output[list[dict[str, Any]]]:
         """What the API Lambda may do: read/write the job table, send to both queues (and read their
         depth for back-pressure), read the secrets. Nothing else."""
-        secret_arns = [self.webhook_secret.arn, *[s.arn for s in self.provider_secrets.values()]]
+        secret_arns = self._secret_arns()
         return pulumi.Output.all(
             self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns),
             getattr(self, "_kms", None),
         ).apply(lambda a: api_policy(a[0], a[1], a[2], list(a[3]), a[4]) + self._bedrock)
 
-
-def bedrock_statement(model_arns: list[str]) -> list[dict[str, Any]]:
-    if not model_arns:
-        return []
-    return [{"Sid": "InvokeConfiguredModels", "Effect": "Allow",
-             "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"], "Resource": sorted(model_arns)}]
-
-
-def _kms_statement(kms: str | None) -> list[dict[str, Any]]:
-    if not kms:
-        return []
-    return [{"Sid": "KmsForData", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": kms}]
-
-
-def worker_policy(interactive: str, batch: str, table: str, secrets: list[str], kms: str | None,
-                  dlqs: list[str] = ()) -> list[dict[str, Any]]:
-    dead_letter = [{
-        # On a job's last attempt the worker moves its message to the queue's DLQ itself
-        # (send there, then delete from the queue); it never reads the DLQs.
-        "Sid": "DeadLetterToOwnDlqs",
-        "Effect": "Allow",
-        "Action": ["sqs:SendMessage"],
-        "Resource": list(dlqs),
-    }] if dlqs else []
-    return [
-        {
-            "Sid": "ConsumeOwnQueues",
-            "Effect": "Allow",
-            "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
-            "Resource": [interactive, batch],
-        },
-        {
-            # The scheduled sweep re-enqueues PENDING jobs that lost their message.
-            "Sid": "RequeueToOwnQueues",
-            "Effect": "Allow",
-            "Action": ["sqs:SendMessage"],
-            "Resource": [interactive, batch],
-        },
-        *dead_letter,
-        {
-            "Sid": "JobTableReadWrite",
-            "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
-            "Resource": [table],
-        },
-        {
-            # The sweeper's query (`by_status`, keys only): a Query on an index needs the index ARN.
-            "Sid": "QueryStatusIndex",
-            "Effect": "Allow",
-            "Action": ["dynamodb:Query"],
-            "Resource": [f"{table}/index/{STATUS_INDEX}"],
-        },
-        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
-        *_kms_statement(kms),
-    ]
-
-
-def api_policy(interactive: str, batch: str, table: str, secrets: list[str], kms: str | None) -> list[dict[str, Any]]:
-    return [
-        {
-            "Sid": "SubmitToOwnQueues",
-            "Effect": "Allow",
-            "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes"],
-            "Resource": [interactive, batch],
-        },
-        {
-            "Sid": "JobTableReadWrite",
-            "Effect": "Allow",
-            "Action": [
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Query",
-            ],
-            "Resource": [table],
-        },
-        {
-            # GET /v1/jobs pages a tenant's jobs through `by_tenant`; a Query on an index needs its ARN.
-            "Sid": "QueryTenantIndex",
-            "Effect": "Allow",
-            "Action": ["dynamodb:Query"],
-            "Resource": [f"{table}/index/{TENANT_INDEX}"],
-        },
-        {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
-        *_kms_statement(kms),
-    ]
-
-
-def _env_name(provider: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in provider).upper()
-
-
-def _default_code_path() -> str:
-    from skyrelay.components.aws.packaging import build_lambda_zip
-
-    return str(build_lambda_zip())
