@@ -84,6 +84,9 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--aws-client", choices=("json", "botocore"), default="json",
                     help="botocore: the handlers' AWS calls through botocore, as before awsjson (for comparison)")
+    ap.add_argument("--config", choices=("json", "yaml"), default="json",
+                    help="json: the router config in SKYRELAY_CONFIG_JSON, as the AWS components deploy it "
+                         "(default); yaml: a skyrelay.yaml file in the zip root (SKYRELAY_CONFIG)")
     args = ap.parse_args()
 
     from skyrelay.components.aws.packaging import build_lambda_zip, find_python
@@ -117,6 +120,12 @@ def main() -> int:
         config = (ROOT / "examples" / "local.yaml").read_text().replace("127.0.0.1:8090", f"127.0.0.1:{sim_port}")
         config = re.sub(r"(?ms)^jobs:.*?(?=^\S|\Z)", "", config)  # the AWS runtime decides store/queue
         (task / "skyrelay.yaml").write_text(config)
+        if args.config == "json":  # what blueprints/aws.py renders into the functions' environment
+            import yaml
+
+            config_env = {"SKYRELAY_CONFIG_JSON": json.dumps(yaml.safe_load(config), separators=(",", ":"))}
+        else:
+            config_env = {"SKYRELAY_CONFIG": "skyrelay.yaml"}
         boto = work / "boto"
         boto.mkdir()
         site = Path(__import__("botocore").__file__).parent.parent
@@ -130,7 +139,7 @@ def main() -> int:
 
         env = aws_resources(moto)
         env.update({
-            "PYTHONPATH": f"{task}:{boto}", "LAMBDA_TASK_ROOT": str(task), "SKYRELAY_CONFIG": "skyrelay.yaml",
+            "PYTHONPATH": f"{task}:{boto}", "LAMBDA_TASK_ROOT": str(task), **config_env,
             "SKYRELAY_AWS_ENDPOINT_URL": moto, "SKYRELAY_MAX_RECEIVE_COUNT": "5",
             "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
             "PYTHONDONTWRITEBYTECODE": "1", "PATH": os.environ.get("PATH", ""),  # nothing compiles in the run
@@ -157,7 +166,7 @@ def main() -> int:
                                            worker_events, env))
         report = {
             "zip_bytes": size, "zip_mb": round(size / 1e6, 2), "unzipped_mb": round(unzipped / 1e6, 2),
-            "build_s": round(build_s, 2), "python": py312, "runs": args.runs,
+            "build_s": round(build_s, 2), "python": py312, "runs": args.runs, "config": args.config,
             "interpreter_start_ms_median": round(statistics.median(startup), 1),
             "botocore_baseline_ms_median": round(statistics.median(boto_start), 1),
         }
@@ -177,6 +186,7 @@ def main() -> int:
             print(json.dumps(report, indent=2))
         else:
             print(f"zip: {report['zip_mb']} MB ({size:,} bytes; {report['unzipped_mb']} MB unzipped; target <= 5 MB)")
+            print(f"router config: {'SKYRELAY_CONFIG_JSON (as deployed)' if args.config == 'json' else 'skyrelay.yaml'}")
             print(f"baseline, same run: bare interpreter (python3.12 -S -c pass) {bare} ms; interpreter + botocore "
                   f"import + one DynamoDB client {boto_base} ms (medians of {args.runs})")
             for name in ("worker", "api"):

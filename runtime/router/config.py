@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from skyrelay.errors import ConfigError
@@ -210,6 +209,8 @@ def parse_config(raw: dict, source: str = "router config") -> RouterConfig:
 
 
 def load_config(path: str | os.PathLike) -> RouterConfig:
+    import yaml  # here, not at import: on Lambda the config arrives as JSON (SKYRELAY_CONFIG_JSON)
+
     p = Path(path)
     try:
         raw = yaml.safe_load(p.read_text())
