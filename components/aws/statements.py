@@ -1,8 +1,12 @@
-"""IAM policy documents: the statement shape every skyrelay policy uses, and the least-privilege
-statements of the worker and API Lambdas (AsyncJobs.api_statements() feeds JobsApi)."""
+"""IAM policy documents: the statement shape every skyrelay policy uses, the least-privilege
+statements of the worker and API Lambdas (AsyncJobs.api_statements() feeds JobsApi), and the
+resource-based permission that lets one AWS service invoke a function from one source."""
 
 import json
 from typing import Any
+
+import pulumi
+import pulumi_aws as aws
 
 from skyrelay.components.aws.jobs_table import STATUS_INDEX, TENANT_INDEX
 
@@ -71,3 +75,16 @@ def api_policy(interactive: str, batch: str, table: str, secrets: list[str], kms
         _read_secrets(secrets),
         *kms_statement(kms),
     ]
+
+
+def invoke_permission(owner: pulumi.Resource, name: str, function: aws.lambda_.Function, principal: str,
+                      source_arn: pulumi.Input[str]) -> aws.lambda_.Permission:
+    """Only `principal` (a service) calling from `source_arn` may invoke `function`."""
+    return aws.lambda_.Permission(
+        name,
+        action="lambda:InvokeFunction",
+        function=function.name,
+        principal=principal,
+        source_arn=source_arn,
+        opts=pulumi.ResourceOptions(parent=owner),
+    )

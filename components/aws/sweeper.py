@@ -7,6 +7,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from skyrelay.components.aws.statements import invoke_permission
+
 # The event the sweeper schedule sends the worker (runtime/platforms/aws_lambda/worker.py: SWEEP_EVENT).
 SWEEP_EVENT = {"skyrelay": "sweep"}
 
@@ -21,14 +23,7 @@ def sweeper(
         schedule_expression=schedule,
         opts=child,
     )
-    permission = aws.lambda_.Permission(
-        f"{name}-sweeper",
-        action="lambda:InvokeFunction",
-        function=worker.name,
-        principal="events.amazonaws.com",
-        source_arn=rule.arn,
-        opts=child,
-    )
+    permission = invoke_permission(owner, f"{name}-sweeper", worker, "events.amazonaws.com", rule.arn)
     target = aws.cloudwatch.EventTarget(
         f"{name}-sweeper",
         rule=rule.name,
