@@ -6,7 +6,8 @@ worker and API handlers, each in a fresh Python 3.12 interpreter running the ext
 
 The Lambda runtime provides boto3 (with its bytecode); here a copy of the venv's boto3/botocore,
 compiled for 3.12, plays its part (after the zip on sys.path, as on Lambda). Targets: zip <= 5 MB, worker cold start
-(import + first invocation) <= 250 ms. Interpreter start-up itself is reported apart: on Lambda it
+(import + first invocation, plus the one TLS context that HTTPS peers need on Lambda when the run,
+whose peers are plain HTTP on loopback, did not build it) <= 250 ms. Interpreter start-up itself is reported apart: on Lambda it
 is the runtime's INIT, before the handler module is imported.
 
 Every figure is printed beside baselines measured in the same run, interleaved with the handler
@@ -49,10 +50,20 @@ t1 = time.perf_counter()
 out = mod.handler(json.load(open(sys.argv[2])), None)
 t2 = time.perf_counter()
 c2 = time.process_time()
+# The loopback peers speak plain HTTP; on Lambda the first call's peers (AWS, Bedrock) are HTTPS and
+# need the process's one TLS context (the CA bundle load). Charged here when the run did not build it.
+tls_ms = 0.0
+client = sys.modules.get("skyrelay.runtime.providers.client")
+if client is not None and getattr(client, "_TLS", None) == []:
+    t = time.perf_counter()
+    client.tls_context()
+    tls_ms = (time.perf_counter() - t) * 1000
+t2b = time.perf_counter()
 mod.handler(json.load(open(sys.argv[3])), None)  # a second, warm invocation: the same work without cold costs
 t3 = time.perf_counter()
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "invoke_ms": (t2 - t1) * 1000, "total_ms": (t2 - t0) * 1000,
-                  "warm_ms": (t3 - t2) * 1000, "cpu_ms": (c2 - c0) * 1000,
+                  "tls_ms": tls_ms, "with_tls_ms": (t2 - t0) * 1000 + tls_ms,
+                  "warm_ms": (t3 - t2b) * 1000, "cpu_ms": (c2 - c0) * 1000,
                   "botocore_loaded": "botocore" in sys.modules, "out": out if isinstance(out, dict) else str(out)}))
 """
 
@@ -172,7 +183,7 @@ def main() -> int:
         }
         bare, boto_base = report["interpreter_start_ms_median"], report["botocore_baseline_ms_median"]
         for name, runs in results.items():
-            for key in ("import_ms", "invoke_ms", "total_ms", "warm_ms", "cpu_ms"):
+            for key in ("import_ms", "invoke_ms", "total_ms", "tls_ms", "with_tls_ms", "warm_ms", "cpu_ms"):
                 values = [r[key] for r in runs]
                 report[f"{name}_{key}_median"] = round(statistics.median(values), 1)
                 report[f"{name}_{key}_max"] = round(max(values), 1)
@@ -194,13 +205,15 @@ def main() -> int:
                       f"{report[f'{name}_invoke_ms_median']} ms = {report[f'{name}_total_ms_median']} ms median "
                       f"(max {report[f'{name}_total_ms_max']} ms, CPU {report[f'{name}_cpu_ms_median']} ms) over "
                       f"{args.runs} fresh interpreters; warm: {report[f'{name}_warm_ms_median']} ms")
+                print(f"    + the TLS context HTTPS peers need on Lambda (loopback peers are plain HTTP): "
+                      f"{report[f'{name}_tls_ms_median']} ms -> {report[f'{name}_with_tls_ms_median']} ms median")
                 print(f"    with interpreter start = {report[f'{name}_cold_vs_bare_python']}x a bare interpreter, "
                       f"{report[f'{name}_cold_vs_botocore_baseline']}x the botocore baseline; botocore imported: "
                       f"{report[f'{name}_botocore_loaded']}")
             print(f"worker result: {report['worker_last_result']}")
             status = report["api_last_result"].get("statusCode") if isinstance(report["api_last_result"], dict) else "?"
             print(f"api result: HTTP {status}")
-        ok = size <= 5 * 1024 * 1024 and report["worker_total_ms_median"] <= 250
+        ok = size <= 5 * 1024 * 1024 and report["worker_with_tls_ms_median"] <= 250
         return 0 if ok else 1
     finally:
         for p in procs:

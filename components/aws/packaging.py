@@ -64,7 +64,30 @@ KEPT_ACCELERATORS = ("aiohttp/_http_parser*.so", "aiohttp/_http_writer*.so")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PYTHON = "3.12"
 PLATFORM = "manylinux2014_x86_64"
-FORMAT_VERSION = "4"  # bump when the layout or trims of the zip change
+FORMAT_VERSION = "5"  # bump when the layout, trims or patches of the zip change
+DEPS_VERSION = "4"  # bump when the trims of the cached wheels (`_strip`) change
+# Cold-start patches to the installed wheels, applied to the zip's copy only: (file, old, new, count).
+# Each `old` must occur exactly `count` times, else the build fails (a new version must be re-checked).
+# - aiohttp builds two TLS contexts at import (verified and unverified), each loading the system CA
+#   bundle: ~50 ms of the worker's cold start. The runtime never asks for an unverified one, and its
+#   provider client passes its own verified context (`providers.client.tls_context`, built once, on
+#   the first HTTPS session, shared with the AWS calls): aiohttp's are made on first use instead.
+SOURCE_PATCHES: tuple[tuple[str, str, str, int], ...] = (
+    (
+        "aiohttp/connector.py",
+        "_SSL_CONTEXT_VERIFIED = _make_ssl_context(True)\n_SSL_CONTEXT_UNVERIFIED = _make_ssl_context(False)\n",
+        "_SSL_CONTEXT_VERIFIED = _SSL_CONTEXT_UNVERIFIED = None  # skyrelay packaging: built on first use\n"
+        "_SSL_CONTEXTS: dict = {}\n\n\n"
+        "def _ssl_context(verified: bool) -> SSLContext:\n"
+        "    ctx = _SSL_CONTEXTS.get(verified)\n"
+        "    if ctx is None:\n"
+        "        ctx = _SSL_CONTEXTS[verified] = _make_ssl_context(verified)\n"
+        "    return ctx\n",
+        1,
+    ),
+    ("aiohttp/connector.py", "return _SSL_CONTEXT_UNVERIFIED\n", "return _ssl_context(False)\n", 2),
+    ("aiohttp/connector.py", "return _SSL_CONTEXT_VERIFIED\n", "return _ssl_context(True)\n", 1),
+)
 
 
 def skyrelay_source_root() -> Path:
@@ -159,7 +182,8 @@ def build_lambda_zip(
     sources = source_files()
     digest = hashlib.sha256()
     stripped = str(bool(STRIP_SHARED_OBJECTS and shutil.which("strip")))
-    for part in (FORMAT_VERSION, python, platform, stripped, *pins, str(bool(interpreter)), str(keep_sources)):
+    for part in (FORMAT_VERSION, python, platform, stripped, repr(SOURCE_PATCHES), *pins, str(bool(interpreter)),
+                 str(keep_sources)):
         digest.update(part.encode() + b"\0")
     for name, path in sources.items():
         digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
@@ -170,6 +194,7 @@ def build_lambda_zip(
     with tempfile.TemporaryDirectory(prefix="skyrelay-lambda-") as tmp:
         staging = Path(tmp) / "pkg"
         shutil.copytree(deps, staging, symlinks=False)
+        _patch(staging)
         for name, path in sources.items():
             dest = staging / name
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +209,7 @@ def build_lambda_zip(
 
 def _dependencies(build_dir: Path, pins: list[str], python: str, platform: str) -> Path:
     stripped = str(bool(STRIP_SHARED_OBJECTS and shutil.which("strip")))
-    key = hashlib.sha256("\n".join([FORMAT_VERSION, python, platform, stripped, *pins]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([DEPS_VERSION, python, platform, stripped, *pins]).encode()).hexdigest()[:16]
     folder = build_dir / f"deps-{key}"
     if (folder / ".complete").is_file():
         return folder
@@ -234,6 +259,18 @@ def _strip(folder: Path) -> None:
     for path in sorted(folder.rglob("*"), reverse=True):  # empty folders left by removed distributions
         if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+
+
+def _patch(folder: Path, patches: Sequence[tuple[str, str, str, int]] = SOURCE_PATCHES) -> None:
+    """Applies SOURCE_PATCHES; an `old` text found other than `count` times fails the build."""
+    for rel, old, new, count in patches:
+        path = folder / rel
+        text = path.read_text()
+        found = text.count(old)
+        if found != count:
+            raise RuntimeError(f"{rel}: expected {count} occurrence(s) of {old!r}, found {found}; "
+                               "re-check SOURCE_PATCHES (components/aws/packaging.py) against this version")
+        path.write_text(text.replace(old, new))
 
 
 def _compile(interpreter: str, staging: Path, keep_sources: bool) -> None:

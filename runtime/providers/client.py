@@ -31,6 +31,24 @@ _URLS: dict[str, tuple[URL, str]] = {}
 
 POOL_LIMIT = 1000  # connections per origin
 KEEPALIVE_S = 60.0
+_TLS: list = []  # the process's verified client TLS context, once built
+
+
+def tls_context():
+    """The verified client TLS context every HTTPS upstream (and the Lambda AWS client) shares.
+
+    Building one loads the system CA bundle (~25 ms), so it is built once per process, on first
+    use: aiohttp's own import-time context when it made one (a plain install), else a new one (the
+    Lambda zip defers aiohttp's, see components/aws/packaging.py SOURCE_PATCHES)."""
+    if not _TLS:
+        ctx = getattr(aiohttp.connector, "_SSL_CONTEXT_VERIFIED", None)
+        if ctx is None:
+            import ssl
+
+            ctx = ssl.create_default_context()
+            ctx.set_alpn_protocols(("http/1.1",))
+        _TLS.append(ctx)
+    return _TLS[0]
 
 
 def adapter_for(kind: str) -> tuple[Adapter, Signer]:
@@ -70,7 +88,9 @@ def session_for(url: str) -> aiohttp.ClientSession:
     entry = _SESSIONS.get(origin)
     if entry is not None and entry[0] is loop and not entry[1].closed:
         return entry[1]
-    connector = aiohttp.TCPConnector(limit=POOL_LIMIT, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300)
+    # HTTPS origins get the shared context (the CA bundle loads once); plain HTTP ones need none.
+    tls = tls_context() if origin[:6].lower() == "https:" else True
+    connector = aiohttp.TCPConnector(limit=POOL_LIMIT, keepalive_timeout=KEEPALIVE_S, ttl_dns_cache=300, ssl=tls)
     # No cookie jar: provider APIs are stateless, and filtering an empty jar still costs per request.
     session = aiohttp.ClientSession(connector=connector, timeout=_NO_TIMEOUT, skip_auto_headers=("User-Agent",),
                                     cookie_jar=aiohttp.DummyCookieJar())

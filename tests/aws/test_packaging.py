@@ -84,3 +84,45 @@ def test_the_cache_key_follows_source_content(monkeypatch, tmp_path, zip_path):
         )
     finally:
         rebuilt.unlink()
+
+
+def test_source_patches_fail_the_build_when_their_text_is_not_found(tmp_path):
+    (tmp_path / "mod.py").write_text("A = 1\nA = 1\n")
+    packaging._patch(tmp_path, [("mod.py", "A = 1\n", "A = 2\n", 2)])
+    assert (tmp_path / "mod.py").read_text() == "A = 2\nA = 2\n"
+    with pytest.raises(RuntimeError, match="mod.py: expected 1 occurrence"):
+        packaging._patch(tmp_path, [("mod.py", "A = 2\n", "A = 3\n", 1)])
+
+
+def test_packaged_aiohttp_builds_no_tls_context_at_import_and_one_on_first_use(tmp_path):
+    """aiohttp's import-time TLS contexts (a CA bundle load each) are deferred in the zip; the
+    provider client's shared context is the only one an HTTPS upstream needs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import aiohttp
+
+    src = Path(aiohttp.__file__).parent
+    (tmp_path / "aiohttp").mkdir()
+    for f in src.glob("*.py"):
+        (tmp_path / "aiohttp" / f.name).write_bytes(f.read_bytes())
+    for f in list(src.glob("*.so")) + [p for p in src.iterdir() if p.is_dir() and p.name != "__pycache__"]:
+        (tmp_path / "aiohttp" / f.name).symlink_to(f)
+    packaging._patch(tmp_path, [p for p in packaging.SOURCE_PATCHES if p[0].startswith("aiohttp/")])
+    script = (
+        "import ssl\n"
+        "made = []\n"
+        "orig = ssl.SSLContext.set_default_verify_paths\n"
+        "ssl.SSLContext.set_default_verify_paths = lambda self: (made.append(1), orig(self))[1]\n"
+        "import aiohttp.connector as c\n"
+        "assert made == [], made\n"
+        "from skyrelay.runtime.providers.client import tls_context\n"
+        "ctx = tls_context()\n"
+        "assert tls_context() is ctx and len(made) == 1, made\n"
+        "assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname\n"
+        "assert c._ssl_context(True) is c._ssl_context(True) and len(made) == 2\n"
+    )
+    env = {"PYTHONPATH": str(tmp_path), "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

@@ -144,10 +144,10 @@ class AwsJsonClient:
             if self._pool:
                 return self._pool.pop()
         if self.https:
-            if self._ssl is None:
-                import ssl
+            if self._ssl is None:  # the process's one TLS context: the CA bundle loads once, not per client
+                from skyrelay.runtime.providers.client import tls_context
 
-                self._ssl = ssl.create_default_context()
+                self._ssl = tls_context()
             return http.client.HTTPSConnection(self.host, timeout=self.timeout_s, context=self._ssl)
         return http.client.HTTPConnection(self.host, timeout=self.timeout_s)
 
