@@ -14,6 +14,42 @@ import pulumi_aws as aws
 METRIC_NAMESPACE = "skyrelay"
 
 
+def metric_alarm(
+    owner: pulumi.Resource,
+    name: str,
+    description: str,
+    namespace: str,
+    metric: str,
+    *,
+    dimensions: dict[str, pulumi.Input[str]],
+    statistic: str,
+    period: int,
+    evaluation_periods: int,
+    threshold: float,
+    comparison: str,
+    topic_arn: pulumi.Input[str] | None,
+) -> aws.cloudwatch.MetricAlarm:
+    """One alarm the way every skyrelay alarm is set: missing data is not breaching, and the topic
+    (when given) hears both the alarm and the recovery."""
+    actions = [topic_arn] if topic_arn is not None else []
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        alarm_description=description,
+        namespace=namespace,
+        metric_name=metric,
+        dimensions=dimensions,
+        statistic=statistic,
+        period=period,
+        evaluation_periods=evaluation_periods,
+        threshold=threshold,
+        comparison_operator=comparison,
+        treat_missing_data="notBreaching",
+        alarm_actions=actions,
+        ok_actions=actions,
+        opts=pulumi.ResourceOptions(parent=owner),
+    )
+
+
 def queue_alarms(
     owner: pulumi.Resource,
     name: str,
@@ -22,41 +58,17 @@ def queue_alarms(
     topic_arn: pulumi.Input[str] | None,
     settings: dict[str, Any],
 ) -> list[aws.cloudwatch.MetricAlarm]:
-    actions = [topic_arn] if topic_arn is not None else []
-    child = pulumi.ResourceOptions(parent=owner)
     return [
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq-depth",
-            alarm_description=f"{name}: messages reached the dead-letter queue (jobs FAILED)",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=settings["alarm_dlq_depth"],
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=actions,
-            ok_actions=actions,
-            opts=child,
-        ),
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-oldest-message",
-            alarm_description=f"{name}: the oldest queued job is waiting too long (workers behind or failing)",
-            namespace="AWS/SQS",
-            metric_name="ApproximateAgeOfOldestMessage",
-            dimensions={"QueueName": queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=5,
-            threshold=settings["alarm_oldest_message_seconds"],
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=actions,
-            ok_actions=actions,
-            opts=child,
-        ),
+        metric_alarm(owner, f"{name}-dlq-depth", f"{name}: messages reached the dead-letter queue (jobs FAILED)",
+                     "AWS/SQS", "ApproximateNumberOfMessagesVisible", dimensions={"QueueName": dlq.name},
+                     statistic="Maximum", period=60, evaluation_periods=1, threshold=settings["alarm_dlq_depth"],
+                     comparison="GreaterThanThreshold", topic_arn=topic_arn),
+        metric_alarm(owner, f"{name}-oldest-message",
+                     f"{name}: the oldest queued job is waiting too long (workers behind or failing)",
+                     "AWS/SQS", "ApproximateAgeOfOldestMessage", dimensions={"QueueName": queue.name},
+                     statistic="Maximum", period=60, evaluation_periods=5,
+                     threshold=settings["alarm_oldest_message_seconds"], comparison="GreaterThanThreshold",
+                     topic_arn=topic_arn),
     ]
 
 
@@ -67,29 +79,12 @@ def function_alarms(
     topic_arn: pulumi.Input[str] | None,
     settings: dict[str, Any],
 ) -> list[aws.cloudwatch.MetricAlarm]:
-    actions = [topic_arn] if topic_arn is not None else []
-    child = pulumi.ResourceOptions(parent=owner)
-    alarms = []
-    for metric, key in (("Errors", "alarm_worker_errors"), ("Throttles", "alarm_worker_throttles")):
-        alarms.append(
-            aws.cloudwatch.MetricAlarm(
-                f"{name}-{metric.lower()}",
-                alarm_description=f"{name}: Lambda {metric.lower()}",
-                namespace="AWS/Lambda",
-                metric_name=metric,
-                dimensions={"FunctionName": function.name},
-                statistic="Sum",
-                period=300,
-                evaluation_periods=1,
-                threshold=settings[key],
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=actions,
-                ok_actions=actions,
-                opts=child,
-            )
-        )
-    return alarms
+    return [
+        metric_alarm(owner, f"{name}-{metric.lower()}", f"{name}: Lambda {metric.lower()}", "AWS/Lambda", metric,
+                     dimensions={"FunctionName": function.name}, statistic="Sum", period=300, evaluation_periods=1,
+                     threshold=settings[key], comparison="GreaterThanOrEqualToThreshold", topic_arn=topic_arn)
+        for metric, key in (("Errors", "alarm_worker_errors"), ("Throttles", "alarm_worker_throttles"))
+    ]
 
 
 def dashboard(
