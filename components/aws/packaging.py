@@ -87,6 +87,17 @@ SOURCE_PATCHES: tuple[tuple[str, str, str, int], ...] = (
     ),
     ("aiohttp/connector.py", "return _SSL_CONTEXT_UNVERIFIED\n", "return _ssl_context(False)\n", 2),
     ("aiohttp/connector.py", "return _SSL_CONTEXT_VERIFIED\n", "return _ssl_context(True)\n", 1),
+    # - pydantic imports importlib.metadata (~20 ms: zipfile, email, csv, ...) when it first builds a
+    #   model, to look plugins up; the zip keeps no entry points (dist-info: METADATA only), so there
+    #   are none, and the handlers set PYDANTIC_DISABLE_PLUGINS: imported only when looking them up.
+    ("pydantic/plugin/_loader.py", "from importlib.metadata import entry_points\n", "", 1),
+    (
+        "pydantic/plugin/_loader.py",
+        "        try:\n            for entry_point in entry_points(",
+        "        try:\n            from importlib.metadata import entry_points  # skyrelay packaging: not at import\n\n"
+        "            for entry_point in entry_points(",
+        1,
+    ),
 )
 
 
