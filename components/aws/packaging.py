@@ -65,6 +65,9 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PYTHON = "3.12"
 PLATFORM = "manylinux2014_x86_64"
 FORMAT_VERSION = "5"  # bump when the layout, trims or patches of the zip change
+# .pyc without column positions (line numbers stay; tracebacks lose only their ^^^ markers):
+# smaller code objects to read and unmarshal at every cold start.
+COMPILE_FLAGS: tuple[str, ...] = ("-X", "no_debug_ranges")
 DEPS_VERSION = "4"  # bump when the trims of the cached wheels (`_strip`) change
 # Cold-start patches to the installed wheels, applied to the zip's copy only: (file, old, new, count).
 # Each `old` must occur exactly `count` times, else the build fails (a new version must be re-checked).
@@ -193,8 +196,8 @@ def build_lambda_zip(
     sources = source_files()
     digest = hashlib.sha256()
     stripped = str(bool(STRIP_SHARED_OBJECTS and shutil.which("strip")))
-    for part in (FORMAT_VERSION, python, platform, stripped, repr(SOURCE_PATCHES), *pins, str(bool(interpreter)),
-                 str(keep_sources)):
+    for part in (FORMAT_VERSION, python, platform, stripped, repr(SOURCE_PATCHES), repr(COMPILE_FLAGS), *pins,
+                 str(bool(interpreter)), str(keep_sources)):
         digest.update(part.encode() + b"\0")
     for name, path in sources.items():
         digest.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
@@ -292,7 +295,7 @@ def _compile(interpreter: str, staging: Path, keep_sources: bool) -> None:
         " invalidation_mode=__import__('py_compile').PycInvalidationMode.UNCHECKED_HASH, workers=1)\n"
         "sys.exit(0 if ok else 1)\n"
     ) % (not keep_sources)
-    subprocess.run([interpreter, "-c", script, str(staging)], check=True)
+    subprocess.run([interpreter, *COMPILE_FLAGS, "-c", script, str(staging)], check=True)
     if not keep_sources:
         for source in staging.rglob("*.py"):
             if source.with_suffix(".pyc").is_file():
