@@ -191,6 +191,7 @@ def main() -> int:
             process_ms = bare + report[f"{name}_total_ms_median"]
             report[f"{name}_cold_vs_bare_python"] = round(process_ms / bare, 1)
             report[f"{name}_cold_vs_botocore_baseline"] = round(process_ms / boto_base, 2)
+            report[f"{name}_cold_with_tls_vs_bare_python"] = round((bare + report[f"{name}_with_tls_ms_median"]) / bare, 1)
             report[f"{name}_botocore_loaded"] = any(r["botocore_loaded"] for r in runs)
             report[f"{name}_last_result"] = runs[-1]["out"]
         if args.json:
@@ -206,7 +207,8 @@ def main() -> int:
                       f"(max {report[f'{name}_total_ms_max']} ms, CPU {report[f'{name}_cpu_ms_median']} ms) over "
                       f"{args.runs} fresh interpreters; warm: {report[f'{name}_warm_ms_median']} ms")
                 print(f"    + the TLS context HTTPS peers need on Lambda (loopback peers are plain HTTP): "
-                      f"{report[f'{name}_tls_ms_median']} ms -> {report[f'{name}_with_tls_ms_median']} ms median")
+                      f"{report[f'{name}_tls_ms_median']} ms -> {report[f'{name}_with_tls_ms_median']} ms median "
+                      f"({report[f'{name}_cold_with_tls_vs_bare_python']}x a bare interpreter)")
                 print(f"    with interpreter start = {report[f'{name}_cold_vs_bare_python']}x a bare interpreter, "
                       f"{report[f'{name}_cold_vs_botocore_baseline']}x the botocore baseline; botocore imported: "
                       f"{report[f'{name}_botocore_loaded']}")
