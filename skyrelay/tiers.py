@@ -8,7 +8,6 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skyrelay.errors import ConfigError, first_error
@@ -78,6 +77,8 @@ def parse_tiers(raw: dict, source: str = "tiers.yaml") -> dict[TierName, Tier]:
 
 @cache
 def default_tiers() -> dict[TierName, Tier]:
+    import yaml  # here, not at module top: the Lambda worker's cold start pays ~18 ms for it
+
     text = resources.files("skyrelay").joinpath("data/tiers.yaml").read_text()
     return parse_tiers(yaml.safe_load(text))
 
