@@ -159,9 +159,15 @@ class Router:
                             bounded=self._stream_bounded)
 
     async def aclose(self) -> None:
+        """Closes the limiter, the cache and, when this router uses the provider client, its pooled
+        upstream sessions (otherwise a stopping worker leaks them and aiohttp logs them as unclosed)."""
         await self.limiter.close()
         if self.cache is not None:
             await self.cache.close()
+        if self._call_bounded or self._stream_bounded:
+            from skyrelay.runtime.providers import client
+
+            await client.close_all()
 
     # ---- admission ----
     def _admit(self, request: ChatRequest, tenant: str | Tenant):
