@@ -14,7 +14,6 @@ over `idle_timeout` raises `UpstreamTimeout`, and a cut, malformed or unterminat
 """
 
 import asyncio
-import importlib
 from collections import deque
 
 import aiohttp
@@ -22,46 +21,15 @@ from yarl import URL
 
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta
 from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
-from skyrelay.runtime.providers.base import Adapter, Signer, StreamParser, Upstream
+from skyrelay.runtime.providers.base import StreamParser, Upstream
+from skyrelay.runtime.providers.registry import adapter_for, tls_context  # noqa: F401 (re-exported)
 
-_ADAPTERS: dict[str, tuple[Adapter, Signer]] = {}
 _SESSIONS: dict[str, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)
 _URLS: dict[str, tuple[URL, str]] = {}
 
 POOL_LIMIT = 1000  # connections per origin
 KEEPALIVE_S = 60.0
-_TLS: list = []  # the process's verified client TLS context, once built
-
-
-def tls_context():
-    """The verified client TLS context every HTTPS upstream (and the Lambda AWS client) shares.
-
-    Building one loads the system CA bundle (~25 ms), so it is built once per process, on first
-    use: aiohttp's own import-time context when it made one (a plain install), else a new one (the
-    Lambda zip defers aiohttp's, see components/aws/packaging.py SOURCE_PATCHES)."""
-    if not _TLS:
-        ctx = getattr(aiohttp.connector, "_SSL_CONTEXT_VERIFIED", None)
-        if ctx is None:
-            import ssl
-
-            ctx = ssl.create_default_context()
-            ctx.set_alpn_protocols(("http/1.1",))
-        _TLS.append(ctx)
-    return _TLS[0]
-
-
-def adapter_for(kind: str) -> tuple[Adapter, Signer]:
-    """The adapter and signer of a provider kind (module imported on first use)."""
-    pair = _ADAPTERS.get(kind)
-    if pair is None:
-        if kind not in ("bedrock", "azure_openai", "vertex", "openai_compat"):
-            raise ValueError(f"unknown provider kind {kind!r}")
-        mod = importlib.import_module(f"skyrelay.runtime.providers.{kind}")
-        pair = _ADAPTERS[kind] = (mod.ADAPTER, mod.SIGNER)
-    return pair
-
-
 def _origin(url: str) -> str:
     slash = url.find("/", url.find("//") + 2)
     return url if slash < 0 else url[:slash]

@@ -16,6 +16,7 @@ failure ends the stream with an error (the API writes an SSE error event and no 
 import asyncio
 import inspect
 import random
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -62,12 +63,10 @@ def _client_call() -> tuple[CallFn, StreamFn]:
 def _enforces_timeout(call) -> bool:
     """True for the provider client's `complete`, which bounds each call by its `timeout` argument itself,
     and for its `open_stream`, which bounds the first delta by `ttft_timeout` and each later read by
-    `idle_timeout`."""
-    try:
-        from skyrelay.runtime.providers import client
-    except ImportError:
-        return False
-    return call is client.complete or call is client.open_stream
+    `idle_timeout`. An injected transport never needs the client imported to tell (the Lambda worker
+    would otherwise pay for aiohttp's import just to build its router)."""
+    client = sys.modules.get("skyrelay.runtime.providers.client")
+    return client is not None and (call is client.complete or call is client.open_stream)
 
 
 class Router:

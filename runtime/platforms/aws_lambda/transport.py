@@ -15,7 +15,7 @@ The blocking HTTP runs in a worker thread (`asyncio.to_thread`). The socket time
 remaining time, and `asyncio.timeout(timeout)` bounds the whole call; a call it abandons closes its
 connection, so the thread's blocked read ends at once. Connections are kept alive per origin and
 dropped when the peer has closed them while idle (checked before reuse: a POST is never re-sent).
-HTTPS uses the process's one verified TLS context (`providers.client.tls_context`, shared with the
+HTTPS uses the process's one verified TLS context (`providers.registry.tls_context`, shared with the
 AWS calls of `awsjson`). Streams are not used by the job worker: `open_stream` is the provider
 client's (imported on first use).
 
@@ -23,16 +23,14 @@ Signing is the providers' own: Bedrock SigV4 is `bedrock.auth`'s botocore signer
 no general SigV4 function to reuse (its `_signed_headers` signs only its JSON-protocol POSTs), so
 a `sigv4` Bedrock deployment still imports botocore on its first call; `auth: api_key` does not.
 
-Not wired into the worker yet: it pays only once aiohttp leaves the worker's path, and two things
-outside this package still import it there (docs/aws.md, "Cold start, round 4"): `Router.__init__`
-imports `providers.client` to check whether its calls are the client's (`_enforces_timeout`), even
-with injected transports, and `tls_context()` lives in that aiohttp module (so does `awsjson`'s).
+The worker handler builds its router with this transport. With `Router` no longer importing the
+provider client to recognise injected calls, and `adapter_for` / `tls_context` in
+`providers.registry` (no aiohttp), a cold worker never imports aiohttp for a non-stream job.
 """
 
 import asyncio
 import contextlib
 import http.client
-import importlib
 import select
 import threading
 import time
@@ -41,30 +39,15 @@ from urllib.parse import urlsplit
 from skyrelay.runtime.canonical import ChatRequest, ChatResult
 from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.providers.base import Upstream
+from skyrelay.runtime.providers.registry import adapter_for, tls_context
 
-KINDS = ("bedrock", "azure_openai", "vertex", "openai_compat")
 MAX_IDLE_PER_ORIGIN = 4
 
-_providers: dict[str, tuple] = {}
 _idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
 _lock = threading.Lock()
 
 
-def adapter_for(kind: str):
-    """(adapter, signer) of a provider kind: the provider package's singletons, imported on first use
-    (the same objects as `providers.client.adapter_for`, without importing the aiohttp client)."""
-    pair = _providers.get(kind)
-    if pair is None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown provider kind {kind!r}")
-        mod = importlib.import_module(f"skyrelay.runtime.providers.{kind}")
-        pair = _providers[kind] = (mod.ADAPTER, mod.SIGNER)
-    return pair
-
-
 def _tls():
-    from skyrelay.runtime.providers.client import tls_context
-
     return tls_context()
 
 

@@ -115,13 +115,15 @@ def make_handler(store, queue, generate, cfg, max_receive_count: int):
 
 def _build():
     from skyrelay.runtime.jobs.worker import router_generate
+    from skyrelay.runtime.platforms.aws_lambda import transport
     from skyrelay.runtime.router.router import Router
 
     runtime.load_secrets()
     config = runtime.router_config()
     cfg = runtime.jobs_config(config)
     store, queue = runtime.store_and_queue()
-    router = Router(config)
+    # stdlib transport: one job per invocation, so aiohttp's pool buys nothing and its import is cold-start time
+    router = Router(config, call=transport.call, open_stream=transport.open_stream)
     return make_handler(store, queue, router_generate(router), cfg, cfg.queue.max_receives)
 
 
