@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from skyrelay.runtime.aws_error import error_code
 from skyrelay.runtime.queues.base import DeadLetter, Message
 
 PRIORITIES = ("interactive", "batch")
@@ -202,7 +203,7 @@ class SqsJobQueue:
                 VisibilityTimeout=min(MAX_VISIBILITY_S, max(0, math.ceil(seconds))),
             )
         except Exception as exc:  # the receipt expired (redelivered elsewhere) or the message is gone
-            if _error_code(exc) in ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight"):
+            if error_code(exc) in ("ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight"):
                 return False
             raise
         return True
@@ -295,6 +296,3 @@ def parse_dead_letter(raw: dict, priority: str) -> DeadLetter:
     )
 
 
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from skyrelay.runtime.aws_error import error_code
 from skyrelay.runtime.jobs.model import Job, JobStatus
 
 INDEX = "by_tenant"
@@ -86,9 +87,6 @@ def create_table(client, name: str) -> None:
     )
 
 
-def _code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def _job_key(job_id: str) -> dict:
@@ -190,7 +188,7 @@ class DynamoJobStore:
                 )
                 return job, True
             except Exception as exc:
-                if _code(exc) not in ("TransactionCanceledException", "TransactionConflictException"):
+                if error_code(exc) not in ("TransactionCanceledException", "TransactionConflictException"):
                     raise
             existing = await self._call("get_item", TableName=self.table, Key=idem_key, ConsistentRead=True)
             item = existing.get("Item")
@@ -251,7 +249,7 @@ class DynamoJobStore:
                 )
                 return new
             except Exception as exc:
-                if _code(exc) != "ConditionalCheckFailedException":
+                if error_code(exc) != "ConditionalCheckFailedException":
                     raise
                 # someone else wrote first: re-read and re-check the expectation
         return None

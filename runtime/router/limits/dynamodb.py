@@ -23,15 +23,13 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any
 
+from skyrelay.runtime.aws_error import error_code
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
 from skyrelay.tiers import Tier
 
 MAX_RACES = 50
 
 
-def _code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 class DynamoDbLimiter:
@@ -102,7 +100,7 @@ class DynamoDbLimiter:
             await self._call("put_item", **kwargs)
             return True
         except Exception as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
 
