@@ -6,7 +6,7 @@ A worker invocation handles one job, one provider call at a time, so aiohttp's p
 connector machinery buy nothing there and its import is a large part of the cold start.
 `call(upstream, request, timeout)` has the contract of `providers.client.complete`: the same
 adapters build, sign and parse (the provider package's `ADAPTER` and `SIGNER`, the objects
-`client.adapter_for` returns), and every failure is a canonical `ProviderError`:
+`providers.registry.adapter_for` returns), and every failure is a canonical `ProviderError`:
 - a non-2xx status -> `adapter.error(status, headers, body)`;
 - no reply within `timeout` (connect, send, read) -> `UpstreamTimeout`;
 - connection refused / reset / cut, a malformed reply -> `UpstreamServerError`.
