@@ -64,7 +64,7 @@ KEPT_ACCELERATORS = ("aiohttp/_http_parser*.so", "aiohttp/_http_writer*.so")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 PYTHON = "3.12"
 PLATFORM = "manylinux2014_x86_64"
-FORMAT_VERSION = "5"  # bump when the layout, trims or patches of the zip change
+FORMAT_VERSION = "6"  # bump when the layout, trims or patches of the zip change
 # .pyc without column positions (line numbers stay; tracebacks lose only their ^^^ markers):
 # smaller code objects to read and unmarshal at every cold start.
 COMPILE_FLAGS: tuple[str, ...] = ("-X", "no_debug_ranges")
@@ -213,12 +213,37 @@ def build_lambda_zip(
             dest = staging / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
+        _preparse_data(staging)
         if interpreter:
             _compile(interpreter, staging, keep_sources)
         partial = target.with_name(f"{target.stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp")  # concurrent builds
         _write_zip(staging, partial)
         partial.replace(target)
+    _prune(build_dir, keep=target)
     return target
+
+
+# Data files the runtime reads at cold start, shipped pre-parsed as JSON beside the YAML source
+# (skyrelay/tiers.py reads the JSON when it is there): no YAML parser on the worker's cold path.
+PREPARSED_DATA = (("skyrelay/data/tiers.yaml", "skyrelay/data/tiers.json"),)
+KEPT_ZIPS = 5  # older builds in build/lambda/ are deleted: each source edit makes a new ~4 MB zip
+
+
+def _preparse_data(staging: Path) -> None:
+    import json
+
+    import yaml
+
+    for source, parsed in PREPARSED_DATA:
+        doc = yaml.safe_load((staging / source).read_text())
+        (staging / parsed).write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")))
+
+
+def _prune(build_dir: Path, keep: Path) -> None:
+    zips = sorted(build_dir.glob("skyrelay-lambda-*.zip"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in [z for z in zips if z != keep][KEPT_ZIPS - 1:]:
+        with contextlib.suppress(OSError):  # a concurrent build may have removed it
+            old.unlink()
 
 
 def _dependencies(build_dir: Path, pins: list[str], python: str, platform: str) -> Path:

@@ -10,7 +10,10 @@ Items:
 
 - `create` with an idempotency key is one transaction: the key item (absent or expired) and the job.
 - `transition` is a conditional write on status (and attempts), plus an optimistic `version`, so
-  concurrent updates never lose each other and completion happens once.
+  concurrent updates never lose each other and completion happens once. It writes against the
+  version this store last read or wrote for the job when that still meets the expectation (the
+  worker's get-then-claim and claim-then-complete: one call each, not a read and a write); a stale
+  version fails the condition and the transition re-reads, so the hint never decides an outcome.
 - `expires_at` is the table's TTL attribute; TTL deletion is lazy, so reads filter expired items.
 - `list` queries the `by_tenant` index newest first; the cursor is the last item's key (base64 JSON).
 - `find_idempotent` is a consistent read of the idempotency item, then of the job it names.
@@ -30,6 +33,7 @@ import base64
 import json
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -42,6 +46,7 @@ STATUS_SHARDS = 4
 STALE_INDEXED = frozenset({JobStatus.PENDING})
 TTL_ATTRIBUTE = "expires_at"
 MAX_RETRIES = 20
+SEEN_JOBS = 256  # version hints kept per store (one worker handles at most a few batches at once)
 
 
 def dynamodb_client(endpoint_url: str | None = None, region: str | None = None):
@@ -122,6 +127,10 @@ class DynamoJobStore:
         self._endpoint = endpoint_url
         self._region = region
         self.clock = clock
+        # The last (job, version) this store read or wrote, per job: a transition right after a read
+        # (the worker's get, then claim; claim, then complete) writes against it without re-reading.
+        # Only a hint: the write is conditional on that version, and a lost race re-reads.
+        self._seen: OrderedDict[str, tuple[Job, int]] = OrderedDict()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, client: Any = None) -> "DynamoJobStore":
@@ -218,16 +227,21 @@ class DynamoJobStore:
         expect_attempts: int | None = None,
     ) -> Job | None:
         expect = {JobStatus(s) for s in expect}
+
+        def holds(job: Job, now: float) -> bool:
+            return (not job.expired(now) and job.status in expect
+                    and (expect_attempts is None or job.attempts == expect_attempts))
+
+        seen = self._seen.pop(job_id, None)
         for _ in range(MAX_RETRIES):
-            loaded = await self._load(job_id)
-            if loaded is None:
-                return None
-            job, version = loaded
             now = self.clock()
-            if job.expired(now) or job.status not in expect:
-                return None
-            if expect_attempts is not None and job.attempts != expect_attempts:
-                return None
+            if seen is not None and holds(seen[0], now):
+                loaded, seen = seen, None  # the hint, tried once: a failed write re-reads
+            else:
+                seen, loaded = None, await self._load(job_id)
+                if loaded is None or not holds(loaded[0], now):
+                    return None
+            job, version = loaded
             doc = job.to_doc()
             doc.update(updates or {})
             if to is not None:
@@ -247,6 +261,7 @@ class DynamoJobStore:
                         ":now": {"N": repr(now)},
                     },
                 )
+                self._remember(new, version + 1)
                 return new
             except Exception as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
@@ -360,8 +375,16 @@ class DynamoJobStore:
         out = await self._call("get_item", TableName=self.table, Key=_job_key(job_id), ConsistentRead=True)
         item = out.get("Item")
         if item is None:
+            self._seen.pop(job_id, None)
             return None
-        return Job.loads(item["doc"]["S"]), int(item["version"]["N"])
+        return self._remember(Job.loads(item["doc"]["S"]), int(item["version"]["N"]))
+
+    def _remember(self, job: Job, version: int) -> tuple[Job, int]:
+        self._seen[job.id] = (job, version)
+        self._seen.move_to_end(job.id)
+        if len(self._seen) > SEEN_JOBS:
+            self._seen.popitem(last=False)
+        return job, version
 
 
 def from_config(cfg) -> DynamoJobStore:

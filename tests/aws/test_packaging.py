@@ -23,6 +23,12 @@ def test_zip_is_within_the_5_mb_budget_and_carries_no_boto3_or_iac(zip_path):
     assert not any(n.startswith(("skyrelay/plan/", "skyrelay/cli/", "skyrelay/runtime/simulator/")) for n in names)
     assert not any(n.startswith("skyrelay/components/") or n.startswith("skyrelay/blueprints/") for n in names)
     assert "skyrelay/data/tiers.yaml" in names
+    with zipfile.ZipFile(zip_path) as zf:  # the pre-parsed copy the worker reads is the same table
+        import json
+
+        import yaml
+
+        assert json.loads(zf.read("skyrelay/data/tiers.json")) == yaml.safe_load(zf.read("skyrelay/data/tiers.yaml"))
     sos = [n for n in names if n.endswith(".so")]
     assert sos and all("cpython-312-x86_64-linux-gnu" in n for n in sos)
 

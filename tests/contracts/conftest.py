@@ -4,6 +4,7 @@ To run the suite against a new adapter, add ONE entry to `store_factories` / `qu
 
     async def dynamodb_store(tmp_path, clock=None): ...   # returns a fresh, empty JobStore
     store_factories["dynamodb"] = dynamodb_store
+    store_twins["dynamodb"] = dynamodb_twin                 # a second instance on the same data
 
     async def sqs_queue(tmp_path, max_receives): ...       # returns a fresh, empty JobQueue
     queue_factories["sqs"] = sqs_queue
@@ -54,7 +55,20 @@ async def dynamodb_store(tmp_path) -> JobStore:
     return DynamoJobStore(name, client=moto_server.client("dynamodb"))
 
 
+def sqlite_twin(store) -> JobStore:
+    return SqliteJobStore(store.db.path)
+
+
+def dynamodb_twin(store) -> JobStore:
+    from skyrelay.runtime.stores.dynamodb import DynamoJobStore
+    from tests.aws import moto_server
+
+    return DynamoJobStore(store.table, client=moto_server.client("dynamodb"))
+
+
 store_factories = {"sqlite": sqlite_store, "dynamodb": dynamodb_store}
+# A second instance over the same data, as another process or Lambda container would open it.
+store_twins = {"sqlite": sqlite_twin, "dynamodb": dynamodb_twin}
 queue_factories = {"sqlite": sqlite_queue, "sqs": sqs_queue}
 
 
@@ -68,6 +82,14 @@ async def store(request, tmp_path):
     s = await store_factories[request.param](tmp_path)
     yield s
     await s.close()
+
+
+@pytest.fixture
+async def twin(request, store):
+    """Another store instance on `store`'s data (what a second worker container sees)."""
+    other = store_twins[request.node.callspec.params["store"]](store)
+    yield other
+    await other.close()
 
 
 @pytest.fixture(params=sorted(queue_factories))

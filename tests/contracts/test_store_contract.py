@@ -177,3 +177,24 @@ async def test_stale_lists_old_jobs_in_one_status_oldest_update_first(store):
     # touching a job (any transition bumps updated_at) makes it fresh again
     assert await store.transition(a.id, [JobStatus.PENDING], None, {"metadata": {"t": 1}}) is not None
     assert [j.id for j in await store.stale(JobStatus.PENDING, now - 10)] == [b.id]
+
+
+async def test_a_second_instance_never_acts_on_a_stale_view(store, twin):
+    """Two workers (processes, Lambda containers) on one store: what one read before the other
+    wrote must not let it claim twice, complete twice, or write over the other's update."""
+    job, _ = await store.create(make_job())
+    assert (await store.get(job.id)).status == JobStatus.PENDING  # `store` has now seen it PENDING
+    assert (await twin.get(job.id)).status == JobStatus.PENDING
+    claimed = await twin.transition(job.id, [JobStatus.PENDING], JobStatus.PROCESSING, {"attempts": 1},
+                                    expect_attempts=0)
+    assert claimed is not None
+    assert await store.transition(job.id, [JobStatus.PENDING], JobStatus.PROCESSING, {"attempts": 1},
+                                  expect_attempts=0) is None  # the twin got it first
+    noted = await store.transition(job.id, [JobStatus.PROCESSING], None, {"metadata": {"note": "from store"}})
+    assert noted is not None and noted.attempts == 1  # written over the twin's claim, not the old view
+    done = await twin.transition(job.id, [JobStatus.PROCESSING], JobStatus.COMPLETE, {"result": {"text": "ok"}})
+    assert done is not None and done.metadata == {"note": "from store"}  # the twin's own last view was stale too
+    assert await store.transition(job.id, [JobStatus.PROCESSING], JobStatus.COMPLETE, {}) is None
+    final = await store.get(job.id)
+    assert (final.status, final.attempts, final.result) == (JobStatus.COMPLETE, 1, {"text": "ok"})
+    assert final.metadata == {"note": "from store"}

@@ -50,3 +50,28 @@ def test_override_changes_only_the_fields_it_sets():
     assert merged[TierName.ENTERPRISE].rpm == 5000
     assert merged[TierName.ENTERPRISE].tpm == table[TierName.ENTERPRISE].tpm
     assert table[TierName.ENTERPRISE].rpm != 5000  # the shared table is untouched
+
+
+def test_a_preparsed_table_beside_the_yaml_is_read_instead(tmp_path, monkeypatch):
+    """The Lambda zip ships data/tiers.json (packaging); the table read must be that file's."""
+    import json
+
+    import yaml
+
+    from skyrelay import tiers
+
+    raw = yaml.safe_load((tiers.DATA / "tiers.yaml").read_text())
+    raw["free"]["rpm"] = 7
+    monkeypatch.setattr(tiers, "PREPARSED", tmp_path / "tiers.json")
+    tiers.PREPARSED.write_text(json.dumps(raw))
+    tiers.default_tiers.cache_clear()
+    try:
+        assert tiers.default_tiers()[tiers.TierName.FREE].rpm == 7
+        raw["free"]["rpm"] = "many"
+        tiers.PREPARSED.write_text(json.dumps(raw))
+        tiers.default_tiers.cache_clear()
+        with pytest.raises(ConfigError, match="free.rpm") as info:
+            tiers.default_tiers()
+        assert "tiers.json" in str(info.value)
+    finally:
+        tiers.default_tiers.cache_clear()
