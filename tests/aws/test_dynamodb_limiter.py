@@ -3,6 +3,7 @@ containers). Its tier semantics (RPM, TPM reserve/refund, streams) run in tests/
 memory and Redis backends, against the same moto server."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -46,3 +47,44 @@ def test_racing_containers_never_admit_more_than_the_limit(make):
         return results
 
     assert sum(asyncio.run(go())) == tier.rpm
+
+
+class CountingClient:
+    """The moto client, counting the DynamoDB operations a limiter makes."""
+
+    def __init__(self, client):
+        self.client, self.ops = client, []
+
+    def __getattr__(self, name):
+        self.ops.append(name)
+        return getattr(self.client, name)
+
+
+def test_settle_after_acquire_writes_without_reading_and_a_stale_hint_never_rejects(make):
+    tier = TIERS[TierName.FREE]  # 10,000 TPM
+    a, b = make(), make()
+    a._client = counted = CountingClient(a.client)
+
+    async def go():
+        held = await a.acquire("t", tier, 4_000)
+        assert counted.ops == ["get_item", "put_item"]
+        await a.settle(held, tier, 4_000)  # against the item a just wrote: no read
+        assert counted.ops[2:] == ["put_item"]
+        held = await a.acquire("t", tier, 5_000)  # 1,000 left, in a's hint
+        other = await b.acquire("t", tier, 500)
+        await b.settle(held, tier, 0)  # another container returns a's 5,000: 5,500 left in the table
+        counted.ops.clear()
+        again = await a.acquire("t", tier, 3_000)  # over a's stale hint, within the table: admitted
+        assert counted.ops == ["get_item", "put_item"]  # the hint was not trusted to refuse
+        await a.settle(again, tier, 3_000)
+        await b.settle(other, tier, 500)
+        state, _ = await b._read("t")
+        return state
+
+    started = time.monotonic()
+    state = asyncio.run(go())
+    refill = (time.monotonic() - started) * tier.tpm / 60
+    # 10,000 - 4,000 - 5,000 - 500 + 5,000 - 3,000 = 2,500, plus the refill of the seconds the test
+    # took: nothing was lost or counted twice across the two instances and their hints
+    assert 2_500 <= state["level"] <= 2_500 + refill + 1
+    assert len(state["reqs"]) == 4

@@ -8,6 +8,10 @@ all or none in a single conditional write:
   streams  open stream leases {id: expiry}
   version  optimistic concurrency: every write is conditional on the version it read, and a lost
            race re-reads and re-decides (never a blind overwrite, never local state)
+The item this limiter last wrote for a tenant is kept as a hint: the next call (settle right after
+acquire, the next job of a warm container) writes against it without reading first, one call instead
+of two. A stale hint only costs a failed conditional write and a re-read; it never rejects a request
+(an over-limit decision is always taken on a fresh read).
 Idle tenants' items expire through the table's TTL attribute.
 
 Cost note: the sliding log makes an item ~12 bytes per admitted request in the last minute (about
@@ -28,6 +32,7 @@ from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_hea
 from skyrelay.tiers import Tier
 
 MAX_RACES = 50
+MAX_HINTS = 1024  # tenants whose last written item is kept (a hint, see above)
 
 
 
@@ -50,6 +55,7 @@ class DynamoDbLimiter:
         self.clock = clock
         self._node = os.urandom(6).hex()
         self._ids = count()
+        self._hints: dict[str, tuple[dict, int]] = {}
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "DynamoDbLimiter":
@@ -98,6 +104,9 @@ class DynamoDbLimiter:
             kwargs["ConditionExpression"] = "attribute_not_exists(pk)"
         try:
             await self._call("put_item", **kwargs)
+            if len(self._hints) >= MAX_HINTS:
+                self._hints.clear()
+            self._hints[tenant] = (state, version + 1)
             return True
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
@@ -116,18 +125,23 @@ class DynamoDbLimiter:
 
     async def acquire(self, tenant: str, tier: Tier, tokens: int, stream: bool = False) -> Reservation:
         member = f"{self._node}:{next(self._ids)}"
+        hint = self._hints.pop(tenant, None)
         for _ in range(MAX_RACES):
-            state, version = await self._read(tenant)
+            fresh = hint is None
+            (state, version), hint = hint or await self._read(tenant), None
             now = self.clock()
             reqs, level, streams = self._current(state, tier, now)
             headers = limit_headers(tier, tier.rpm - len(reqs), level)
-            if len(reqs) >= tier.rpm:
+            need = min(tokens, tier.tpm)
+            over = (len(reqs) >= tier.rpm, need > level, stream and len(streams) >= tier.max_concurrent_streams)
+            if any(over) and not fresh:
+                continue  # the hint may be behind other containers' refunds: decide on a fresh read
+            if over[0]:
                 # admit times are stored rounded to 1 ms: never promise more than the window
                 raise limited("requests", min(WINDOW_S, reqs[0] + WINDOW_S - now), headers)
-            need = min(tokens, tier.tpm)
-            if need > level:
+            if over[1]:
                 raise limited("tokens", (need - level) * WINDOW_S / tier.tpm, headers)
-            if stream and len(streams) >= tier.max_concurrent_streams:
+            if over[2]:
                 raise limited("streams", 1.0, headers)
             if stream:
                 streams[member] = now + self.lease
@@ -136,7 +150,8 @@ class DynamoDbLimiter:
                 return Reservation(
                     tenant, need, member if stream else None, limit_headers(tier, tier.rpm - len(reqs) - 1, level - need)
                 )
-            await asyncio.sleep(random.uniform(0, 0.005))  # lost a race: re-read and decide again
+            if fresh:  # lost a race: re-read and decide again (a stale hint just re-reads)
+                await asyncio.sleep(random.uniform(0, 0.005))
         raise limited("requests", 0.05, limit_headers(tier, 0, 0))
 
     async def settle(self, reservation: Reservation, tier: Tier, used_tokens: int) -> None:
@@ -144,8 +159,10 @@ class DynamoDbLimiter:
             return
         reservation.settled = True
         refund = max(0, reservation.tokens - used_tokens)
+        hint = self._hints.pop(reservation.tenant, None)
         for _ in range(MAX_RACES):
-            state, version = await self._read(reservation.tenant)
+            fresh = hint is None
+            (state, version), hint = hint or await self._read(reservation.tenant), None
             if not version:
                 return
             now = self.clock()
@@ -155,7 +172,8 @@ class DynamoDbLimiter:
             new = {"reqs": reqs, "level": min(tier.tpm, level + refund), "ts": now, "streams": streams}
             if await self._write(reservation.tenant, new, version, now):
                 return
-            await asyncio.sleep(random.uniform(0, 0.005))
+            if fresh:
+                await asyncio.sleep(random.uniform(0, 0.005))
 
     async def close(self) -> None:
         client, self._client = self._client, None
