@@ -53,11 +53,11 @@ c2 = time.process_time()
 # The loopback peers speak plain HTTP; on Lambda the first call's peers (AWS, Bedrock) are HTTPS and
 # need the process's one TLS context (the CA bundle load). Charged here when the run did not build it.
 tls_ms = 0.0
-import skyrelay.runtime.providers.registry as registry  # noqa: E402 (after the measured part)
+import skyrelay.runtime.providers.tls as tls  # noqa: E402 (after the measured part)
 
-if registry._TLS == []:
+if tls._TLS == []:
     t = time.perf_counter()
-    registry.tls_context()
+    tls.tls_context()
     tls_ms = (time.perf_counter() - t) * 1000
 t2b = time.perf_counter()
 mod.handler(json.load(open(sys.argv[3])), None)  # a second, warm invocation: the same work without cold costs

@@ -118,9 +118,12 @@ def test_packaged_aiohttp_builds_no_tls_context_at_import_and_one_on_first_use(t
     packaging._patch(tmp_path, [p for p in packaging.SOURCE_PATCHES if p[0].startswith("aiohttp/")])
     script = (
         "import ssl\n"
-        "made = []\n"
-        "orig = ssl.SSLContext.set_default_verify_paths\n"
-        "ssl.SSLContext.set_default_verify_paths = lambda self: (made.append(1), orig(self))[1]\n"
+        "made = []\n"  # contexts given roots: from the default paths, or a file / hashed directory
+        "for name in ('set_default_verify_paths', 'load_verify_locations'):\n"
+        "    def counted(self, *a, _orig=getattr(ssl.SSLContext, name), **k):\n"
+        "        made.append(1)\n"
+        "        return _orig(self, *a, **k)\n"
+        "    setattr(ssl.SSLContext, name, counted)\n"
         "import aiohttp.connector as c\n"
         "assert made == [], made\n"
         "from skyrelay.runtime.providers.client import tls_context\n"

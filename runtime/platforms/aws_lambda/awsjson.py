@@ -145,7 +145,7 @@ class AwsJsonClient:
                 return self._pool.pop()
         if self.https:
             if self._ssl is None:  # the process's one TLS context: the CA bundle loads once, not per client
-                from skyrelay.runtime.providers.registry import tls_context
+                from skyrelay.runtime.providers.tls import tls_context
 
                 self._ssl = tls_context()
             return http.client.HTTPSConnection(self.host, timeout=self.timeout_s, context=self._ssl)

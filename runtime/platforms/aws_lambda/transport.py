@@ -15,7 +15,7 @@ The blocking HTTP runs in a worker thread (`asyncio.to_thread`). The socket time
 remaining time, and `asyncio.timeout(timeout)` bounds the whole call; a call it abandons closes its
 connection, so the thread's blocked read ends at once. Connections are kept alive per origin and
 dropped when the peer has closed them while idle (checked before reuse: a POST is never re-sent).
-HTTPS uses the process's one verified TLS context (`providers.registry.tls_context`, shared with the
+HTTPS uses the process's one verified TLS context (`providers.tls.tls_context`, shared with the
 AWS calls of `awsjson`). Streams are not used by the job worker: `open_stream` is the provider
 client's (imported on first use).
 
@@ -24,8 +24,8 @@ no general SigV4 function to reuse (its `_signed_headers` signs only its JSON-pr
 a `sigv4` Bedrock deployment still imports botocore on its first call; `auth: api_key` does not.
 
 The worker handler builds its router with this transport. With `Router` no longer importing the
-provider client to recognise injected calls, and `adapter_for` / `tls_context` in
-`providers.registry` (no aiohttp), a cold worker never imports aiohttp for a non-stream job.
+provider client to recognise injected calls, and `adapter_for` in `providers.registry` and
+`tls_context` in `providers.tls` (no aiohttp), a cold worker never imports aiohttp for a non-stream job.
 """
 
 import asyncio
@@ -39,7 +39,8 @@ from urllib.parse import urlsplit
 from skyrelay.runtime.canonical import ChatRequest, ChatResult
 from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.providers.base import Upstream
-from skyrelay.runtime.providers.registry import adapter_for, tls_context
+from skyrelay.runtime.providers.registry import adapter_for
+from skyrelay.runtime.providers.tls import tls_context
 
 MAX_IDLE_PER_ORIGIN = 4
 
