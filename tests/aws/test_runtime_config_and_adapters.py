@@ -173,31 +173,6 @@ def test_json_client_speaks_sqs_and_secrets_manager(moto):
     assert loaded == {"SKYRELAY_PROVIDER_X_SECRET": "whsec_abc"}
 
 
-def test_json_client_signs_like_sigv4():
-    """The signature for a fixed request equals botocore's SigV4 signer's."""
-    import time as _time
-
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    c = awsjson.AwsJsonClient("dynamodb", "eu-west-1", None, ("AKIDEXAMPLE", "secret", "token"))
-    body = b'{"TableName":"t"}'
-    target = "DynamoDB_20120810.DescribeTable"
-    req = AWSRequest("POST", "https://dynamodb.eu-west-1.amazonaws.com/", data=body, headers={
-        "content-type": "application/x-amz-json-1.0", "x-amz-target": target})
-    SigV4Auth(Credentials("AKIDEXAMPLE", "secret", "token"), "dynamodb", "eu-west-1").add_auth(req)
-    fixed = _time.strptime(req.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")  # sign at botocore's instant
-    orig = awsjson.time.gmtime
-    awsjson.time.gmtime = lambda *_: fixed
-    try:
-        ours = c._signed_headers(target, body)
-    finally:
-        awsjson.time.gmtime = orig
-    assert ours["x-amz-date"] == req.headers["X-Amz-Date"]
-    assert ours["authorization"] == req.headers["Authorization"]
-
-
 def test_deployed_router_builds_the_dynamodb_limiter_on_the_job_table(plan, monkeypatch):
     from skyrelay.runtime.router.limits import make_limiter
     from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter

@@ -185,6 +185,28 @@ def test_sigv4_uses_default_chain_from_env(monkeypatch):
     assert "Credential=AKIDENV/" in call.headers["authorization"]
 
 
+def test_environment_credentials_sign_without_importing_botocore():
+    """On Lambda the role's credentials are in the environment: the first Bedrock call must not pay
+    for botocore's import (~230 ms of a cold worker)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, sys\n"
+        "from skyrelay.runtime.providers.base import HttpCall, Upstream\n"
+        "from skyrelay.runtime.providers.bedrock.auth import SigV4Signer\n"
+        "call = HttpCall('POST', 'https://bedrock-runtime.us-east-1.amazonaws.com/model/m%3A0/converse', {}, b'{}')\n"
+        "up = Upstream(provider='bedrock', model='m:0', region='us-east-1', auth='sigv4')\n"
+        "asyncio.run(SigV4Signer().sign(up, call))\n"
+        "assert 'Credential=AKIDENV/' in call.headers['authorization'], call.headers\n"
+        "assert call.headers['x-amz-security-token'] == 'tok'\n"
+        "assert 'botocore' not in sys.modules\n"
+    )
+    env = {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "tok", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
 def test_frames_before_a_corrupt_one_are_delivered_then_the_error():
     p = ADAPTER.stream_parser(UP)
     good = enc.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "ok"}})

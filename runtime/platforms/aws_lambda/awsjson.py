@@ -18,8 +18,6 @@ Credentials come from the environment, as Lambda sets them for the execution rol
 a laptop profile), `make_client` returns a botocore client instead.
 """
 
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -27,6 +25,8 @@ import random
 import threading
 import time
 from urllib.parse import urlsplit
+
+from skyrelay.runtime import aws_sigv4 as sigv4
 
 # service -> (X-Amz-Target prefix, content type, signing name)
 SERVICES = {
@@ -152,26 +152,10 @@ class AwsJsonClient:
         return http.client.HTTPConnection(self.host, timeout=self.timeout_s)
 
     def _signed_headers(self, target: str, body: bytes) -> dict:
-        key, secret, token = self.credentials
-        amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        day = amz_date[:8]
-        headers = {"content-type": self.content_type, "host": self.host, "x-amz-date": amz_date,
-                   "x-amz-target": target}
-        if token:
-            headers["x-amz-security-token"] = token
-        names = sorted(headers)
-        signed = ";".join(names)
-        canonical = "\n".join(["POST", self.path, "", *(f"{n}:{headers[n]}" for n in names), "", signed,
-                               hashlib.sha256(body).hexdigest()])
-        scope = f"{day}/{self.region}/{self.signing_name}/aws4_request"
-        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-        k = ("AWS4" + secret).encode()
-        for part in (day, self.region, self.signing_name, "aws4_request"):
-            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-        signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
-        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={key}/{scope}, SignedHeaders={signed}, "
-                                    f"Signature={signature}")
-        headers["accept-encoding"] = "identity"
+        headers = {"content-type": self.content_type, "host": self.host, "x-amz-target": target}
+        url = f"{'https' if self.https else 'http'}://{self.host}{self.path}"
+        headers.update(sigv4.sign("POST", url, headers, body, self.credentials, self.region, self.signing_name))
+        headers["accept-encoding"] = "identity"  # not signed: botocore leaves it out too
         return headers
 
     @staticmethod

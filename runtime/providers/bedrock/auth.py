@@ -1,11 +1,17 @@
-"""SigV4 for Bedrock (service `bedrock`) with botocore, imported lazily.
+"""SigV4 for Bedrock (service `bedrock`): the runtime's one signer (`runtime/aws_sigv4.py`).
 
-Credentials come from the default botocore session chain (env, profile, container/instance role),
-resolved once in a worker thread; refreshable credentials refresh themselves inside botocore.
+Credentials, resolved once:
+- from the environment when it holds them (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+  AWS_SESSION_TOKEN: always so on Lambda, for the execution role): no botocore import, which would
+  cost a cold Lambda worker ~230 ms on its first Bedrock call;
+- else from botocore's default chain (profile, container or instance role), imported then, in a
+  worker thread; refreshable credentials are frozen at each signature, so they refresh as botocore's do.
 """
 
 import asyncio
+import os
 
+from skyrelay.runtime import aws_sigv4
 from skyrelay.runtime.errors import UpstreamAuth
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 
@@ -19,6 +25,9 @@ class SigV4Signer:
 
     @staticmethod
     def _resolve():
+        key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+        if key and secret:
+            return key, secret, os.environ.get("AWS_SESSION_TOKEN") or None
         from botocore.session import Session
 
         creds = Session().get_credentials()
@@ -48,12 +57,11 @@ class SigV4Signer:
 
 
 def sigv4_headers(credentials, region: str, call: HttpCall) -> dict[str, str]:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    req = AWSRequest(method=call.method, url=call.url, data=call.body, headers=dict(call.headers))
-    SigV4Auth(credentials, SERVICE, region).add_auth(req)
-    return {k.lower(): v for k, v in req.headers.items() if k.lower().startswith(("authorization", "x-amz-"))}
+    """`credentials`: a (key, secret, token) tuple, or botocore credentials (frozen here)."""
+    if not isinstance(credentials, tuple):
+        frozen = credentials.get_frozen_credentials()
+        credentials = (frozen.access_key, frozen.secret_key, frozen.token)
+    return aws_sigv4.sign(call.method, call.url, call.headers, call.body or b"", credentials, region, SERVICE)
 
 
 SIGNER = SigV4Signer()
