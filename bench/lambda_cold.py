@@ -8,7 +8,13 @@ The Lambda runtime provides boto3 (with its bytecode); here a copy of the venv's
 compiled for 3.12, plays its part (after the zip on sys.path, as on Lambda). Targets: zip <= 5 MB, worker cold start
 (import + first invocation, plus the one TLS context that HTTPS peers need on Lambda when the run,
 whose peers are plain HTTP on loopback, did not build it) <= 250 ms. Interpreter start-up itself is reported apart: on Lambda it
-is the runtime's INIT, before the handler module is imported.
+is the runtime's INIT, before the handler module is imported. With a hashed CA directory the context
+loads no root up front (runtime/providers/tls.py); the handshake, and the one root it loads, are
+not charged, as the loopback peers make no handshake.
+
+The router config is examples/local.yaml pointed at the simulator, with what the AWS stack deploys:
+the job store and queue on DynamoDB and SQS, and the `fast` model's Bedrock primary signed with
+SigV4 from the credentials in the environment (as on Lambda).
 
 Every figure is printed beside baselines measured in the same run, interleaved with the handler
 runs, so a loaded machine moves both: a bare interpreter (`python3.12 -S -c pass`) and an interpreter
@@ -131,6 +137,9 @@ def main() -> int:
         zipfile.ZipFile(zip_path).extractall(task)
         config = (ROOT / "examples" / "local.yaml").read_text().replace("127.0.0.1:8090", f"127.0.0.1:{sim_port}")
         config = re.sub(r"(?ms)^jobs:.*?(?=^\S|\Z)", "", config)  # the AWS runtime decides store/queue
+        # as deployed (blueprints/aws.py): Bedrock, the `fast` model's primary, signs with SigV4
+        config, signed = re.subn(r"(provider: bedrock\b[^\n]*\n(?:(?!  - name:).*\n)*?\s+auth:) none", r"\1 sigv4", config)
+        assert signed == 1, "examples/local.yaml: no Bedrock deployment to sign for"
         (task / "skyrelay.yaml").write_text(config)
         if args.config == "json":  # what blueprints/aws.py renders into the functions' environment
             import yaml
