@@ -17,13 +17,11 @@ Items:
 - `expires_at` is the table's TTL attribute; TTL deletion is lazy, so reads filter expired items.
 - `list` queries the `by_tenant` index newest first; the cursor is the last item's key (base64 JSON).
 - `find_idempotent` is a consistent read of the idempotency item, then of the job it names.
-- `stale` queries `by_status`, a sparse GSI projecting only the keys and `expires_at_exact`: only PENDING jobs carry its keys (every
-  transition rewrites the item, so leaving PENDING removes them). Its partition key is spread over
-  `STATUS_SHARDS` shards by job id, so one hot partition does not throttle submits; the sweeper
-  queries each shard ascending with `gsi2sk < <updated_before>` (expired items filtered), merges the
-  shards page by page, and re-reads each job
-  consistently (the index is eventually consistent). Only PENDING is indexed (the sweeper's
-  query); final jobs are never stale (`[]`), and other statuses raise ValueError.
+- `stale` queries `by_status`, a sparse GSI (keys and `expires_at_exact` only) that only PENDING jobs
+  carry (every transition rewrites the item, so leaving PENDING removes them), sharded by job id over
+  `STATUS_SHARDS` so one hot partition does not throttle submits. The sweeper queries each shard with
+  `gsi2sk < <updated_before>`, merges them page by page, and re-reads each job consistently (the
+  index is eventually consistent). Final jobs are never stale (`[]`); other statuses raise ValueError.
 
 boto3 loads lazily; calls run in a thread.
 """
