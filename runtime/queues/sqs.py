@@ -10,11 +10,10 @@
   job completion is a conditional write in the store.
 - `dead_letter` copies the message to the DLQ with the reason as message attributes, then deletes it.
 
-boto3 loads lazily (the Lambda runtime provides it; the zip does not carry it). Calls run in a
-thread so the event loop never blocks.
+The client (`runtime/aws_client.py`) is made on first use; calls run in a thread so the event loop
+never blocks.
 """
 
-import asyncio
 import json
 import math
 import os
@@ -22,6 +21,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from skyrelay.runtime.aws_client import AwsAdapter
 from skyrelay.runtime.aws_error import error_code
 from skyrelay.runtime.queues.base import DeadLetter, Message
 
@@ -30,20 +30,9 @@ MAX_DELAY_S = 900  # SQS DelaySeconds maximum
 MAX_VISIBILITY_S = 43200
 
 
-def _client(endpoint_url: str | None = None, region: str | None = None):
-    # botocore directly: boto3's import (it pulls in s3transfer) costs ~150 ms of cold start for nothing.
-    import botocore.session
-    from botocore.config import Config
+class SqsJobQueue(AwsAdapter):
+    service = "sqs"
 
-    return botocore.session.get_session().create_client(
-        "sqs",
-        endpoint_url=endpoint_url,
-        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, tcp_keepalive=True),
-    )
-
-
-class SqsJobQueue:
     def __init__(
         self,
         interactive_url: str,
@@ -54,10 +43,8 @@ class SqsJobQueue:
         wait_time_s: int = 0,
         dlq_urls: dict[str, str] | None = None,
     ):
+        super().__init__(client, endpoint_url, region)
         self.urls = {"interactive": interactive_url, "batch": batch_url}
-        self._client = client
-        self._endpoint = endpoint_url
-        self._region = region
         self.wait_time_s = wait_time_s
         # Known DLQ URLs (the AWS components set them) save two discovery calls and the
         # sqs:GetQueueUrl permission; without them the redrive policy names the DLQ.
@@ -74,15 +61,6 @@ class SqsJobQueue:
             endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"),
             dlq_urls=_dlq_urls_from(env, {}),
         )
-
-    @property
-    def client(self):
-        if self._client is None:
-            self._client = _client(self._endpoint, self._region)
-        return self._client
-
-    async def _call(self, op: str, **kwargs) -> dict:
-        return await asyncio.to_thread(getattr(self.client, op), **kwargs)
 
     # ---- port ----
     async def enqueue(self, job_id: str, priority: str = "interactive", delay_s: float = 0.0) -> str:
@@ -185,11 +163,6 @@ class SqsJobQueue:
             )["Attributes"]
             total += sum(int(v) for v in attrs.values())
         return total
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
 
     # ---- helpers ----
     async def _visibility(self, msg: Message, seconds: float) -> bool:

@@ -23,7 +23,7 @@ Items:
   `gsi2sk < <updated_before>`, merges them page by page, and re-reads each job consistently (the
   index is eventually consistent). Final jobs are never stale (`[]`); other statuses raise ValueError.
 
-boto3 loads lazily; calls run in a thread.
+The client (`runtime/aws_client.py`) is made on first use; calls run in a thread.
 """
 
 import asyncio
@@ -35,6 +35,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from skyrelay.runtime.aws_client import AwsAdapter
 from skyrelay.runtime.aws_error import error_code
 from skyrelay.runtime.jobs.model import Job, JobStatus
 
@@ -45,19 +46,6 @@ STALE_INDEXED = frozenset({JobStatus.PENDING})
 TTL_ATTRIBUTE = "expires_at"
 MAX_RETRIES = 20
 SEEN_JOBS = 256  # version hints kept per store (one worker handles at most a few batches at once)
-
-
-def dynamodb_client(endpoint_url: str | None = None, region: str | None = None):
-    # botocore directly: boto3's import (it pulls in s3transfer) costs ~150 ms of cold start for nothing.
-    import botocore.session
-    from botocore.config import Config
-
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        endpoint_url=endpoint_url,
-        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, tcp_keepalive=True),
-    )
 
 
 def create_table(client, name: str) -> None:
@@ -111,7 +99,9 @@ def _status_pk(status: JobStatus, job_id: str) -> str:
     return f"STATUS#{status.value}#{zlib.crc32(job_id.encode()) % STATUS_SHARDS}"
 
 
-class DynamoJobStore:
+class DynamoJobStore(AwsAdapter):
+    service = "dynamodb"
+
     def __init__(
         self,
         table: str,
@@ -120,10 +110,8 @@ class DynamoJobStore:
         region: str | None = None,
         clock: Callable[[], float] = time.time,
     ):
+        super().__init__(client, endpoint_url, region)
         self.table = table
-        self._client = client
-        self._endpoint = endpoint_url
-        self._region = region
         self.clock = clock
         # The last (job, version) this store read or wrote, per job: a transition right after a read
         # (the worker's get, then claim; claim, then complete) writes against it without re-reading.
@@ -134,15 +122,6 @@ class DynamoJobStore:
     def from_env(cls, env: dict[str, str] | None = None, client: Any = None) -> "DynamoJobStore":
         env = env if env is not None else dict(os.environ)
         return cls(env["SKYRELAY_JOBS_TABLE"], client=client, endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
-
-    @property
-    def client(self):
-        if self._client is None:
-            self._client = dynamodb_client(self._endpoint, self._region)
-        return self._client
-
-    async def _call(self, op: str, **kwargs) -> dict:
-        return await asyncio.to_thread(getattr(self.client, op), **kwargs)
 
     def _item(self, job: Job, version: int) -> dict:
         return {
@@ -362,11 +341,6 @@ class DynamoJobStore:
         shard["items"] += [i["gsi2sk"]["S"] for i in out.get("Items", [])]
         shard["start"] = out.get("LastEvaluatedKey")
         shard["done"] = not shard["start"]
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
 
     # ---- helpers ----
     async def _load(self, job_id: str) -> tuple[Job, int] | None:

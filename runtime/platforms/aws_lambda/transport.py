@@ -19,9 +19,9 @@ HTTPS uses the process's one verified TLS context (`providers.tls.tls_context`, 
 AWS calls of `awsjson`). Streams are not used by the job worker: `open_stream` is the provider
 client's (imported on first use).
 
-Signing is the providers' own: Bedrock SigV4 is `bedrock.auth`'s botocore signer. `awsjson` has
-no general SigV4 function to reuse (its `_signed_headers` signs only its JSON-protocol POSTs), so
-a `sigv4` Bedrock deployment still imports botocore on its first call; `auth: api_key` does not.
+Signing is the providers' own: Bedrock SigV4 is `bedrock.auth`, on the runtime's one signer
+(`runtime/aws_sigv4.py`, shared with `awsjson`) with the role's credentials from the environment,
+so a `sigv4` Bedrock deployment does not import botocore on Lambda either.
 
 The worker handler builds its router with this transport. With `Router` no longer importing the
 provider client to recognise injected calls, and `adapter_for` in `providers.registry` and

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any
 
+from skyrelay.runtime.aws_client import AwsAdapter
 from skyrelay.runtime.aws_error import error_code
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
 from skyrelay.tiers import Tier
@@ -35,9 +36,9 @@ MAX_RACES = 50
 MAX_HINTS = 1024  # tenants whose last written item is kept (a hint, see above)
 
 
+class DynamoDbLimiter(AwsAdapter):
+    service = "dynamodb"
 
-
-class DynamoDbLimiter:
     def __init__(
         self,
         table: str,
@@ -47,10 +48,8 @@ class DynamoDbLimiter:
         stream_lease_s: float = 3600.0,
         clock: Callable[[], float] = time.time,
     ):
+        super().__init__(client, endpoint_url, region)
         self.table = table
-        self._client = client
-        self._endpoint = endpoint_url
-        self._region = region
         self.lease = stream_lease_s
         self.clock = clock
         self._node = os.urandom(6).hex()
@@ -61,19 +60,6 @@ class DynamoDbLimiter:
     def from_env(cls, env: dict | None = None) -> "DynamoDbLimiter":
         env = env if env is not None else dict(os.environ)
         return cls(env["SKYRELAY_JOBS_TABLE"], endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
-
-    @property
-    def client(self):
-        if self._client is None:
-            # The small SigV4 JSON client when the environment holds credentials (always on Lambda):
-            # no botocore import on a request path; botocore otherwise.
-            from skyrelay.runtime.platforms.aws_lambda.awsjson import make_client
-
-            self._client = make_client("dynamodb", endpoint_url=self._endpoint, region=self._region)
-        return self._client
-
-    async def _call(self, op: str, **kwargs) -> dict:
-        return await asyncio.to_thread(getattr(self.client, op), **kwargs)
 
     @staticmethod
     def _key(tenant: str) -> dict:
@@ -174,8 +160,3 @@ class DynamoDbLimiter:
                 return
             if fresh:
                 await asyncio.sleep(random.uniform(0, 0.005))
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
