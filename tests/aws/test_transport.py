@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import (
     ContentFiltered,
     ContextLengthExceeded,
@@ -17,10 +16,14 @@ from skyrelay.runtime.errors import (
 )
 from skyrelay.runtime.platforms.aws_lambda import transport
 from skyrelay.runtime.providers import client
-from tests.simulator.conftest import PROVIDERS, simulator, upstream_for  # noqa: F401 - fixture
-
-REQ = ChatRequest("l", [Message("user", "one two three")])
-SHORT = 0.3  # only where a timeout is the expected outcome
+from tests.simulator.conftest import (  # noqa: F401 - `simulator` is a fixture
+    GENEROUS,
+    PROVIDERS,
+    REQ,
+    SHORT,
+    simulator,
+    upstream_for,
+)
 
 CASES = [
     ("ok", None, None),
@@ -61,7 +64,7 @@ def sim(simulator):  # noqa: F811 - the session fixture imported above
 @pytest.mark.parametrize(("model", "cls", "retry_after"), CASES, ids=lambda v: str(v))
 def test_same_result_or_error_as_the_provider_client(sim, provider, model, cls, retry_after):
     up = upstream_for(provider, model, sim.base_url)
-    got = {name: outcome(call, up, timeout=SHORT if cls is UpstreamTimeout else 5) for name, call in TRANSPORTS.items()}
+    got = {name: outcome(call, up, timeout=SHORT if cls is UpstreamTimeout else GENEROUS) for name, call in TRANSPORTS.items()}
 
     assert got["http.client"] == got["aiohttp"]
     if cls is None:

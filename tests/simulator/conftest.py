@@ -5,12 +5,14 @@
 - `sim` (function): the same `SimControl`, reset (counts, faults, prompt cache, config) before the test.
 - `upstream_for(provider, model, base_url, **kw)`: an `Upstream` that points at the simulator.
 - `arun(coro)`: runs a coroutine on a fresh loop and closes the provider client's sessions after.
+- `REQ`, a small chat request; `SHORT` / `GENEROUS`, the timeouts fault tests give the client.
 """
 
 import asyncio
 
 import pytest
 
+from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.providers import client
 from skyrelay.runtime.providers.base import Upstream
 from skyrelay.runtime.simulator.launch import SimControl, start_in_thread
@@ -37,6 +39,9 @@ def upstream_for(provider: str, model: str, base_url: str, **kw) -> Upstream:
 
 
 PROVIDERS = ("bedrock", "azure_openai", "vertex", "openai_compat")
+REQ = ChatRequest("l", [Message("user", "one two three")])
+SHORT = 0.3  # only where a timeout is the expected outcome
+GENEROUS = 5.0  # everywhere else, so a loaded CI machine cannot turn a 429 into a timeout
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import (
     ContentFiltered,
     ContextLengthExceeded,
@@ -19,11 +18,7 @@ from skyrelay.runtime.errors import (
     UpstreamTimeout,
 )
 from skyrelay.runtime.providers import client
-from tests.simulator.conftest import PROVIDERS, arun, upstream_for
-
-REQ = ChatRequest("l", [Message("user", "one two three")])
-SHORT = 0.3  # only where a timeout is the expected outcome
-GENEROUS = 5.0  # everywhere else, so a loaded CI machine cannot turn a 429 into a timeout
+from tests.simulator.conftest import GENEROUS, PROVIDERS, REQ, SHORT, arun, upstream_for
 
 BEFORE_FIRST_DELTA = [
     ("x-fault-429-2", UpstreamRateLimited, 2.0),
