@@ -9,7 +9,7 @@ compiled for 3.12, plays its part (after the zip on sys.path, as on Lambda). Tar
 (import + first invocation, plus the one TLS context that HTTPS peers need on Lambda when the run,
 whose peers are plain HTTP on loopback, did not build it) <= 250 ms. Interpreter start-up itself is reported apart: on Lambda it
 is the runtime's INIT, before the handler module is imported. With a hashed CA directory the context
-loads no root up front (runtime/providers/tls.py); the handshake, and the one root it loads, are
+loads no root up front (runtime/tls.py); the handshake, and the one root it loads, are
 not charged, as the loopback peers make no handshake.
 
 The router config is examples/local.yaml pointed at the simulator, with what the AWS stack deploys:
@@ -59,7 +59,7 @@ c2 = time.process_time()
 # The loopback peers speak plain HTTP; on Lambda the first call's peers (AWS, Bedrock) are HTTPS and
 # need the process's one TLS context (the CA bundle load). Charged here when the run did not build it.
 tls_ms = 0.0
-import skyrelay.runtime.providers.tls as tls  # noqa: E402 (after the measured part)
+import skyrelay.runtime.tls as tls  # noqa: E402 (after the measured part)
 
 if tls._TLS == []:
     t = time.perf_counter()

@@ -23,7 +23,7 @@ from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta
 from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.providers.base import StreamParser, Upstream
 from skyrelay.runtime.providers.registry import adapter_for  # noqa: F401 (re-exported)
-from skyrelay.runtime.providers.tls import tls_context  # noqa: F401 (re-exported)
+from skyrelay.runtime.tls import tls_context  # noqa: F401 (re-exported)
 
 _SESSIONS: dict[str, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
 _NO_TIMEOUT = aiohttp.ClientTimeout(total=None)

@@ -10,7 +10,7 @@
   job completion is a conditional write in the store.
 - `dead_letter` copies the message to the DLQ with the reason as message attributes, then deletes it.
 
-The client (`runtime/aws_client.py`) is made on first use; calls run in a thread so the event loop
+The client (`runtime/clouds/aws/adapter.py`) is made on first use; calls run in a thread so the event loop
 never blocks.
 """
 
@@ -21,8 +21,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from skyrelay.runtime.aws_client import AwsAdapter
-from skyrelay.runtime.aws_error import error_code
+from skyrelay.runtime.clouds.aws.adapter import AwsAdapter
+from skyrelay.runtime.clouds.aws.errors import error_code
 from skyrelay.runtime.queues.base import DeadLetter, Message
 
 PRIORITIES = ("interactive", "batch")

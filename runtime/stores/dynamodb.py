@@ -23,7 +23,7 @@ Items:
   `gsi2sk < <updated_before>`, merges them page by page, and re-reads each job consistently (the
   index is eventually consistent). Final jobs are never stale (`[]`); other statuses raise ValueError.
 
-The client (`runtime/aws_client.py`) is made on first use; calls run in a thread.
+The client (`runtime/clouds/aws/adapter.py`) is made on first use; calls run in a thread.
 """
 
 import asyncio
@@ -35,8 +35,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from skyrelay.runtime.aws_client import AwsAdapter
-from skyrelay.runtime.aws_error import error_code
+from skyrelay.runtime.clouds.aws.adapter import AwsAdapter
+from skyrelay.runtime.clouds.aws.errors import error_code
 from skyrelay.runtime.jobs.model import Job, JobStatus
 
 INDEX = "by_tenant"

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from skyrelay.config import load_stack_config
-from skyrelay.runtime.platforms.aws_lambda import awsjson, runtime
+from skyrelay.runtime.clouds.aws import json_client as awsjson
+from skyrelay.runtime.platforms.aws_lambda import runtime
 from tests.aws import moto_server
 
 FUNCTION = "aws:lambda/function:Function"

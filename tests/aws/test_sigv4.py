@@ -10,8 +10,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from skyrelay.runtime import aws_sigv4
-from skyrelay.runtime.platforms.aws_lambda import awsjson
+from skyrelay.runtime.clouds.aws import json_client as awsjson
+from skyrelay.runtime.clouds.aws import sigv4 as aws_sigv4
 
 CREDS = ("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session/token+=")
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from skyrelay.runtime.providers import tls
+from skyrelay.runtime import tls
 
 
 def _name(cn: str) -> x509.Name:

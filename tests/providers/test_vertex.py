@@ -7,6 +7,7 @@ import orjson
 import pytest
 
 from skyrelay.runtime.canonical import ChatRequest, Message
+from skyrelay.runtime.clouds.gcp.google_auth import GoogleTokenCache
 from skyrelay.runtime.errors import (
     ContentFiltered,
     ContextLengthExceeded,
@@ -18,7 +19,6 @@ from skyrelay.runtime.errors import (
 )
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 from skyrelay.runtime.providers.vertex import ADAPTER
-from skyrelay.runtime.providers.vertex.auth import GoogleTokenCache
 from tests.providers.kit import feed_in_steps
 
 UP = Upstream("vertex", "gemini-2.0-flash", project="p1", location="europe-west4", auth="google")

@@ -44,7 +44,7 @@ def load_secrets(env: dict | None = None, client=None) -> dict[str, str]:
     if not wanted:
         return {}
     if client is None:
-        from skyrelay.runtime.platforms.aws_lambda.awsjson import make_client
+        from skyrelay.runtime.clouds.aws.json_client import make_client
 
         client = make_client("secretsmanager", endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"), env=env)
     loaded = {}
@@ -109,9 +109,9 @@ def jobs_config(config, env: dict | None = None):
 
 
 def store_and_queue(env: dict | None = None):
-    """DynamoJobStore + SqsJobQueue on the small SigV4 JSON client (`awsjson`): no botocore import
+    """DynamoJobStore + SqsJobQueue on the small SigV4 JSON client (`clouds/aws/json_client.py`): no botocore import
     or service-model loading on the cold path when Lambda's credentials are in the environment."""
-    from skyrelay.runtime.platforms.aws_lambda.awsjson import make_client
+    from skyrelay.runtime.clouds.aws.json_client import make_client
     from skyrelay.runtime.queues.sqs import SqsJobQueue
     from skyrelay.runtime.stores.dynamodb import DynamoJobStore
 

@@ -15,17 +15,17 @@ The blocking HTTP runs in a worker thread (`asyncio.to_thread`). The socket time
 remaining time, and `asyncio.timeout(timeout)` bounds the whole call; a call it abandons closes its
 connection, so the thread's blocked read ends at once. Connections are kept alive per origin and
 dropped when the peer has closed them while idle (checked before reuse: a POST is never re-sent).
-HTTPS uses the process's one verified TLS context (`providers.tls.tls_context`, shared with the
-AWS calls of `awsjson`). Streams are not used by the job worker: `open_stream` is the provider
+HTTPS uses the process's one verified TLS context (`runtime.tls.tls_context`, shared with the
+AWS calls of `clouds/aws/json_client.py`). Streams are not used by the job worker: `open_stream` is the provider
 client's (imported on first use).
 
 Signing is the providers' own: Bedrock SigV4 is `bedrock.auth`, on the runtime's one signer
-(`runtime/aws_sigv4.py`, shared with `awsjson`) with the role's credentials from the environment,
+(`runtime/clouds/aws/sigv4.py`, shared with the AWS JSON client) with the role's credentials from the environment,
 so a `sigv4` Bedrock deployment does not import botocore on Lambda either.
 
 The worker handler builds its router with this transport. With `Router` no longer importing the
 provider client to recognise injected calls, and `adapter_for` in `providers.registry` and
-`tls_context` in `providers.tls` (no aiohttp), a cold worker never imports aiohttp for a non-stream job.
+`tls_context` in `runtime.tls` (no aiohttp), a cold worker never imports aiohttp for a non-stream job.
 """
 
 import asyncio
@@ -40,7 +40,7 @@ from skyrelay.runtime.canonical import ChatRequest, ChatResult
 from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.providers.base import Upstream
 from skyrelay.runtime.providers.registry import adapter_for
-from skyrelay.runtime.providers.tls import tls_context
+from skyrelay.runtime.tls import tls_context
 
 MAX_IDLE_PER_ORIGIN = 4
 

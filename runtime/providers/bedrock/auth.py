@@ -1,17 +1,15 @@
-"""SigV4 for Bedrock (service `bedrock`): the runtime's one signer (`runtime/aws_sigv4.py`).
+"""SigV4 for Bedrock (service `bedrock`): the runtime's one signer (`runtime/clouds/aws/sigv4.py`).
 
-Credentials, resolved once:
-- from the environment when it holds them (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
-  AWS_SESSION_TOKEN: always so on Lambda, for the execution role): no botocore import, which would
-  cost a cold Lambda worker ~230 ms on its first Bedrock call;
-- else from botocore's default chain (profile, container or instance role), imported then, in a
-  worker thread; refreshable credentials are frozen at each signature, so they refresh as botocore's do.
+Credentials are resolved once (`clouds/aws/credentials.py`): from the environment when it holds
+them (always so on Lambda: no botocore import on a cold worker's first Bedrock call), else from
+botocore's default chain in a worker thread; refreshable credentials are frozen at each signature,
+so they refresh as botocore's do.
 """
 
 import asyncio
-import os
 
-from skyrelay.runtime import aws_sigv4
+from skyrelay.runtime.clouds.aws import credentials as aws_credentials
+from skyrelay.runtime.clouds.aws import sigv4
 from skyrelay.runtime.errors import UpstreamAuth
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 
@@ -25,12 +23,7 @@ class SigV4Signer:
 
     @staticmethod
     def _resolve():
-        key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-        if key and secret:
-            return key, secret, os.environ.get("AWS_SESSION_TOKEN") or None
-        from botocore.session import Session
-
-        creds = Session().get_credentials()
+        creds = aws_credentials.resolve()
         if creds is None:
             raise UpstreamAuth("no AWS credentials found for SigV4")
         return creds
@@ -58,10 +51,8 @@ class SigV4Signer:
 
 def sigv4_headers(credentials, region: str, call: HttpCall) -> dict[str, str]:
     """`credentials`: a (key, secret, token) tuple, or botocore credentials (frozen here)."""
-    if not isinstance(credentials, tuple):
-        frozen = credentials.get_frozen_credentials()
-        credentials = (frozen.access_key, frozen.secret_key, frozen.token)
-    return aws_sigv4.sign(call.method, call.url, call.headers, call.body or b"", credentials, region, SERVICE)
+    return sigv4.sign(call.method, call.url, call.headers, call.body or b"", aws_credentials.frozen(credentials),
+                      region, SERVICE)
 
 
 SIGNER = SigV4Signer()

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from itertools import count
 from typing import Any
 
-from skyrelay.runtime.aws_client import AwsAdapter
-from skyrelay.runtime.aws_error import error_code
+from skyrelay.runtime.clouds.aws.adapter import AwsAdapter
+from skyrelay.runtime.clouds.aws.errors import error_code
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
 from skyrelay.tiers import Tier
 

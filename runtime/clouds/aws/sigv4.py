@@ -1,5 +1,5 @@
 """AWS Signature Version 4 for the runtime's own AWS calls: DynamoDB, SQS and Secrets Manager
-(`platforms/aws_lambda/awsjson.py`) and Bedrock (`providers/bedrock/auth.py`).
+(`clouds/aws/json_client.py`) and Bedrock (`providers/bedrock/auth.py`).
 
 Why not botocore's signer: importing `botocore.auth` costs ~230 ms in a cold Lambda, nearly the
 worker's whole cold-start budget, and the worker signs on its first job. This is the same algorithm

@@ -1,5 +1,5 @@
-"""A small SigV4 client for the AWS JSON-protocol APIs the Lambda runtime calls: DynamoDB, SQS (its
-JSON protocol) and Secrets Manager.
+"""A small SigV4 client for the AWS JSON-protocol APIs the runtime calls: DynamoDB, SQS (its JSON
+protocol) and Secrets Manager.
 
 Why not botocore: in a cold Lambda, importing botocore and building one client costs ~250 ms
 (service models, endpoint rulesets, docs machinery), most of the worker's cold-start budget. This
@@ -26,7 +26,9 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from skyrelay.runtime import aws_sigv4 as sigv4
+from skyrelay.runtime.clouds.aws import sigv4
+from skyrelay.runtime.clouds.aws.credentials import from_env as credentials_from_env
+from skyrelay.runtime.clouds.aws.credentials import region_from_env
 
 # service -> (X-Amz-Target prefix, content type, signing name)
 SERVICES = {
@@ -50,17 +52,6 @@ class AwsError(Exception):
         self.operation_name = operation
         self.response = {"Error": {"Code": code, "Message": message},
                          "ResponseMetadata": {"HTTPStatusCode": status}}
-
-
-def credentials_from_env(env=None) -> tuple[str, str, str | None] | None:
-    env = env if env is not None else os.environ
-    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
-    return (key, secret, env.get("AWS_SESSION_TOKEN") or None) if key and secret else None
-
-
-def region_from_env(env=None) -> str:
-    env = env if env is not None else os.environ
-    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def default_endpoint(service: str, region: str) -> str:
@@ -145,7 +136,7 @@ class AwsJsonClient:
                 return self._pool.pop()
         if self.https:
             if self._ssl is None:  # the process's one TLS context: the CA bundle loads once, not per client
-                from skyrelay.runtime.providers.tls import tls_context
+                from skyrelay.runtime.tls import tls_context
 
                 self._ssl = tls_context()
             return http.client.HTTPSConnection(self.host, timeout=self.timeout_s, context=self._ssl)

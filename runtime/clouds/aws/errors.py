@@ -1,6 +1,6 @@
 """The AWS error code of an exception, for the DynamoDB/SQS adapters (store, queue, limiter).
 
-Both botocore's ClientError and the Lambda runtime's own JSON client (`AwsError`) carry it as
+Both botocore's ClientError and the runtime's own JSON client (`json_client.AwsError`) carry it as
 `exc.response["Error"]["Code"]`; anything else has none.
 """
 

@@ -1,7 +1,7 @@
 """What the runtime's AWS adapters share (the DynamoDB job store, the SQS queue, the DynamoDB limiter):
 one service client, injected or made on first use, called in a worker thread.
 
-The client made here is `awsjson.make_client`'s: the small SigV4 JSON client when the environment
+The client made here is `json_client.make_client`'s: the small SigV4 JSON client when the environment
 holds credentials (always on Lambda: no botocore import on a request path), botocore's otherwise.
 Both take the same request dicts and raise errors with botocore's `response["Error"]["Code"]`.
 """
@@ -21,7 +21,7 @@ class AwsAdapter:
     @property
     def client(self):
         if self._client is None:
-            from skyrelay.runtime.platforms.aws_lambda.awsjson import make_client
+            from skyrelay.runtime.clouds.aws.json_client import make_client
 
             self._client = make_client(self.service, endpoint_url=self._endpoint, region=self._region)
         return self._client

@@ -1,0 +1,1 @@
+"""Azure: Entra ID tokens through azure-identity (`entra`), for Azure OpenAI, Cosmos DB and Service Bus."""

@@ -1,0 +1,1 @@
+"""GCP: OAuth tokens through google-auth (`google_auth`), for Vertex AI, Firestore and Cloud Tasks."""
