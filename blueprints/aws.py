@@ -10,12 +10,12 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from skyrelay import deployment as contract
 from skyrelay.components.aws import AsyncJobs, CostGuard, JobsApi
 from skyrelay.components.aws.api import tier_limits_from_table
 from skyrelay.components.aws.packaging import build_lambda_zip
 from skyrelay.config import AwsSettings, StackConfig
 
-CONFIG_ENV = "SKYRELAY_CONFIG_JSON"
 # Lambda allows 4 KB for all of a function's environment variables together.
 CONFIG_ENV_MAX_BYTES = 2048
 # The documented default deployments (docs/aws.md): Bedrock in the stack's region, signed with the
@@ -31,32 +31,18 @@ DEFAULT_BEDROCK_MODELS = (
 
 
 def router_config_doc(config: StackConfig) -> dict:
-    """The router runtime config the deployed functions load (`skyrelay.runtime.router.config`):
-    one Bedrock deployment per default model in the stack's region (SigV4), one tenant per offered
-    tier (named after it), the stack's tier overrides, and the `jobs:` settings the deployment
-    decides (the runtime overrides store/queue/attempts/TTL from the function environment).
-    Secrets are not in it: provider keys and the webhook secret stay in Secrets Manager."""
+    """The router config the deployed functions load (`skyrelay.runtime.router.config`, through the
+    contract's `router_config_doc`): one Bedrock deployment per default model in the stack's region
+    (SigV4), one tenant per offered tier, and the DynamoDB limiter. The tier numbers travel in
+    TIERS, the job store and queue settings in AsyncJobs' own variables; no secrets."""
     settings = config.aws or AwsSettings()
     deployments = [
         {"name": f"{m['model']}-bedrock", "provider": "bedrock", "region": settings.region, "auth": "sigv4", **m}
         for m in DEFAULT_BEDROCK_MODELS
     ]
-    return {
-        "deployments": deployments,
-        "models": {m["model"]: {"strategy": "priority", "deployments": [f"{m['model']}-bedrock"]}
-                   for m in DEFAULT_BEDROCK_MODELS},
-        "tenants": [{"name": t.value, "tier": t.value} for t in config.tier_table()],
-        "tier_overrides": {k.value: v.model_dump(mode="json", exclude_none=True)
-                           for k, v in config.tier_overrides.items()},
-        # Shared by every Lambda container (counters in the job table, SKYRELAY_JOBS_TABLE): a
-        # per-process memory limiter would multiply each tier's limits by the container count.
-        "limiter": {"backend": "dynamodb"},
-        "jobs": {
-            "store": {"backend": "dynamodb"},
-            "queue": {"backend": "sqs", "max_receives": settings.max_receive_count},
-            "worker": {"max_attempts": settings.max_receive_count},
-        },
-    }
+    # Shared by every Lambda container (counters in the job table): a per-process memory limiter
+    # would multiply each tier's limits by the container count.
+    return contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "dynamodb"})
 
 
 def bedrock_model_arns(config: StackConfig) -> list[str]:
@@ -79,14 +65,14 @@ def _keys_per_tier(api_keys: list[str]) -> dict[str, int]:
 
 
 def router_config_env(config: StackConfig, keys_per_tenant: dict[str, int] | None = None) -> str:
-    """`router_config_doc` as compact JSON for the SKYRELAY_CONFIG_JSON variable. Without key hashes
+    """`router_config_doc` as compact JSON for the CONFIG_JSON variable. Without key hashes
     (the worker's copy) it holds no secret. The size check counts the sha256 hex digests that
     JobsApi adds to the API function's copy (`keys_per_tenant`: tenant -> number of keys)."""
     text = json.dumps(router_config_doc(config), separators=(",", ":"), sort_keys=True)
     # each digest adds `"<64 hex>",` plus, once per tenant, `,"api_keys":[]`
     extra = sum(67 * n + 14 for n in (keys_per_tenant or {}).values() if n)
     if len(text.encode()) + extra > CONFIG_ENV_MAX_BYTES:
-        raise ValueError(f"{CONFIG_ENV}: the rendered router config is {len(text.encode()) + extra} bytes with its "
+        raise ValueError(f"{contract.CONFIG_JSON}: the rendered router config is {len(text.encode()) + extra} bytes with its "
                          f"API key digests, over {CONFIG_ENV_MAX_BYTES} (Lambda's environment holds 4 KB in all)")
     return text
 
@@ -102,15 +88,8 @@ class AsyncAiApi(pulumi.ComponentResource):
         tiers = config.tier_table()
         self.cost_guard = CostGuard(
             "cost",
-            {
-                "budget_amount": config.budget.amount,
-                "cost_center": config.tags.cost_center,
-                "currency": config.budget.currency,
-                "alert_emails": list(config.budget.emails),
-                "alert_thresholds": list(config.budget.alert_thresholds),
-                "forecast_threshold": config.budget.forecast_threshold,
-                "anomaly_threshold": config.budget.anomaly_threshold,
-            },
+            {**contract.cost_guard_args(config), "currency": config.budget.currency,
+             "anomaly_threshold": config.budget.anomaly_threshold},
             opts=child,
         )
         overrides = {
@@ -118,9 +97,7 @@ class AsyncAiApi(pulumi.ComponentResource):
             "log_retention_days": settings.log_retention_days,
             "alarm_oldest_message_seconds": settings.alarm_oldest_message_seconds,
         }
-        tier_env = json.dumps(
-            {name.value: t.model_dump(mode="json", exclude={"name"}) for name, t in tiers.items()}, sort_keys=True
-        )
+        tier_env = contract.tiers_doc(tiers)
         api_keys = demo_api_keys(config)
         self.router_config = router_config_env(config, keys_per_tenant=_keys_per_tier(api_keys))
         self.jobs = AsyncJobs(
@@ -137,7 +114,7 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "alarm_topic_arn": self.cost_guard.topic.arn,
                 "provider_secrets": list(settings.provider_secrets),
                 "bedrock_model_arns": bedrock_model_arns(config),
-                "environment": {"SKYRELAY_TIERS": tier_env, CONFIG_ENV: self.router_config},
+                "environment": {contract.TIERS: tier_env, contract.CONFIG_JSON: self.router_config},
                 "overrides": overrides,
                 **({"kms_key_arn": settings.kms_key_arn} if settings.kms_key_arn else {}),
             },
@@ -147,9 +124,9 @@ class AsyncAiApi(pulumi.ComponentResource):
             "api",
             {
                 "code_path": self.code_path,
-                "environment": {**self.jobs.environment, "SKYRELAY_TIERS": tier_env},
+                "environment": {**self.jobs.environment, contract.TIERS: tier_env},
                 # JobsApi adds each generated key's sha256 to its tier's tenant and sets the result
-                # (a secret output) as SKYRELAY_CONFIG_JSON on the API function.
+                # (a secret output) as CONFIG_JSON on the API function.
                 "router_config": self.router_config,
                 "policy_statements": self.jobs.api_statements().apply(json.dumps),
                 "tiers": tier_limits_from_table(tiers),

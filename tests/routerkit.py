@@ -2,7 +2,6 @@
 
 import asyncio
 import hashlib
-import socket
 import threading
 import time
 from collections import Counter
@@ -11,6 +10,7 @@ import uvicorn
 
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Message, StreamDelta, Usage
 from skyrelay.runtime.router.config import parse_config
+from tests.peers import free_port  # noqa: F401 (tests import it from here too)
 
 FREE_KEY, PRO_KEY, ENT_KEY = "sk-test-free", "sk-test-pro", "sk-test-ent"
 
@@ -111,12 +111,6 @@ class FakeProvider:
         for w in words[:-1]:
             yield StreamDelta(w + " ")
         yield StreamDelta(words[-1], self.usage, "stop")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerThread:

@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from skyrelay import deployment as contract
 from skyrelay.components.aws import api_keys as keys
 from skyrelay.components.aws.api_auth import jwt_authorizer
 from skyrelay.components.aws.api_keys import (
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 API_HANDLER = "skyrelay.runtime.platforms.aws_lambda.api.handler"
-ROUTER_CONFIG_ENV = "SKYRELAY_CONFIG_JSON"
+ROUTER_CONFIG_ENV = contract.CONFIG_JSON
 
 
 class JobsApiArgs(TypedDict, total=False):
@@ -54,7 +55,7 @@ class JobsApiArgs(TypedDict, total=False):
     router_config: pulumi.Input[str]
     """The runtime's router config as JSON. JobsApi adds the sha256 of every API key it creates to
     the tenant named after the key's tier (`tenants[].api_keys`) and sets the result on the API
-    Lambda as SKYRELAY_CONFIG_JSON (a secret output), so the runtime accepts the generated keys."""
+    Lambda as CONFIG_JSON (a secret output), so the runtime accepts the generated keys."""
     timeout_seconds: int
     """API Lambda timeout, at most 29 (the REST API integration limit; default 29)."""
     memory_mb: int
@@ -107,7 +108,7 @@ class JobsApi(pulumi.ComponentResource):
         self.api_keys: dict[str, aws.apigateway.ApiKey] = {k: key for k, (_, key) in key_tiers.items()}
         environment = {
             **dict(args.get("environment", {})),
-            "SKYRELAY_MAX_BODY_BYTES": str(settings["max_body_bytes"]),
+            contract.MAX_BODY_BYTES: str(settings["max_body_bytes"]),
             "POWERTOOLS_SERVICE_NAME": "skyrelay-api",
         }
         if args.get("router_config") is not None:

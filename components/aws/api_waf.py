@@ -51,7 +51,7 @@ def web_acl(owner: pulumi.Resource, name: str, max_bytes: int,
 def body_size_rule(max_bytes: int) -> dict[str, Any]:
     """Block requests whose body is larger than `max_bytes`. WAF inspects at most 64 KB of an API
     Gateway body (the association raises the 16 KB default); OversizeHandling MATCH blocks anything
-    longer, so `max_bytes` is at most 64 KB here (the API also checks SKYRELAY_MAX_BODY_BYTES)."""
+    longer, so `max_bytes` is at most 64 KB here (the API enforces the same limit: deployment.MAX_BODY_BYTES)."""
     return {
         "Name": "max-body-size",
         "Priority": 0,

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from skyrelay import deployment as contract
 from skyrelay.components.aws import observability
 from skyrelay.components.aws.code_path import default_code_path
 from skyrelay.components.aws.defaults import ASYNC_JOBS
@@ -131,19 +132,18 @@ class AsyncJobs(pulumi.ComponentResource):
 
         self._bedrock = bedrock_statement(list(args.get("bedrock_model_arns", ())))
         self.environment: dict[str, pulumi.Input[str]] = {
-            "SKYRELAY_PLATFORM": "aws",
-            "SKYRELAY_JOBS_TABLE": self.table.name,
-            "SKYRELAY_QUEUE_INTERACTIVE_URL": self.interactive.queue.url,
-            "SKYRELAY_QUEUE_BATCH_URL": self.batch.queue.url,
+            contract.JOBS_TABLE: self.table.name,
+            contract.queue_url("interactive"): self.interactive.queue.url,
+            contract.queue_url("batch"): self.batch.queue.url,
             # The worker dead-letters a job's message itself on its last attempt.
-            "SKYRELAY_DLQ_INTERACTIVE_URL": self.interactive.dlq.url,
-            "SKYRELAY_DLQ_BATCH_URL": self.batch.dlq.url,
-            "SKYRELAY_WEBHOOK_SECRET_ARN": self.webhook_secret.arn,
+            contract.dlq_url("interactive"): self.interactive.dlq.url,
+            contract.dlq_url("batch"): self.batch.dlq.url,
+            contract.secret_ref(contract.WEBHOOK_SECRET): self.webhook_secret.arn,
             # One variable per provider, holding the secret's ARN (never its value).
             **provider_secret_env(self.provider_secrets),
-            "SKYRELAY_MAX_RECEIVE_COUNT": str(settings["max_receive_count"]),
-            "SKYRELAY_JOB_TTL_SECONDS": str(settings["job_ttl_days"] * 86400),
-            "SKYRELAY_TTL_ATTRIBUTE": settings["table_ttl_attribute"],
+            contract.MAX_RECEIVE_COUNT: str(settings["max_receive_count"]),
+            contract.JOB_TTL_SECONDS: str(settings["job_ttl_days"] * 86400),
+            contract.TTL_ATTRIBUTE: settings["table_ttl_attribute"],
             "POWERTOOLS_SERVICE_NAME": "skyrelay-worker",
             "POWERTOOLS_METRICS_NAMESPACE": observability.METRIC_NAMESPACE,
             **dict(args.get("environment", {})),

@@ -7,6 +7,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from skyrelay import deployment
+
 
 def _secret(owner: pulumi.Resource, resource_name: str, description: str, settings: dict[str, Any],
             kms: pulumi.Input[str] | None) -> aws.secretsmanager.Secret:
@@ -47,10 +49,6 @@ def provider_secrets(owner: pulumi.Resource, name: str, providers: Iterable[str]
 
 
 def provider_secret_env(secrets: dict[str, aws.secretsmanager.Secret]) -> dict[str, pulumi.Input[str]]:
-    """One variable per provider, holding the secret's ARN (never its value):
-    SKYRELAY_PROVIDER_<NAME>_SECRET_ARN; the runtime reads the values at cold start."""
-    return {f"SKYRELAY_PROVIDER_{_env_name(p)}_SECRET_ARN": s.arn for p, s in sorted(secrets.items())}
-
-
-def _env_name(provider: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in provider).upper()
+    """One variable per provider, holding the secret's ARN (never its value), named by the deployment
+    contract (`secret_ref(provider_secret(name))`); the runtime reads the values at cold start."""
+    return {deployment.secret_ref(deployment.provider_secret(p)): s.arn for p, s in sorted(secrets.items())}

@@ -8,9 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from skyrelay.components.aws.statements import invoke_permission
-
-# The event the sweeper schedule sends the worker (runtime/platforms/aws_lambda/worker.py: SWEEP_EVENT).
-SWEEP_EVENT = {"skyrelay": "sweep"}
+from skyrelay.deployment import SWEEP_EVENT
 
 
 def sweeper(

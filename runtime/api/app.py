@@ -16,6 +16,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
+from skyrelay import deployment as contract
 from skyrelay.runtime.api.auth import KeyStore
 from skyrelay.runtime.api.chat import ChatEndpoint
 from skyrelay.runtime.api.errors import error_parts
@@ -31,7 +32,7 @@ ROUTE_MODULES = (
     "skyrelay.runtime.api.openapi",
     "skyrelay.runtime.api.jobs",
 )
-CONFIG_ENV = "SKYRELAY_CONFIG"
+CONFIG_ENV = contract.CONFIG_FILE
 _OVERHEAD = b"x-skyrelay-overhead-ms"
 
 
@@ -143,5 +144,5 @@ def create_app(config: RouterConfig | str | os.PathLike, router: Router | None =
 
 
 def app_from_env() -> Starlette:
-    """Import-string factory for multi-worker uvicorn: reads the config path from $SKYRELAY_CONFIG."""
+    """Import-string factory for multi-worker uvicorn: reads the config path from CONFIG_FILE."""
     return create_app(os.environ[CONFIG_ENV])

@@ -13,12 +13,15 @@ Guarantees (ARCHITECTURE.md, "Job lifecycle and guarantees"):
   result is discarded and logged.
 - Attempts: counted at claim. A retryable failure is written to the job's history and the message
   comes back after exponential backoff with jitter. After `max_attempts` the job is FAILED and the
-  message dead-lettered. A tenant over its rate limit is not an attempt: the job goes back to
+  message dead-lettered (where the queue has no DLQ, the FAILED job is what remains). A tenant over its rate limit is not an attempt: the job goes back to
   PENDING and waits for the limiter's Retry-After.
 - Webhooks: the first delivery happens right after the final write; a failed delivery is retried
   through a new delayed queue message, so retries survive restarts. Each attempt is recorded.
 - Shutdown: stop receiving, give in-flight jobs `shutdown_grace_s`, then release the rest (job back
   to PENDING, message visible again at once).
+
+`handle(delivery)` is all a push platform needs (runtime/jobs/delivery.py); `run()` is the loop a
+long-lived worker runs over a pull queue (runtime/queues/base.py: PullQueue).
 
 Sizing `worker.concurrency`: a worker needs about (requests per minute the upstream quota allows)
 x (average seconds per request) / 60 jobs in flight, where requests per minute = TPM quota / average
@@ -43,8 +46,9 @@ from skyrelay.runtime.jobs.model import (
     Job,
     JobStatus,
 )
+from skyrelay.runtime.jobs.sweeper import Sweeper
 from skyrelay.runtime.jobs.webhooks import CallbackPolicy, WebhookSender, event_body
-from skyrelay.runtime.queues.base import Message
+from skyrelay.runtime.queues.base import Delivery
 
 log = logging.getLogger("skyrelay.jobs.worker")
 Generate = Callable[..., Awaitable]
@@ -94,7 +98,7 @@ class Worker:
         self.rng = rng or random.Random()
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self._inflight: dict[asyncio.Task, Message] = {}
+        self._inflight: dict[asyncio.Task, Delivery] = {}
         self.processed = 0
         self.duplicates = 0  # duplicate messages dropped
         self.sweeper = Sweeper(store, queue, cfg, clock=clock, name=name) if sweep else None
@@ -115,18 +119,18 @@ class Worker:
                 await asyncio.wait(list(self._inflight), return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
-                msgs = await self.queue.receive(min(free, 10), vis)
+                got = await self.queue.receive(min(free, 10), vis)
             except Exception:
                 log.exception("%s: receive failed", self.name)
-                msgs = []
-            if not msgs:
+                got = []
+            if not got:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.w.poll_interval_s)
                 continue
-            for msg in msgs:
-                task = asyncio.create_task(self.handle(msg))
-                self._inflight[task] = msg
+            for delivery in got:
+                task = asyncio.create_task(self.handle(delivery))
+                self._inflight[task] = delivery
                 task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task) -> None:
@@ -150,11 +154,12 @@ class Worker:
                 await asyncio.wait(pending)
         await self.sender.close()
 
-    # ---- one message ----
-    async def handle(self, msg: Message) -> None:
+    # ---- one delivery ----
+    async def handle(self, msg: Delivery) -> None:
+        """Runs the job `msg` names (or carries on from its stored state) and settles `msg`."""
         job = await self.store.get(msg.job_id)
         if job is None:  # expired or unknown
-            await self.queue.ack(msg)
+            await msg.ack()
             return
         if job.status in FINAL:
             await self._after_final(job, msg)
@@ -175,11 +180,11 @@ class Worker:
         if claimed is None:  # another delivery got there first
             current = await self.store.get(job.id)
             if current is None or current.status in FINAL:
-                await (self._after_final(current, msg) if current else self.queue.ack(msg))
+                await (self._after_final(current, msg) if current else msg.ack())
             elif self._held_elsewhere(current, msg, self.clock()):
                 await self._drop_duplicate(current, msg)
             else:
-                await self.queue.nack(msg, self.cfg.queue.visibility_timeout_s)
+                await msg.retry(self.cfg.queue.visibility_timeout_s)
             return
         try:
             await self._run(claimed, msg)
@@ -188,22 +193,22 @@ class Worker:
             raise
 
     @staticmethod
-    def _held_elsewhere(job: Job, msg: Message, now: float) -> bool:
+    def _held_elsewhere(job: Job, msg: Delivery, now: float) -> bool:
         """PROCESSING under a live claim by another message: this delivery is a duplicate. (The
         claiming message itself may come back: after a crash, or after a retry's backoff.)"""
         claim = job.claim
         return (job.status == JobStatus.PROCESSING and bool(claim) and claim.get("msg") != msg.id
                 and claim.get("until", 0) > now)
 
-    async def _drop_duplicate(self, job: Job, msg: Message) -> None:
+    async def _drop_duplicate(self, job: Job, msg: Delivery) -> None:
         # The claiming message stays in the queue until the job is final, so this one can go: if its
         # holder dies, that message is redelivered after the visibility timeout.
         log.info("%s: %s is held by message %s; dropping duplicate message %s",
                  self.name, job.id, job.claim.get("msg"), msg.id)
         self.duplicates += 1
-        await self.queue.ack(msg)
+        await msg.ack()
 
-    async def _run(self, job: Job, msg: Message) -> None:
+    async def _run(self, job: Job, msg: Delivery) -> None:
         from skyrelay.runtime.api.chat import parse_chat
 
         try:
@@ -214,9 +219,9 @@ class Worker:
                                                {"attempts": job.attempts - 1, "claim": None},
                                                expect_attempts=job.attempts)
             if back is not None:
-                await self.queue.nack(msg, max(exc.retry_after, 0.05))
-            else:
-                await self.queue.ack(msg) if await self._is_final(job.id) else None
+                await msg.retry(max(exc.retry_after, 0.05))
+            elif await self._is_final(job.id):
+                await msg.ack()
             return
         except Exception as exc:
             await self._failed_attempt(job, msg, exc)
@@ -242,12 +247,12 @@ class Worker:
             if current is not None:
                 await self._after_final(current, msg)
             else:
-                await self.queue.ack(msg)
+                await msg.ack()
             return
         self.processed += 1
         await self._after_final(done, msg)
 
-    async def _failed_attempt(self, job: Job, msg: Message, exc: BaseException) -> None:
+    async def _failed_attempt(self, job: Job, msg: Delivery, exc: BaseException) -> None:
         err = _error_doc(exc)
         retry = _retryable(exc)
         if not retry or job.attempts >= self.w.max_attempts:
@@ -267,9 +272,9 @@ class Worker:
             "history": job.history + [{"at": self.clock(), "event": "retry", "attempt": job.attempts,
                                        "error": err, "delay_s": round(delay, 3), "worker": self.name}],
         })
-        await self.queue.nack(msg, delay)
+        await msg.retry(delay)
 
-    async def _fail(self, job: Job, msg: Message, err: dict, dead_letter: bool) -> None:
+    async def _fail(self, job: Job, msg: Delivery, err: dict, dead_letter: bool) -> None:
         now = self.clock()
         done = await self.store.transition(job.id, OPEN, JobStatus.FAILED, {
             "error": err, "finished_at": now, "claim": None,
@@ -278,7 +283,7 @@ class Worker:
         })
         if dead_letter:
             log.warning("%s: %s FAILED after %d attempts; dead-lettered", self.name, job.id, job.attempts)
-            if not await self.queue.dead_letter(msg, err["code"]):
+            if not await msg.dead_letter(err["code"]):
                 return
             if done is not None:
                 await self._webhook(done, None)
@@ -288,28 +293,28 @@ class Worker:
         if done is not None:
             await self._after_final(done, msg)
         else:
-            await self.queue.ack(msg)
+            await msg.ack()
 
-    async def _release(self, job: Job, msg: Message) -> None:
+    async def _release(self, job: Job, msg: Delivery) -> None:
         """Shutdown mid-job: give the attempt back and make the message visible at once."""
         with contextlib.suppress(Exception):
             await self.store.transition(job.id, [JobStatus.PROCESSING], JobStatus.PENDING,
                                         {"attempts": job.attempts - 1, "claim": None}, expect_attempts=job.attempts)
-            await self.queue.nack(msg, 0)
+            await msg.retry(0)
 
     async def _is_final(self, job_id: str) -> bool:
         job = await self.store.get(job_id)
         return job is None or job.status in FINAL
 
     # ---- after the final state: webhook, then ack ----
-    async def _after_final(self, job: Job, msg: Message) -> None:
+    async def _after_final(self, job: Job, msg: Delivery) -> None:
         await self._webhook(job, msg)
 
-    async def _webhook(self, job: Job, msg: Message | None) -> None:
+    async def _webhook(self, job: Job, msg: Delivery | None) -> None:
         wh = job.webhook
         if not job.callback_url or not wh or wh.get("state") != WEBHOOK_PENDING:
             if msg is not None:
-                await self.queue.ack(msg)
+                await msg.ack()
             return
         secrets = self.wh.secrets_for(job.tenant)
         attempt = await self.sender.deliver(job.callback_url, wh["id"], event_body(job), secrets)
@@ -326,61 +331,4 @@ class Worker:
             await self.queue.enqueue(job.id, job.priority, delay)
             log.info("%s: webhook for %s failed (%s); retry in %.2fs", self.name, job.id, attempt["error"], delay)
         if msg is not None:
-            await self.queue.ack(msg)
-
-
-class Sweeper:
-    """Re-enqueues PENDING jobs that have lost their queue message.
-
-    Submit stores the job, then enqueues its message: a crash between the two (or a message the queue
-    dead-lettered while the job waited on its tenant's rate limit) leaves a PENDING job nothing will
-    deliver. Every `sweep_interval_s` the sweeper asks the store for PENDING jobs untouched for
-    `sweep_grace_s` and enqueues a message for each, then touches the job (a `requeued` history
-    entry). A job that was merely waiting in a long queue gets a duplicate message; duplicates are
-    harmless (claim is conditional, and a message meeting another message's live claim is dropped),
-    and the wait before a job's next re-enqueue doubles each time, so a backlog is not flooded.
-
-    Workers run it in their loop; a platform without a long-lived worker (Lambda) calls `sweep_once`
-    on a schedule.
-    """
-
-    def __init__(self, store, queue, cfg: JobsConfig, *, clock: Callable[[], float] = time.time,
-                 name: str = "sweeper"):
-        self.store, self.queue, self.cfg, self.clock, self.name = store, queue, cfg, clock, name
-        self.requeued = 0
-
-    async def sweep_once(self) -> int:
-        """Returns how many jobs were re-enqueued."""
-        stale = getattr(self.store, "stale", None)
-        if stale is None:
-            raise NotImplementedError(f"{type(self.store).__name__} has no `stale` (JobStore port)")
-        w = self.cfg.worker
-        now = self.clock()
-        n = 0
-        for job in await stale(JobStatus.PENDING, now - w.sweep_grace_s, w.sweep_batch):
-            requeues = sum(1 for h in job.history if h.get("event") == "requeued")
-            if job.updated_at > now - w.sweep_grace_s * 2 ** min(requeues, 10):
-                continue
-            await self.queue.enqueue(job.id, job.priority)
-            await self.store.transition(job.id, [JobStatus.PENDING], None, {
-                "history": job.history + [{"at": now, "event": "requeued", "by": self.name}]},
-                expect_attempts=job.attempts)
-            log.warning("%s: %s was PENDING without a delivery for %.0fs; re-enqueued",
-                        self.name, job.id, now - job.updated_at)
-            n += 1
-        self.requeued += n
-        return n
-
-    async def run(self, stopping: asyncio.Event) -> None:
-        interval = self.cfg.worker.sweep_interval_s
-        rng = random.Random()
-        while not stopping.is_set():
-            try:
-                await self.sweep_once()
-            except NotImplementedError as exc:
-                log.warning("%s: sweeper disabled: %s", self.name, exc)
-                return
-            except Exception:
-                log.exception("%s: sweep failed", self.name)
-            with contextlib.suppress(TimeoutError):  # jittered, so several workers do not sweep in step
-                await asyncio.wait_for(stopping.wait(), interval * rng.uniform(0.8, 1.2))
+            await msg.ack()

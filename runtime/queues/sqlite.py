@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from skyrelay.runtime.queues.base import DeadLetter, Message
+from skyrelay.runtime.queues.base import DeadLetter, Message, PulledDelivery
 from skyrelay.runtime.stores.sqlite import SqliteDb, write_txn
 
 SCHEMA = """
@@ -47,8 +47,9 @@ class SqliteJobQueue:
             raise ValueError(f"priority must be one of {list(_PRIO)}")
         return await self.db.run(self._enqueue, job_id, _PRIO[priority], self.clock(), max(0.0, delay_s))
 
-    async def receive(self, max_messages: int = 1, visibility_timeout_s: float = 30.0) -> list[Message]:
-        return await self.db.run(self._receive, max_messages, visibility_timeout_s, self.clock(), self.max_receives)
+    async def receive(self, max_messages: int = 1, visibility_timeout_s: float = 30.0) -> list[PulledDelivery]:
+        msgs = await self.db.run(self._receive, max_messages, visibility_timeout_s, self.clock(), self.max_receives)
+        return [PulledDelivery(self, m, self.max_receives) for m in msgs]
 
     async def ack(self, msg: Message) -> bool:
         return await self.db.run(self._ack, int(msg.id), msg.receipt)

@@ -16,14 +16,13 @@ never blocks.
 
 import json
 import math
-import os
 import time
 from collections import OrderedDict
 from typing import Any
 
 from skyrelay.runtime.clouds.aws.adapter import AwsAdapter
 from skyrelay.runtime.clouds.aws.errors import error_code
-from skyrelay.runtime.queues.base import DeadLetter, Message
+from skyrelay.runtime.queues.base import DeadLetter, Delivery, Message, PulledDelivery
 
 PRIORITIES = ("interactive", "batch")
 MAX_DELAY_S = 900  # SQS DelaySeconds maximum
@@ -42,25 +41,16 @@ class SqsJobQueue(AwsAdapter):
         region: str | None = None,
         wait_time_s: int = 0,
         dlq_urls: dict[str, str] | None = None,
+        max_receives: int | None = None,
     ):
         super().__init__(client, endpoint_url, region)
         self.urls = {"interactive": interactive_url, "batch": batch_url}
         self.wait_time_s = wait_time_s
+        self.max_receives = max_receives  # the redrive policy's maxReceiveCount, when the deployment says
         # Known DLQ URLs (the AWS components set them) save two discovery calls and the
         # sqs:GetQueueUrl permission; without them the redrive policy names the DLQ.
         self._dlq_urls: dict[str, str] | None = dlq_urls if dlq_urls and all(dlq_urls.get(p) for p in self.urls) else None
         self._receipts: OrderedDict[str, str] = OrderedDict()  # message id -> newest receipt
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, client: Any = None) -> "SqsJobQueue":
-        env = env if env is not None else dict(os.environ)
-        return cls(
-            env["SKYRELAY_QUEUE_INTERACTIVE_URL"],
-            env["SKYRELAY_QUEUE_BATCH_URL"],
-            client=client,
-            endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"),
-            dlq_urls=_dlq_urls_from(env, {}),
-        )
 
     # ---- port ----
     async def enqueue(self, job_id: str, priority: str = "interactive", delay_s: float = 0.0) -> str:
@@ -74,7 +64,7 @@ class SqsJobQueue(AwsAdapter):
         )
         return out["MessageId"]
 
-    async def receive(self, max_messages: int = 1, visibility_timeout_s: float = 30.0) -> list[Message]:
+    async def receive(self, max_messages: int = 1, visibility_timeout_s: float = 30.0) -> list[PulledDelivery]:
         got: list[Message] = []
         for priority in PRIORITIES:
             want = max_messages - len(got)
@@ -88,7 +78,8 @@ class SqsJobQueue(AwsAdapter):
                 WaitTimeSeconds=self.wait_time_s,
                 MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
             )
-            got += [self._remember(parse_message(raw, priority)) for raw in out.get("Messages", [])]
+            got += [PulledDelivery(self, self._remember(parse_message(raw, priority)), self.max_receives)
+                    for raw in out.get("Messages", [])]
         return got
 
     async def ack(self, msg: Message) -> bool:
@@ -209,31 +200,24 @@ class SqsJobQueue(AwsAdapter):
 
 
 def from_config(cfg, store_cfg=None) -> SqsJobQueue:
-    """Factory for runtime.queues.ADAPTERS (`jobs.queue.backend: sqs`). Settings come from the queue
-    config's `options` (`interactive_url`, `batch_url`, `endpoint_url`, `region`, `wait_time_s`),
-    else from the environment the AWS components set (SKYRELAY_QUEUE_INTERACTIVE_URL / _BATCH_URL,
-    SKYRELAY_AWS_ENDPOINT_URL). The store config is not used (SQLite's default path only)."""
+    """Factory for runtime.queues.ADAPTERS (`jobs.queue.backend: sqs`), from the queue config's
+    `options`: `interactive_url`, `batch_url` (required), `interactive_dlq_url`, `batch_dlq_url`,
+    `endpoint_url`, `region`, `wait_time_s`. On Lambda, bootstrap fills them from the variables
+    AsyncJobs sets. The store config is not used (SQLite's default path only)."""
     options = dict(getattr(cfg, "options", None) or {})
-    urls = {}
     for priority in PRIORITIES:
-        urls[priority] = options.get(f"{priority}_url") or os.environ.get(f"SKYRELAY_QUEUE_{priority.upper()}_URL")
-        if not urls[priority]:
-            raise ValueError(f"jobs.queue.options.{priority}_url: required for the sqs backend "
-                             f"(or SKYRELAY_QUEUE_{priority.upper()}_URL)")
+        if not options.get(f"{priority}_url"):
+            raise ValueError(f"jobs.queue.options.{priority}_url: required for the sqs backend")
+    dlqs = {p: options.get(f"{p}_dlq_url") for p in PRIORITIES}
     return SqsJobQueue(
-        urls["interactive"],
-        urls["batch"],
-        endpoint_url=options.get("endpoint_url") or os.environ.get("SKYRELAY_AWS_ENDPOINT_URL"),
+        options["interactive_url"],
+        options["batch_url"],
+        endpoint_url=options.get("endpoint_url"),
         region=options.get("region"),
         wait_time_s=int(options.get("wait_time_s", 0)),
-        dlq_urls=_dlq_urls_from(os.environ, options),
+        dlq_urls=dlqs if all(dlqs.values()) else None,
+        max_receives=cfg.max_receives,
     )
-
-
-def _dlq_urls_from(env, options: dict) -> dict[str, str] | None:
-    """`<priority>_dlq_url` options, else SKYRELAY_DLQ_<PRIORITY>_URL; None unless both are known."""
-    urls = {p: options.get(f"{p}_dlq_url") or env.get(f"SKYRELAY_DLQ_{p.upper()}_URL") for p in PRIORITIES}
-    return urls if all(urls.values()) else None
 
 
 def parse_message(raw: dict, priority: str | None = None) -> Message:
@@ -269,3 +253,37 @@ def parse_dead_letter(raw: dict, priority: str) -> DeadLetter:
     )
 
 
+
+
+class EventSourceDelivery(Delivery):
+    """A message Lambda's SQS event source mapping delivered in a batch. Lambda deletes the records
+    the handler reports as done and leaves its `batchItemFailures` for redelivery, so settling here
+    records the answer (`done`) besides what SQS itself must do:
+    - ack: done (Lambda deletes the message);
+    - retry(delay): the message's visibility becomes the delay; not done (Lambda leaves it);
+    - dead_letter: copied to the DLQ and deleted here; done;
+    - extend: the visibility is extended; the answer is still open.
+    """
+
+    __slots__ = ("queue", "done")
+
+    def __init__(self, queue: SqsJobQueue, record: dict):
+        super().__init__(parse_message(record), queue.max_receives)
+        self.queue = queue
+        self.done: bool | None = None  # None: not settled (a crash), reported as a failure
+
+    async def ack(self) -> bool:
+        self.done = True
+        return True
+
+    async def retry(self, delay_s: float = 0.0) -> bool:
+        self.done = False
+        return await self.queue.nack(self.message, delay_s)
+
+    async def extend(self, seconds: float) -> bool:
+        return await self.queue.extend(self.message, seconds)
+
+    async def dead_letter(self, reason: str) -> bool:
+        ok = await self.queue.dead_letter(self.message, reason)
+        self.done = ok
+        return ok

@@ -96,7 +96,7 @@ class LimiterConfig(_M):
     redis_url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "skyrelay:rl"
     table: str | None = Field(default=None, min_length=1,
-                              description="dynamodb: the table for the counters (default: SKYRELAY_JOBS_TABLE)")
+                              description="dynamodb: the table for the counters (on Lambda: the job table)")
     endpoint_url: str | None = Field(default=None, description="dynamodb: an emulator endpoint (tests)")
     region: str | None = Field(default=None, description="dynamodb: the table's region (default: AWS_REGION)")
 
@@ -209,7 +209,7 @@ def parse_config(raw: dict, source: str = "router config") -> RouterConfig:
 
 
 def load_config(path: str | os.PathLike) -> RouterConfig:
-    import yaml  # here, not at import: on Lambda the config arrives as JSON (SKYRELAY_CONFIG_JSON)
+    import yaml  # here, not at import: on Lambda the config arrives as JSON (deployment.CONFIG_JSON)
 
     p = Path(path)
     try:

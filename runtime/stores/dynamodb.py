@@ -14,7 +14,8 @@ Items:
   version this store last read or wrote for the job when that still meets the expectation (the
   worker's get-then-claim and claim-then-complete: one call each, not a read and a write); a stale
   version fails the condition and the transition re-reads, so the hint never decides an outcome.
-- `expires_at` is the table's TTL attribute; TTL deletion is lazy, so reads filter expired items.
+- the table's TTL attribute (`ttl_attribute`, `expires_at` unless the component overrides it) holds
+  the expiry in epoch seconds; TTL deletion is lazy, so reads filter expired items on `expires_at_exact`.
 - `list` queries the `by_tenant` index newest first; the cursor is the last item's key (base64 JSON).
 - `find_idempotent` is a consistent read of the idempotency item, then of the job it names.
 - `stale` queries `by_status`, a sparse GSI (keys and `expires_at_exact` only) that only PENDING jobs
@@ -29,7 +30,6 @@ The client (`runtime/clouds/aws/adapter.py`) is made on first use; calls run in 
 import asyncio
 import base64
 import json
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -109,19 +109,16 @@ class DynamoJobStore(AwsAdapter):
         endpoint_url: str | None = None,
         region: str | None = None,
         clock: Callable[[], float] = time.time,
+        ttl_attribute: str = TTL_ATTRIBUTE,
     ):
         super().__init__(client, endpoint_url, region)
         self.table = table
         self.clock = clock
+        self.ttl_attribute = ttl_attribute  # the attribute the table's TTL deletes on (epoch seconds)
         # The last (job, version) this store read or wrote, per job: a transition right after a read
         # (the worker's get, then claim; claim, then complete) writes against it without re-reading.
         # Only a hint: the write is conditional on that version, and a lost race re-reads.
         self._seen: OrderedDict[str, tuple[Job, int]] = OrderedDict()
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, client: Any = None) -> "DynamoJobStore":
-        env = env if env is not None else dict(os.environ)
-        return cls(env["SKYRELAY_JOBS_TABLE"], client=client, endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
 
     def _item(self, job: Job, version: int) -> dict:
         return {
@@ -130,7 +127,7 @@ class DynamoJobStore(AwsAdapter):
             "status": {"S": job.status.value},
             "attempts": {"N": str(job.attempts)},
             "version": {"N": str(version)},
-            TTL_ATTRIBUTE: {"N": str(int(job.expires_at))},
+            self.ttl_attribute: {"N": str(int(job.expires_at))},
             "expires_at_exact": {"N": repr(job.expires_at)},
             "gsi1pk": {"S": f"TENANT#{job.tenant}"},
             "gsi1sk": {"S": _sort_key(job)},
@@ -162,7 +159,7 @@ class DynamoJobStore(AwsAdapter):
                                 "Item": {
                                     **idem_key,
                                     "job_id": {"S": job.id},
-                                    TTL_ATTRIBUTE: {"N": str(int(job.expires_at))},
+                                    self.ttl_attribute: {"N": str(int(job.expires_at))},
                                     "expires_at_exact": {"N": repr(job.expires_at)},
                                 },
                                 "ConditionExpression": "attribute_not_exists(pk) OR expires_at_exact <= :now",
@@ -360,15 +357,11 @@ class DynamoJobStore(AwsAdapter):
 
 
 def from_config(cfg) -> DynamoJobStore:
-    """Factory for runtime.stores.ADAPTERS (`jobs.store.backend: dynamodb`). Settings come from the
-    store config's `options` (`table`, `endpoint_url`, `region`), else from the environment the AWS
-    components set (SKYRELAY_JOBS_TABLE, SKYRELAY_AWS_ENDPOINT_URL)."""
+    """Factory for runtime.stores.ADAPTERS (`jobs.store.backend: dynamodb`), from the store config's
+    `options`: `table` (required), `endpoint_url`, `region`, `ttl_attribute` (default `expires_at`).
+    On Lambda, bootstrap fills them from the variables AsyncJobs sets."""
     options = dict(getattr(cfg, "options", None) or {})
-    table = options.get("table") or getattr(cfg, "table", None) or os.environ.get("SKYRELAY_JOBS_TABLE")
-    if not table:
-        raise ValueError("jobs.store.options.table: required for the dynamodb backend (or SKYRELAY_JOBS_TABLE)")
-    return DynamoJobStore(
-        table,
-        endpoint_url=options.get("endpoint_url") or os.environ.get("SKYRELAY_AWS_ENDPOINT_URL"),
-        region=options.get("region"),
-    )
+    if not options.get("table"):
+        raise ValueError("jobs.store.options.table: required for the dynamodb backend")
+    return DynamoJobStore(options["table"], endpoint_url=options.get("endpoint_url"), region=options.get("region"),
+                          ttl_attribute=options.get("ttl_attribute") or TTL_ATTRIBUTE)

@@ -1,71 +1,14 @@
-"""One real moto server per test process, on a free loopback port (`moto_server -H 127.0.0.1 -p N`).
+"""The moto server of the test session (tests/peers.py starts it once) and AWS helpers over it.
+Each user makes uniquely named queues/tables, so tests share the server without a reset."""
 
-`endpoint()` starts it on first use and stops it at exit; `None` when moto[server] is not installed.
-Each user makes uniquely named queues/tables, so tests share the server without a reset.
-"""
-
-import atexit
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from pathlib import Path
 
-_server: dict = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests import peers
 
 
-def _binary() -> str | None:
-    here = Path(sys.executable).parent / "moto_server"
-    return str(here) if here.exists() else shutil.which("moto_server")
-
-
-def endpoint() -> str | None:
-    if "url" in _server:
-        return _server["url"]
-    binary = _binary()
-    if binary is None:
-        return None
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                return None
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        return None
-    atexit.register(_stop, proc)
-    _server.update(url=url, proc=proc)
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    return url
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def endpoint() -> str:
+    """The moto server's URL; a missing moto[server] fails the test (tests/peers.py)."""
+    return peers.moto()
 
 
 def client(service: str):

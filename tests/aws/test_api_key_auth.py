@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import json_format
 
 from skyrelay.plan import wire
-from skyrelay.runtime.platforms.aws_lambda import runtime
+from skyrelay.runtime.platforms import bootstrap
 from tests.aws import moto_server
 
 FUNCTION = "aws:lambda/function:Function"
@@ -51,7 +51,7 @@ def fn(plan, name):
 def test_api_function_config_is_secret_and_carries_each_key_hash_in_its_tier_tenant(plan):
     api = fn(plan, "api-handler")
     assert api.inputs["environment"]["variables"]["SKYRELAY_CONFIG_JSON"] == "[secret]"
-    loaded = runtime.router_config({"SKYRELAY_CONFIG_JSON": raw_env(api)["SKYRELAY_CONFIG_JSON"]})
+    loaded = bootstrap.router_config({"SKYRELAY_CONFIG_JSON": raw_env(api)["SKYRELAY_CONFIG_JSON"]})
     keys = plan.of_type(API_KEY)
     assert len(keys) == 4
     from skyrelay.runtime.api.auth import KeyStore
@@ -80,16 +80,15 @@ def test_no_dependency_cycle_keys_before_function_and_plan_keys_after_stage(plan
 
 
 def test_the_deployed_api_handler_accepts_a_generated_key_and_rejects_others(plan):
-    if moto_server.endpoint() is None:
-        pytest.skip("moto[server] is not installed")
+    moto_server.endpoint()  # a missing moto[server] fails here (tests/peers.py)
     from skyrelay.runtime.platforms.aws_lambda import api
     from skyrelay.runtime.queues.sqs import SqsJobQueue
     from skyrelay.runtime.stores.dynamodb import DynamoJobStore, create_table
     from tests.aws.test_lambda_e2e import rest_event
 
     env = raw_env(fn(plan, "api-handler"))
-    config = runtime.router_config({"SKYRELAY_CONFIG_JSON": env["SKYRELAY_CONFIG_JSON"]})
-    jobs_cfg = runtime.jobs_config(config, {})
+    config = bootstrap.router_config({"SKYRELAY_CONFIG_JSON": env["SKYRELAY_CONFIG_JSON"]})
+    jobs_cfg = bootstrap.jobs_config(config, {})
     urls = moto_server.make_queues(2, visibility_s=30)
     table = moto_server.unique("jobs")
     create_table(moto_server.client("dynamodb"), table)

@@ -27,6 +27,13 @@ def config(project_root):
     return load_stack_config(project_root / "stacks" / "Pulumi.aws-dev.yaml")
 
 
+def functions(plan):
+    """The stack's two functions (worker and API): a loop over them never passes on an empty list."""
+    found = plan.of_type(FUNCTION)
+    assert sorted(f.name for f in found) == ["api-handler", "jobs-worker"]
+    return found
+
+
 def job_queues(plan):
     return [q for q in plan.of_type(QUEUE) if "redrivePolicy" in q.inputs]
 
@@ -45,6 +52,7 @@ def test_every_job_queue_has_its_own_dlq_with_max_receive_count_from_config(plan
         assert redrive["deadLetterTargetArn"].split(":")[-1].startswith(f"{q.name}-dlq-")
         targets.append(redrive["deadLetterTargetArn"])
     assert len(set(targets)) == 2  # not shared
+    assert len(dead) == 2
     for d in dead:
         assert d.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
 
@@ -130,7 +138,7 @@ def test_functions_have_xray_reserved_concurrency_json_logs_and_a_supported_runt
 
 def test_log_group_is_created_first_with_retention(plan, config):
     groups = {g.urn: g for g in plan.of_type(LOG_GROUP)}
-    for f in plan.of_type(FUNCTION):
+    for f in functions(plan):
         mine = [g for g in groups.values() if g.inputs["name"] == f"/aws/lambda/{f.inputs['name']}"]
         assert len(mine) == 1
         assert mine[0].urn in f.dependencies  # created before the function
@@ -147,7 +155,7 @@ def policy_of(plan, function):
 
 
 def test_roles_are_least_privilege(plan):
-    fns = {f.name: f for f in plan.of_type(FUNCTION)}
+    fns = {f.name: f for f in functions(plan)}
     for name, f in fns.items():
         table_arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{f.inputs['environment']['variables']['SKYRELAY_JOBS_TABLE']}"
         statements = policy_of(plan, f)
@@ -185,9 +193,11 @@ def test_worker_may_send_to_exactly_its_own_dlqs_and_reads_none(plan):
     assert {env["SKYRELAY_DLQ_INTERACTIVE_URL"].rsplit("/", 1)[1], env["SKYRELAY_DLQ_BATCH_URL"].rsplit("/", 1)[1]} == {
         a.rsplit(":", 1)[1] for a in dlq_arns}
     # the runtime uses those URLs (no sqs:GetQueueUrl discovery, which the role does not allow)
-    from skyrelay.runtime.queues.sqs import SqsJobQueue
+    from skyrelay.runtime.platforms import bootstrap
+    from skyrelay.runtime.platforms.aws_lambda.runtime import AWS
+    from tests.routerkit import make_config
 
-    q = SqsJobQueue.from_env(env, client=object())
+    _, q = bootstrap.store_and_queue(bootstrap.jobs_config(make_config(), env, AWS))
     assert q._dlq_urls == {"interactive": env["SKYRELAY_DLQ_INTERACTIVE_URL"], "batch": env["SKYRELAY_DLQ_BATCH_URL"]}
     assert not any("sqs:GetQueueUrl" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
                    for s in statements)
@@ -225,7 +235,7 @@ def test_secrets_are_arns_in_env_and_the_webhook_secret_is_a_secret_output(plan)
     assert len(secrets) == 2  # webhook + the openai provider key
     version = plan.one("aws:secretsmanager/secretVersion:SecretVersion")
     assert version.inputs["secretString"] == "[secret]"
-    for f in plan.of_type(FUNCTION):
+    for f in functions(plan):
         env = f.inputs["environment"]["variables"]
         assert env["SKYRELAY_WEBHOOK_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
         assert env["SKYRELAY_PROVIDER_OPENAI_SECRET_ARN"].startswith("arn:aws:secretsmanager:")
@@ -253,7 +263,9 @@ def test_api_is_rest_v1_and_every_method_requires_a_key_and_the_jwt(plan):
     client = plan.one("aws:cognito/userPoolClient:UserPoolClient")
     assert client.inputs["accessTokenValidity"] == 15 and client.inputs["idTokenValidity"] == 15
     assert client.inputs["tokenValidityUnits"]["accessToken"] == "minutes"
-    for i in plan.of_type("aws:apigateway/integration:Integration"):
+    integrations = plan.of_type("aws:apigateway/integration:Integration")
+    assert len(integrations) == len(methods) == 5
+    for i in integrations:
         assert i.inputs["type"] == "AWS_PROXY" and i.inputs["timeoutMilliseconds"] <= 29000
 
 
@@ -301,11 +313,21 @@ def test_usage_plans_throttle_and_quota_equal_the_tier_table(plan, config):
     assert len(keys) == len(table)
 
 
-def test_functions_get_the_stack_tier_table_for_the_runtime_limiter(plan, config):
-    for f in plan.of_type(FUNCTION):
+def test_functions_get_the_stack_tier_table_and_the_runtime_limiter_reads_it(plan, config):
+    from skyrelay.runtime.platforms import bootstrap
+    from skyrelay.runtime.platforms.aws_lambda.runtime import AWS
+    from tests.aws.test_api_key_auth import raw_env
+
+    for f in functions(plan):
         tiers = json.loads(f.inputs["environment"]["variables"]["SKYRELAY_TIERS"])
         assert tiers["enterprise"]["rpm"] == config.tier_table()["enterprise"].rpm == 1200
         assert tiers["free"]["max_tokens_cap"] == config.tier_table()["free"].max_tokens_cap
+        # the rendered router config carries no tier numbers: the runtime takes them from TIERS
+        doc = json.loads(raw_env(f)["SKYRELAY_CONFIG_JSON"])
+        assert "tier_overrides" not in doc and "jobs" not in doc
+        loaded = bootstrap.router_config(raw_env(f), deployment=AWS).tiers()
+        assert {t.value: loaded[t].model_dump() for t in config.tier_table()} == {
+            t.value: tier.model_dump() for t, tier in config.tier_table().items()}
 
 
 def test_dashboard_shows_the_weekly_review_metrics(plan):
@@ -319,7 +341,7 @@ def test_dashboard_shows_the_weekly_review_metrics(plan):
 
 
 def test_lambda_code_is_the_packaged_zip_by_path(plan):
-    for f in plan.of_type(FUNCTION):
+    for f in functions(plan):
         code = f.inputs["code"]
         path = code.get("path") if isinstance(code, dict) else str(code)
         assert path and path.endswith(".zip") and "/build/lambda/" in path

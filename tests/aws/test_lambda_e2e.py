@@ -38,8 +38,7 @@ class Generate:
 
 @pytest.fixture
 def aws():
-    if moto_server.endpoint() is None:
-        pytest.skip("moto[server] is not installed")
+    moto_server.endpoint()  # a missing moto[server] fails here (tests/peers.py)
     from skyrelay.runtime.jobs.config import JobsConfig
     from skyrelay.runtime.platforms.aws_lambda import api, worker
     from skyrelay.runtime.queues.sqs import SqsJobQueue
@@ -57,12 +56,13 @@ def aws():
     api_store = DynamoJobStore(table, client=moto_server.client("dynamodb"))
     api_queue = SqsJobQueue(urls["interactive"], urls["batch"], client=moto_server.client("sqs"))
     worker_store = DynamoJobStore(table, client=moto_server.client("dynamodb"))
-    worker_queue = SqsJobQueue(urls["interactive"], urls["batch"], client=moto_server.client("sqs"))
+    worker_queue = SqsJobQueue(urls["interactive"], urls["batch"], client=moto_server.client("sqs"),
+                               max_receives=MAX_RECEIVES)
     generate = Generate()
     ns = type("AwsKit", (), {})()
     ns.urls, ns.generate, ns.store = urls, generate, worker_store
     ns.api = api.make_handler(api.build_app(config, api_store, api_queue, jobs_cfg))
-    ns.worker = worker.make_handler(worker_store, worker_queue, generate, jobs_cfg, MAX_RECEIVES)
+    ns.worker = worker.make_handler(worker_store, worker_queue, generate, jobs_cfg)
     ns.sqs = moto_server.client("sqs")
     return ns
 
@@ -189,9 +189,9 @@ def test_crashing_record_is_redriven_by_sqs_and_its_job_failed_on_the_last_deliv
     from skyrelay.runtime.queues.sqs import SqsJobQueue
 
     _, job = call_api(aws, "POST", "/v1/jobs", {"model": "fast", "prompt": "hello"})
-    queue = SqsJobQueue(aws.urls["interactive"], aws.urls["batch"], client=moto_server.client("sqs"))
-    crashing = worker.make_handler(BrokenReads(aws.store, job["id"]), queue, aws.generate,
-                                   JobsConfig(), MAX_RECEIVES)
+    queue = SqsJobQueue(aws.urls["interactive"], aws.urls["batch"], client=moto_server.client("sqs"),
+                        max_receives=MAX_RECEIVES)
+    crashing = worker.make_handler(BrokenReads(aws.store, job["id"]), queue, aws.generate, JobsConfig())
     for receive in range(1, MAX_RECEIVES + 1):
         messages = poll(aws, visibility_s=1)  # failed records come back after the visibility timeout
         out = crashing(sqs_event(aws, messages))

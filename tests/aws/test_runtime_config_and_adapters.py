@@ -7,9 +7,12 @@ import json
 
 import pytest
 
+from skyrelay import deployment as contract
 from skyrelay.config import load_stack_config
 from skyrelay.runtime.clouds.aws import json_client as awsjson
-from skyrelay.runtime.platforms.aws_lambda import runtime
+from skyrelay.runtime.clouds.aws.secrets import load_secrets
+from skyrelay.runtime.platforms import bootstrap
+from skyrelay.runtime.platforms.aws_lambda.runtime import AWS
 from tests.aws import moto_server
 
 FUNCTION = "aws:lambda/function:Function"
@@ -29,10 +32,7 @@ def config(project_root):
 
 @pytest.fixture(scope="module")
 def moto():
-    url = moto_server.endpoint()
-    if url is None:
-        pytest.skip("moto[server] is not installed")
-    return url
+    return moto_server.endpoint()  # a missing moto[server] fails here (tests/peers.py)
 
 
 def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, config):
@@ -46,10 +46,10 @@ def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, con
         raw = env["SKYRELAY_CONFIG_JSON"]
         assert len(raw.encode()) <= 2048  # Lambda's environment holds 4 KB in all
         assert "whsec_" not in raw and "secret" not in raw.lower()  # secrets stay in Secrets Manager
-        loaded = runtime.router_config({"SKYRELAY_CONFIG_JSON": raw, "SKYRELAY_CONFIG": "/nonexistent.yaml"})
+        loaded = bootstrap.router_config({**env, contract.CONFIG_FILE: "/nonexistent.yaml"}, deployment=AWS)
         assert [t.name for t in loaded.tenants] == [t.value for t in tiers]
         assert {t.name: t.tier.value for t in loaded.tenants} == {t.value: t.value for t in tiers}
-        for name, tier in tiers.items():  # the stack's overrides reach the runtime limiter
+        for name, tier in tiers.items():  # the stack's overrides reach the runtime limiter (through TIERS)
             assert loaded.tiers()[name].rpm == tier.rpm
         assert loaded.tiers()["enterprise"].rpm == 1200
         for d in loaded.deployments:
@@ -58,10 +58,13 @@ def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, con
         assert set(loaded.models) == {"fast", "quality"}
         # the limiter is shared by every container (DynamoDB, the job table), never per process
         assert loaded.limiter.backend == "dynamodb"
-        jobs = runtime.jobs_config(loaded, env)
+        jobs = bootstrap.jobs_config(loaded, env, AWS)
         assert (jobs.store.backend, jobs.queue.backend) == ("dynamodb", "sqs")
         assert jobs.worker.max_attempts == jobs.queue.max_receives == config.aws.max_receive_count
         assert env["SKYRELAY_WEBHOOK_SECRET_ARN"]  # the secret itself is read at cold start
+        assert jobs.webhooks.secret_envs == {t.value: ("SKYRELAY_WEBHOOK_SECRET",) for t in tiers}
+        assert jobs.store.options["table"] == env["SKYRELAY_JOBS_TABLE"]
+        assert jobs.queue.options["interactive_dlq_url"] == env["SKYRELAY_DLQ_INTERACTIVE_URL"]
 
 
 def test_functions_may_invoke_exactly_the_configured_bedrock_models(plan, config):
@@ -69,7 +72,7 @@ def test_functions_may_invoke_exactly_the_configured_bedrock_models(plan, config
     from tests.aws.test_aws_dev_inventory import policy_of
 
     for f in plan.of_type(FUNCTION):
-        loaded = runtime.router_config({"SKYRELAY_CONFIG_JSON": raw_env(f)["SKYRELAY_CONFIG_JSON"]})
+        loaded = bootstrap.router_config({"SKYRELAY_CONFIG_JSON": raw_env(f)["SKYRELAY_CONFIG_JSON"]})
         wanted = sorted(f"arn:aws:bedrock:{config.aws.region}::foundation-model/{d.upstream_model}"
                         for d in loaded.deployments)
         bedrock = [s for s in policy_of(plan, f) if s["Sid"] == "InvokeConfiguredModels"]
@@ -103,7 +106,7 @@ def test_registered_adapters_build_from_the_jobs_config(moto):
         await store.create(job)
         await queue.enqueue(job.id, "batch")
         got = await queue.receive(1)
-        await queue.ack(got[0])
+        await got[0].ack()
         found = await store.get(job.id)
         await store.close()
         await queue.close()
@@ -127,10 +130,14 @@ def test_adapter_factories_name_the_missing_setting(monkeypatch):
         make_queue(QueueConfig(backend="sqs"))
 
 
-def test_lambda_runtime_uses_the_json_client_not_botocore(moto):
+def test_lambda_runtime_uses_the_json_client_not_botocore(moto, monkeypatch):
     env = {"SKYRELAY_JOBS_TABLE": "t", "SKYRELAY_QUEUE_INTERACTIVE_URL": "http://q/i", "SKYRELAY_QUEUE_BATCH_URL":
-           "http://q/b", "SKYRELAY_AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
-    store, queue = runtime.store_and_queue(env)
+           "http://q/b", "SKYRELAY_AWS_ENDPOINT_URL": moto}
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
+    from tests.routerkit import make_config
+
+    store, queue = bootstrap.store_and_queue(bootstrap.jobs_config(make_config(), env, AWS))
     assert isinstance(store.client, awsjson.AwsJsonClient) and isinstance(queue.client, awsjson.AwsJsonClient)
     assert store.client.service == "dynamodb" and queue.client.service == "sqs"
 
@@ -170,20 +177,20 @@ def test_json_client_speaks_sqs_and_secrets_manager(moto):
 
     name = moto_server.unique("secret")
     arn = moto_server.client("secretsmanager").create_secret(Name=name, SecretString="whsec_abc")["ARN"]
-    loaded = runtime.load_secrets({"SKYRELAY_PROVIDER_X_SECRET_ARN": arn}, client=json_client("secretsmanager", moto))
+    loaded = load_secrets({"SKYRELAY_PROVIDER_X_SECRET_ARN": arn}, client=json_client("secretsmanager", moto))
     assert loaded == {"SKYRELAY_PROVIDER_X_SECRET": "whsec_abc"}
 
 
-def test_deployed_router_builds_the_dynamodb_limiter_on_the_job_table(plan, monkeypatch):
+def test_deployed_router_builds_the_dynamodb_limiter_on_the_job_table(plan):
     from skyrelay.runtime.router.limits import make_limiter
     from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
     from tests.aws.test_api_key_auth import raw_env
 
     for f in plan.of_type(FUNCTION):
         env = raw_env(f)
-        loaded = runtime.router_config(env)
-        assert loaded.limiter.backend == "dynamodb" and loaded.limiter.table is None
-        monkeypatch.setenv("SKYRELAY_JOBS_TABLE", env["SKYRELAY_JOBS_TABLE"])
+        assert bootstrap.router_config(env).limiter.table is None  # the rendered config names no table
+        loaded = bootstrap.router_config(env, deployment=AWS)
+        assert loaded.limiter.backend == "dynamodb" and loaded.limiter.table == env["SKYRELAY_JOBS_TABLE"]
         lim = make_limiter(loaded.limiter)
         assert isinstance(lim, DynamoDbLimiter) and lim.table == env["SKYRELAY_JOBS_TABLE"]
 
@@ -196,8 +203,8 @@ def test_on_lambda_a_memory_limiter_config_becomes_the_shared_dynamodb_one(tmp_p
     doc = config_dict()
     assert doc.get("limiter", {}).get("backend", "memory") == "memory"
     env = {"SKYRELAY_CONFIG_JSON": json.dumps(doc), "SKYRELAY_JOBS_TABLE": "jobs-t"}
-    assert runtime.router_config(env).limiter.backend == "dynamodb"
+    assert bootstrap.router_config(env, deployment=AWS).limiter.backend == "dynamodb"
     # off Lambda's environment (no job table) the config is left as written
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(doc))
-    assert runtime.router_config({"SKYRELAY_CONFIG": str(path)}).limiter.backend == "memory"
+    assert bootstrap.router_config({"SKYRELAY_CONFIG": str(path)}, deployment=AWS).limiter.backend == "memory"

@@ -23,7 +23,7 @@ def plan():
 
 
 def test_a_schedule_invokes_the_worker_with_the_sweep_event_and_only_it_may(plan):
-    from skyrelay.runtime.platforms.aws_lambda.worker import SWEEP_EVENT, is_sweep
+    from skyrelay.deployment import SWEEP_EVENT, is_sweep
 
     worker = next(f for f in plan.of_type(FUNCTION) if f.name == "jobs-worker")
     rule = plan.one("aws:cloudwatch/eventRule:EventRule")
@@ -59,8 +59,7 @@ def test_worker_may_requeue_to_its_own_queues_and_query_only_the_status_index(pl
 
 @pytest.fixture
 def kit():
-    if moto_server.endpoint() is None:
-        pytest.skip("moto[server] is not installed")
+    moto_server.endpoint()  # a missing moto[server] fails here (tests/peers.py)
     from skyrelay.runtime.jobs.config import JobsConfig
     from skyrelay.runtime.queues.sqs import SqsJobQueue
     from skyrelay.runtime.stores.dynamodb import DynamoJobStore, create_table
@@ -87,8 +86,9 @@ def job(age_s: float, tenant="acme") -> Job:
 
 
 def test_the_scheduled_invocation_requeues_a_pending_job_without_a_message(kit):
+    from skyrelay.deployment import SWEEP_EVENT
     from skyrelay.runtime.platforms.aws_lambda import runtime
-    from skyrelay.runtime.platforms.aws_lambda.worker import SWEEP_EVENT, make_handler
+    from skyrelay.runtime.platforms.aws_lambda.worker import make_handler
 
     lost, fresh, running = job(120), job(1), job(200, tenant="other")
     loop = runtime.loop()
@@ -96,7 +96,7 @@ def test_the_scheduled_invocation_requeues_a_pending_job_without_a_message(kit):
         loop.run_until_complete(kit.store.create(j))
     loop.run_until_complete(kit.store.transition(running.id, [JobStatus.PENDING], JobStatus.PROCESSING,
                                                  {"claim": {"message": "m1", "until": time.time() + 60}}))
-    handle = make_handler(kit.store, kit.queue, generate=None, cfg=kit.cfg, max_receive_count=3)
+    handle = make_handler(kit.store, kit.queue, generate=None, cfg=kit.cfg)
     assert handle(dict(SWEEP_EVENT)) == {"requeued": 1}
     got = kit.sqs.receive_message(QueueUrl=kit.urls["interactive"], MaxNumberOfMessages=10, WaitTimeSeconds=1)
     assert [json.loads(m["Body"])["job_id"] for m in got.get("Messages", [])] == [lost.id]

@@ -5,7 +5,6 @@ import asyncio
 import hashlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,8 @@ import pytest
 import yaml
 from aiohttp import web
 
+from tests import peers
+
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-proc-test"
 
@@ -30,7 +31,7 @@ class Upstream:
         self.calls: list[str] = []
         self.hung = threading.Event()
         self.loop = asyncio.new_event_loop()
-        self.port = _free_port()
+        self.port = peers.free_port()
         ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
         self.thread.start()
@@ -64,19 +65,12 @@ class Upstream:
         self.thread.join(5)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         assert proc.poll() is None, "the server exited"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if peers.port_open(port):
+            return
         time.sleep(0.05)
     raise AssertionError(f"port {port} never opened")
 
@@ -138,7 +132,7 @@ def upstream():
 
 
 def test_serve_runs_workers_in_separate_processes_and_stops_them(tmp_path, upstream):
-    port = _free_port()
+    port = peers.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "skyrelay.cli.main", "serve", "--config",
                              str(_config(tmp_path, upstream.port, workers=2)), "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -164,7 +158,7 @@ def test_serve_runs_workers_in_separate_processes_and_stops_them(tmp_path, upstr
 
 def test_sigterm_releases_the_worker_process_in_flight_job(tmp_path, upstream):
     cfg = _config(tmp_path, upstream.port, workers=1)
-    port = _free_port()
+    port = peers.free_port()
     api = subprocess.Popen([sys.executable, "-m", "skyrelay.cli.main", "serve", "--config", str(cfg), "--port",
                             str(port)], cwd=ROOT, stdout=subprocess.DEVNULL)
     try:

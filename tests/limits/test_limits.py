@@ -176,12 +176,14 @@ def test_yaml_selects_the_dynamodb_limiter_and_names_bad_keys(tmp_path, monkeypa
     assert (cfg.limiter.backend, cfg.limiter.table, cfg.limiter.region) == ("dynamodb", "jobs-table", "eu-west-1")
     lim = make_limiter(cfg.limiter)
     assert isinstance(lim, DynamoDbLimiter) and lim.table == "jobs-table"
-    # without a table, the one AsyncJobs sets on the functions
+    # without a table: on Lambda, the one AsyncJobs sets on the functions (bootstrap); else an error
+    from skyrelay.runtime.platforms import bootstrap
+    from skyrelay.runtime.platforms.aws_lambda.runtime import AWS
+
     doc["limiter"] = {"backend": "dynamodb"}
     path.write_text(yaml.safe_dump(doc))
-    monkeypatch.setenv("SKYRELAY_JOBS_TABLE", "from-env")
-    assert make_limiter(load_config(path).limiter).table == "from-env"
-    monkeypatch.delenv("SKYRELAY_JOBS_TABLE")
+    env = {"SKYRELAY_CONFIG": str(path), "SKYRELAY_JOBS_TABLE": "from-env"}
+    assert make_limiter(bootstrap.router_config(env, deployment=AWS).limiter).table == "from-env"
     with pytest.raises(ValueError, match="limiter.table"):
         make_limiter(load_config(path).limiter)
     doc["limiter"] = {"backend": "dynamo"}

@@ -1,7 +1,6 @@
 """`skyrelay simulate` as a user starts it: a real process that the official openai client can call."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -9,15 +8,11 @@ import urllib.request
 
 import openai
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests import peers
 
 
 def test_simulate_command_serves_openai_and_counts_calls():
-    port = _free_port()
+    port = peers.free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "skyrelay.cli.main", "simulate", "--port", str(port), "--tokens", "5"],
         stdout=subprocess.PIPE,

@@ -26,6 +26,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from skyrelay import deployment as contract
 from skyrelay.runtime.clouds.aws import sigv4
 from skyrelay.runtime.clouds.aws.credentials import from_env as credentials_from_env
 from skyrelay.runtime.clouds.aws.credentials import region_from_env
@@ -177,7 +178,7 @@ def make_client(service: str, endpoint_url: str | None = None, region: str | Non
     """The fast client when the environment holds credentials (always on Lambda), else botocore's."""
     env = env if env is not None else os.environ
     creds = credentials_from_env(env)
-    if creds is not None and env.get("SKYRELAY_AWS_CLIENT", "json") != "botocore":
+    if creds is not None and env.get(contract.AWS_CLIENT, "json") != "botocore":
         return AwsJsonClient(service, region or region_from_env(env), endpoint_url, creds)
     import botocore.session
     from botocore.config import Config

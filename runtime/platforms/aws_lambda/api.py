@@ -3,6 +3,7 @@ REST v1 proxy events. Jobs go to DynamoDB + SQS; the app is built on the first i
 
 import os
 
+from skyrelay import deployment as contract
 from skyrelay.runtime.platforms.aws_lambda import runtime
 
 JOBS_ROUTES = "skyrelay.runtime.api.jobs"
@@ -24,7 +25,7 @@ def build_app(config, store, queue, jobs_cfg, router=None):
 def make_handler(app):
     from mangum import Mangum
 
-    adapter = Mangum(app, lifespan="off", api_gateway_base_path=os.environ.get("SKYRELAY_BASE_PATH", "/"))
+    adapter = Mangum(app, lifespan="off", api_gateway_base_path=os.environ.get(contract.BASE_PATH, "/"))
 
     def handle(event, context=None):
         runtime.loop()  # Mangum runs the app on the current event loop: the container's one
@@ -41,11 +42,8 @@ class _Context:
 
 
 def _build():
-    runtime.load_secrets()
-    config = runtime.router_config()
-    cfg = runtime.jobs_config(config)
-    store, queue = runtime.store_and_queue()
-    return make_handler(build_app(config, store, queue, cfg))
+    started = runtime.start()
+    return make_handler(build_app(started.config, started.store, started.queue, started.jobs))
 
 
 def handler(event, context=None):

@@ -20,17 +20,14 @@ def make_limiter(cfg) -> Limiter:
 
         return RedisLimiter.from_url(cfg.redis_url, prefix=cfg.prefix)
     if cfg.backend == "dynamodb":
-        # The job table AsyncJobs deploys (counters under pk=LIMIT#<tenant>): `table`/`endpoint_url`
-        # on the config when it has them, else SKYRELAY_JOBS_TABLE / SKYRELAY_AWS_ENDPOINT_URL.
-        import os
-
+        # The job table AsyncJobs deploys (counters under pk=LIMIT#<tenant>); on Lambda, bootstrap
+        # sets `table` from the deployment's variables.
         from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
 
-        table = getattr(cfg, "table", None) or os.environ.get("SKYRELAY_JOBS_TABLE")
-        if not table:
-            raise ValueError("limiter.table: required for the dynamodb backend (or SKYRELAY_JOBS_TABLE)")
-        return DynamoDbLimiter(table, endpoint_url=getattr(cfg, "endpoint_url", None)
-                               or os.environ.get("SKYRELAY_AWS_ENDPOINT_URL"), region=getattr(cfg, "region", None))
+        if not getattr(cfg, "table", None):
+            raise ValueError("limiter.table: required for the dynamodb backend")
+        return DynamoDbLimiter(cfg.table, endpoint_url=getattr(cfg, "endpoint_url", None),
+                               region=getattr(cfg, "region", None))
     return MemoryLimiter()
 
 

@@ -56,11 +56,6 @@ class DynamoDbLimiter(AwsAdapter):
         self._ids = count()
         self._hints: dict[str, tuple[dict, int]] = {}
 
-    @classmethod
-    def from_env(cls, env: dict | None = None) -> "DynamoDbLimiter":
-        env = env if env is not None else dict(os.environ)
-        return cls(env["SKYRELAY_JOBS_TABLE"], endpoint_url=env.get("SKYRELAY_AWS_ENDPOINT_URL"))
-
     @staticmethod
     def _key(tenant: str) -> dict:
         return {"pk": {"S": f"LIMIT#{tenant}"}, "sk": {"S": "LIMIT"}}

@@ -1,0 +1,123 @@
+"""The deployment contract between the components that deploy the runtime and the runtime itself.
+
+A component writes a function's environment; the runtime (`runtime/platforms/bootstrap.py`) reads it
+back at start-up. Both sides import the names from here, so neither writes a SKYRELAY_* literal, and
+each setting travels once:
+- the blueprint renders the router config (deployments, models, tenants, limiter) into CONFIG_JSON;
+- the component that owns a resource names it (the job table, the queues, the secrets) and says what
+  it decided about it (max receive count, record TTL and its attribute, the body limit);
+- the effective tier table travels as TIERS, read by the runtime's limiter and the policy pack.
+
+Only the standard library: the Lambda zip ships this module, and the runtime imports it cold.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+
+PREFIX = "SKYRELAY_"
+
+# ---- the router config ----
+CONFIG_JSON = "SKYRELAY_CONFIG_JSON"  # the router config as JSON; wins over CONFIG_FILE
+CONFIG_FILE = "SKYRELAY_CONFIG"  # else a router config file, relative to the code root
+TIERS = "SKYRELAY_TIERS"  # {tier: {rpm, tpm, ...}}: the tier table with the stack's overrides applied
+MAX_BODY_BYTES = "SKYRELAY_MAX_BODY_BYTES"  # the edge's body limit; the API enforces the same
+BASE_PATH = "SKYRELAY_BASE_PATH"  # a path prefix the gateway adds (API Gateway stage mappings)
+
+# ---- jobs: what the component that owns the store and the queues decided ----
+JOBS_TABLE = "SKYRELAY_JOBS_TABLE"
+JOB_TTL_SECONDS = "SKYRELAY_JOB_TTL_SECONDS"
+TTL_ATTRIBUTE = "SKYRELAY_TTL_ATTRIBUTE"  # the store attribute the table's TTL deletes on
+MAX_RECEIVE_COUNT = "SKYRELAY_MAX_RECEIVE_COUNT"  # deliveries before dead-lettering = the worker's attempts
+PRIORITIES = ("interactive", "batch")
+
+# ---- secrets: the environment holds references; values live in the process only ----
+WEBHOOK_SECRET = "SKYRELAY_WEBHOOK_SECRET"  # the value, once resolved (every tenant's signing secret)
+SECRET_REF_SUFFIX = "_ARN"  # AWS: <value name>_ARN holds the Secrets Manager ARN
+
+# ---- emulators in tests only ----
+AWS_ENDPOINT_URL = "SKYRELAY_AWS_ENDPOINT_URL"
+AWS_CLIENT = "SKYRELAY_AWS_CLIENT"  # "botocore" forces botocore (benchmark comparison)
+
+# ---- events a schedule sends a worker function ----
+SWEEP_EVENT = {"skyrelay": "sweep"}  # re-enqueue PENDING jobs that lost their message
+
+
+def queue_url(priority: str) -> str:
+    return f"SKYRELAY_QUEUE_{_upper(priority)}_URL"
+
+
+def dlq_url(priority: str) -> str:
+    return f"SKYRELAY_DLQ_{_upper(priority)}_URL"
+
+
+def provider_secret(name: str) -> str:
+    """The variable a provider's API key is in once resolved (a deployment's `api_key_env`)."""
+    return f"SKYRELAY_PROVIDER_{_upper(name)}_SECRET"
+
+
+def secret_ref(value_name: str) -> str:
+    """The variable holding the reference to the secret whose value goes into `value_name`."""
+    return value_name + SECRET_REF_SUFFIX
+
+
+def is_secret_ref(name: str) -> bool:
+    """WEBHOOK_SECRET's and every provider secret's reference variable."""
+    if not name.endswith(SECRET_REF_SUFFIX):
+        return False
+    value = name[: -len(SECRET_REF_SUFFIX)]
+    return value == WEBHOOK_SECRET or (value.startswith("SKYRELAY_PROVIDER_") and value.endswith("_SECRET"))
+
+
+def is_sweep(event) -> bool:
+    return isinstance(event, dict) and event.get("skyrelay") == SWEEP_EVENT["skyrelay"] and "Records" not in event
+
+
+def _upper(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).upper()
+
+
+# ---- documents ----
+def tiers_doc(table: Mapping) -> str:
+    """TIERS: `{tier: {field: value}}` from a {TierName: Tier} table (pydantic models or dicts)."""
+    doc = {}
+    for name, tier in table.items():
+        values = tier.model_dump(mode="json", exclude={"name"}) if hasattr(tier, "model_dump") else dict(tier)
+        doc[str(getattr(name, "value", name))] = values
+    return json.dumps(doc, sort_keys=True)
+
+
+def tiers_from_doc(text: str) -> dict[str, dict]:
+    """TIERS back into the router config's `tier_overrides` (every field; `custom` is a table note)."""
+    doc = json.loads(text)
+    return {tier: {k: v for k, v in values.items() if k != "custom"} for tier, values in doc.items()}
+
+
+def router_config_doc(deployments: Iterable[Mapping], tiers: Iterable[str], limiter: Mapping) -> dict:
+    """The router config a blueprint renders for its runtime: the deployments (in priority order per
+    logical model), one tenant per offered tier (named after it) and the limiter every instance
+    shares. Tier numbers are not in it (TIERS carries them), nor secrets, nor what a component
+    decides about the job store and queues (its own variables carry those)."""
+    deployments = [dict(d) for d in deployments]
+    models: dict[str, list[str]] = {}
+    for d in deployments:
+        models.setdefault(d["model"], []).append(d["name"])
+    return {
+        "deployments": deployments,
+        "models": {m: {"strategy": "priority", "deployments": names} for m, names in models.items()},
+        "tenants": [{"name": str(t), "tier": str(t)} for t in tiers],
+        "limiter": dict(limiter),
+    }
+
+
+def cost_guard_args(config) -> dict:
+    """The CostGuard arguments every cloud's blueprint passes, from the stack config's `budget` and
+    `tags` (a skyrelay.config.StackConfig). A blueprint adds only what its cloud's CostGuard takes
+    besides (scope, billing account, currency, the anomaly threshold, labels)."""
+    budget = config.budget
+    return {
+        "budget_amount": budget.amount,
+        "cost_center": config.tags.cost_center,
+        "alert_emails": list(budget.emails),
+        "alert_thresholds": list(budget.alert_thresholds),
+        "forecast_threshold": budget.forecast_threshold,
+    }

@@ -1,0 +1,139 @@
+"""Loopback peers for the tests: a real server on a free port, waited for until it answers, stopped at
+exit, started once per test session.
+
+    url = peers.moto()      # moto server (DynamoDB, SQS, Secrets Manager, ...)
+    url = peers.redis()     # redis-server
+    port = peers.free_port()
+    peer = peers.start("name", [cmd..., str(port)], port=port, ready=lambda: ...)   # any other peer
+
+One rule for a missing peer: `make test` installs every peer (scripts/system-deps.sh, the lock file),
+so a peer that is not there is a broken machine and the test needing it FAILS with what to install.
+No test skips for a missing peer.
+"""
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+_started: dict[str, "Peer"] = {}
+
+
+class PeerMissing(RuntimeError):
+    """A peer the test needs is not installed or did not start."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    def probe() -> bool:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    return probe
+
+
+def executable(name: str, hint: str) -> str:
+    """The path of `name` (the venv's bin first), or PeerMissing saying how to install it."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if not found:
+        raise PeerMissing(f"{name} is not installed: {hint}")
+    return found
+
+
+class Peer:
+    def __init__(self, name: str, proc: subprocess.Popen, port: int, url: str):
+        self.name, self.proc, self.port, self.url = name, proc, port, url
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start(name: str, argv: list[str], port: int, ready: Callable[[], bool] | None = None, *,
+          url: str | None = None, timeout_s: float = 60.0, env: dict | None = None, cwd=None) -> Peer:
+    """Starts `argv` (which listens on `port`) and waits until `ready()` (default: the port accepts).
+    Its output goes to a log file (a pipe nobody reads would fill and block a chatty server)."""
+    import tempfile
+
+    fd, log_path = tempfile.mkstemp(prefix=f"skyrelay-{name}-", suffix=".log")
+    with os.fdopen(fd, "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                                env={**os.environ, **(env or {})})
+    ready = ready or (lambda: port_open(port))
+    deadline = time.monotonic() + timeout_s
+    while not ready():
+        if proc.poll() is not None:
+            tail = Path(log_path).read_text(errors="replace")[-2000:]
+            raise PeerMissing(f"{name} exited with {proc.returncode} before it was ready ({log_path}): {tail}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise PeerMissing(f"{name} did not answer on port {port} within {timeout_s:.0f} s ({log_path})")
+        time.sleep(0.05)
+    peer = Peer(name, proc, port, url or f"http://127.0.0.1:{port}")
+    atexit.register(peer.stop)
+    return peer
+
+
+def once(name: str, make: Callable[[], Peer]) -> Peer:
+    """The session's one peer of that name, started on first use."""
+    if name not in _started:
+        _started[name] = make()
+    return _started[name]
+
+
+def moto() -> str:
+    """A moto server for every AWS service the tests call; test credentials in the environment."""
+
+    def make() -> Peer:
+        exe = executable("moto_server", "install the dev extras (moto[server]) from the lock file: make install")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        return start("moto_server", [exe, "-H", "127.0.0.1", "-p", str(port)], port, http_ok(url + "/moto-api/"))
+
+    peer = once("moto", make)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return peer.url
+
+
+def redis() -> str:
+    """A redis-server with no persistence; returns its redis:// URL (database 0)."""
+
+    def make() -> Peer:
+        exe = executable("redis-server", "run scripts/system-deps.sh (Debian package redis-server)")
+        port = free_port()
+        import tempfile
+
+        workdir = tempfile.mkdtemp(prefix="skyrelay-redis-")
+        peer = start("redis-server", [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", workdir], port)
+        peer.url = f"redis://127.0.0.1:{port}/0"
+        return peer
+
+    return once("redis", make).url
