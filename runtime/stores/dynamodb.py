@@ -8,16 +8,14 @@ Items:
 - idempotency:  pk=IDEM#<tenant>#<key> sk=IDEM  job_id, expires_at
 (the DynamoDB limiter keeps its counters in the same table under pk=LIMIT#...).
 
-- `create` with an idempotency key is one transaction: the key item (absent or expired) and the job.
-- `transition` is a conditional write on status (and attempts), plus an optimistic `version`, so
-  concurrent updates never lose each other and completion happens once. It writes against the
-  version this store last read or wrote for the job when that still meets the expectation (the
-  worker's get-then-claim and claim-then-complete: one call each, not a read and a write); a stale
-  version fails the condition and the transition re-reads, so the hint never decides an outcome.
+The store template (runtime/stores/template.py) does create, get, transition and find_idempotent;
+this adapter supplies its reads and conditional writes:
+- `_insert` with an idempotency key is one transaction: the key item (absent or expired) and the job;
+- `_replace` is a put conditional on the item's optimistic `version`, so concurrent updates never
+  lose each other and completion happens once (the template re-checks the status after a lost race).
 - the table's TTL attribute (`ttl_attribute`, `expires_at` unless the component overrides it) holds
   the expiry in epoch seconds; TTL deletion is lazy, so reads filter expired items on `expires_at_exact`.
 - `list` queries the `by_tenant` index newest first; the cursor is the last item's key (base64 JSON).
-- `find_idempotent` is a consistent read of the idempotency item, then of the job it names.
 - `stale` queries `by_status`, a sparse GSI (keys and `expires_at_exact` only) that only PENDING jobs
   carry (every transition rewrites the item, so leaving PENDING removes them), sharded by job id over
   `STATUS_SHARDS` so one hot partition does not throttle submits. The sweeper queries each shard with
@@ -28,24 +26,20 @@ The client (`runtime/clouds/aws/adapter.py`) is made on first use; calls run in 
 """
 
 import asyncio
-import base64
-import json
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from skyrelay.runtime.clouds.aws.adapter import AwsAdapter
 from skyrelay.runtime.clouds.aws.errors import error_code
 from skyrelay.runtime.jobs.model import Job, JobStatus
+from skyrelay.runtime.stores.template import VersionedStore, decode_cursor, encode_cursor
 
 INDEX = "by_tenant"
 STATUS_INDEX = "by_status"
 STATUS_SHARDS = 4
 STALE_INDEXED = frozenset({JobStatus.PENDING})
 TTL_ATTRIBUTE = "expires_at"
-MAX_RETRIES = 20
-SEEN_JOBS = 256  # version hints kept per store (one worker handles at most a few batches at once)
 
 
 def create_table(client, name: str) -> None:
@@ -84,6 +78,10 @@ def _job_key(job_id: str) -> dict:
     return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}}
 
 
+def _idem_key(tenant: str, key: str) -> dict:
+    return {"pk": {"S": f"IDEM#{tenant}#{key}"}, "sk": {"S": "IDEM"}}
+
+
 def _sort_key(job: Job) -> str:
     return f"{job.created_at:020.6f}#{job.id}"
 
@@ -99,7 +97,9 @@ def _status_pk(status: JobStatus, job_id: str) -> str:
     return f"STATUS#{status.value}#{zlib.crc32(job_id.encode()) % STATUS_SHARDS}"
 
 
-class DynamoJobStore(AwsAdapter):
+class DynamoJobStore(AwsAdapter, VersionedStore):
+    """The store template (runtime/stores/template.py) on DynamoDB's conditional writes."""
+
     service = "dynamodb"
 
     def __init__(
@@ -111,14 +111,10 @@ class DynamoJobStore(AwsAdapter):
         clock: Callable[[], float] = time.time,
         ttl_attribute: str = TTL_ATTRIBUTE,
     ):
-        super().__init__(client, endpoint_url, region)
+        AwsAdapter.__init__(self, client, endpoint_url, region)
+        VersionedStore.__init__(self, clock)
         self.table = table
-        self.clock = clock
         self.ttl_attribute = ttl_attribute  # the attribute the table's TTL deletes on (epoch seconds)
-        # The last (job, version) this store read or wrote, per job: a transition right after a read
-        # (the worker's get, then claim; claim, then complete) writes against it without re-reading.
-        # Only a hint: the write is conditional on that version, and a lost race re-reads.
-        self._seen: OrderedDict[str, tuple[Job, int]] = OrderedDict()
 
     def _item(self, job: Job, version: int) -> dict:
         return {
@@ -136,118 +132,67 @@ class DynamoJobStore(AwsAdapter):
                 "gsi2sk": {"S": f"{_time_key(job.updated_at)}#{job.id}"}} if job.status in STALE_INDEXED else {}),
         }
 
-    # ---- port ----
-    async def create(self, job: Job) -> tuple[Job, bool]:
-        for _ in range(MAX_RETRIES):
-            now = self.clock()
-            put_job = {
-                "TableName": self.table,
-                "Item": self._item(job, 1),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
+    # ---- the template's operations ----
+    async def _load(self, job_id: str) -> tuple[Job, int] | None:
+        out = await self._call("get_item", TableName=self.table, Key=_job_key(job_id), ConsistentRead=True)
+        item = out.get("Item")
+        return (Job.loads(item["doc"]["S"]), int(item["version"]["N"])) if item is not None else None
+
+    async def _replace(self, job: Job, version: int) -> int | None:
+        try:
+            await self._call(
+                "put_item",
+                TableName=self.table,
+                Item=self._item(job, version + 1),
+                ConditionExpression="#v = :v AND expires_at_exact > :now",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":v": {"N": str(version)}, ":now": {"N": repr(self.clock())}},
+            )
+        except Exception as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            return None  # someone else wrote first
+        return version + 1
+
+    async def _insert(self, job: Job, now: float) -> bool:
+        """The job item if absent; with an idempotency key, one transaction with the key item (absent
+        or expired)."""
+        put_job = {"TableName": self.table, "Item": self._item(job, 1), "ConditionExpression": "attribute_not_exists(pk)"}
+        try:
             if not job.idempotency_key:
                 await self._call("put_item", **put_job)
-                return job, True
-            idem_key = {"pk": {"S": f"IDEM#{job.tenant}#{job.idempotency_key}"}, "sk": {"S": "IDEM"}}
-            try:
-                await self._call(
-                    "transact_write_items",
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": {
-                                    **idem_key,
-                                    "job_id": {"S": job.id},
-                                    self.ttl_attribute: {"N": str(int(job.expires_at))},
-                                    "expires_at_exact": {"N": repr(job.expires_at)},
-                                },
-                                "ConditionExpression": "attribute_not_exists(pk) OR expires_at_exact <= :now",
-                                "ExpressionAttributeValues": {":now": {"N": repr(now)}},
-                            }
-                        },
-                        {"Put": put_job},
-                    ],
-                )
-                return job, True
-            except Exception as exc:
-                if error_code(exc) not in ("TransactionCanceledException", "TransactionConflictException"):
-                    raise
-            existing = await self._call("get_item", TableName=self.table, Key=idem_key, ConsistentRead=True)
-            item = existing.get("Item")
-            if item is None:
-                continue  # the winner's transaction is still in flight, or the key just expired
-            found = await self.get(item["job_id"]["S"], tenant=job.tenant)
-            if found is not None:
-                return found, False
-            await asyncio.sleep(0.01)
-        raise RuntimeError(f"could not create job {job.id}: idempotency key kept conflicting")
+                return True
+            await self._call("transact_write_items", TransactItems=[
+                {"Put": {
+                    "TableName": self.table,
+                    "Item": {**_idem_key(job.tenant, job.idempotency_key), "job_id": {"S": job.id},
+                             self.ttl_attribute: {"N": str(int(job.expires_at))},
+                             "expires_at_exact": {"N": repr(job.expires_at)}},
+                    "ConditionExpression": "attribute_not_exists(pk) OR expires_at_exact <= :now",
+                    "ExpressionAttributeValues": {":now": {"N": repr(now)}},
+                }},
+                {"Put": put_job},
+            ])
+            return True
+        except Exception as exc:
+            if error_code(exc) not in ("ConditionalCheckFailedException", "TransactionCanceledException",
+                                       "TransactionConflictException"):
+                raise
+            return False
 
-    async def get(self, job_id: str, tenant: str | None = None) -> Job | None:
-        loaded = await self._load(job_id)
-        if loaded is None:
+    async def _key_owner(self, tenant: str, key: str, now: float) -> str | None:
+        out = await self._call("get_item", TableName=self.table, Key=_idem_key(tenant, key), ConsistentRead=True)
+        item = out.get("Item")
+        if item is None or float(item["expires_at_exact"]["N"]) <= now:
             return None
-        job, _ = loaded
-        if job.expired(self.clock()) or (tenant is not None and job.tenant != tenant):
-            return None
-        return job
+        return item["job_id"]["S"]
 
-    async def transition(
-        self,
-        job_id: str,
-        expect: Iterable[JobStatus],
-        to: JobStatus | None,
-        updates: dict | None = None,
-        expect_attempts: int | None = None,
-    ) -> Job | None:
-        expect = {JobStatus(s) for s in expect}
-
-        def holds(job: Job, now: float) -> bool:
-            return (not job.expired(now) and job.status in expect
-                    and (expect_attempts is None or job.attempts == expect_attempts))
-
-        seen = self._seen.pop(job_id, None)
-        for _ in range(MAX_RETRIES):
-            now = self.clock()
-            if seen is not None and holds(seen[0], now):
-                loaded, seen = seen, None  # the hint, tried once: a failed write re-reads
-            else:
-                seen, loaded = None, await self._load(job_id)
-                if loaded is None or not holds(loaded[0], now):
-                    return None
-            job, version = loaded
-            doc = job.to_doc()
-            doc.update(updates or {})
-            if to is not None:
-                doc["status"] = JobStatus(to).value
-            doc["updated_at"] = max(now, job.updated_at)
-            new = Job.from_doc(doc)
-            try:
-                await self._call(
-                    "put_item",
-                    TableName=self.table,
-                    Item=self._item(new, version + 1),
-                    ConditionExpression="#v = :v AND #s = :s AND expires_at_exact > :now",
-                    ExpressionAttributeNames={"#v": "version", "#s": "status"},
-                    ExpressionAttributeValues={
-                        ":v": {"N": str(version)},
-                        ":s": {"S": job.status.value},
-                        ":now": {"N": repr(now)},
-                    },
-                )
-                self._remember(new, version + 1)
-                return new
-            except Exception as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                # someone else wrote first: re-read and re-check the expectation
-        return None
-
+    # ---- queries ----
     async def list(
         self, tenant: str, limit: int = 50, cursor: str | None = None, status: JobStatus | None = None
     ) -> tuple[list[Job], str | None]:
         now = self.clock()
-        start = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
+        start = decode_cursor(cursor) if cursor else None
         names = {"#e": "expires_at_exact"}
         values: dict[str, Any] = {":t": {"S": f"TENANT#{tenant}"}, ":now": {"N": repr(now)}}
         filt = "#e > :now"
@@ -278,17 +223,8 @@ class DynamoJobStore(AwsAdapter):
             if not start:
                 break
         if len(jobs) > limit:
-            next_cursor = base64.urlsafe_b64encode(json.dumps(keys[limit - 1]).encode()).decode()
-            return jobs[:limit], next_cursor
+            return jobs[:limit], encode_cursor(keys[limit - 1])
         return jobs, None
-
-    async def find_idempotent(self, tenant: str, key: str) -> Job | None:
-        idem_key = {"pk": {"S": f"IDEM#{tenant}#{key}"}, "sk": {"S": "IDEM"}}
-        out = await self._call("get_item", TableName=self.table, Key=idem_key, ConsistentRead=True)
-        item = out.get("Item")
-        if item is None or float(item["expires_at_exact"]["N"]) <= self.clock():
-            return None
-        return await self.get(item["job_id"]["S"], tenant=tenant)
 
     async def stale(self, status: JobStatus, updated_before: float, limit: int = 100) -> "list[Job]":
         status = JobStatus(status)
@@ -314,7 +250,7 @@ class DynamoJobStore(AwsAdapter):
                 break
             head = min(live, key=lambda sh: sh["items"][0])
             sk = head["items"].pop(0)
-            loaded = await self._load(sk.rsplit("#", 1)[1])  # the index is eventually consistent
+            loaded = await self._loaded(sk.rsplit("#", 1)[1])  # the index is eventually consistent
             if loaded is None:
                 continue
             job = loaded[0]
@@ -338,22 +274,6 @@ class DynamoJobStore(AwsAdapter):
         shard["items"] += [i["gsi2sk"]["S"] for i in out.get("Items", [])]
         shard["start"] = out.get("LastEvaluatedKey")
         shard["done"] = not shard["start"]
-
-    # ---- helpers ----
-    async def _load(self, job_id: str) -> tuple[Job, int] | None:
-        out = await self._call("get_item", TableName=self.table, Key=_job_key(job_id), ConsistentRead=True)
-        item = out.get("Item")
-        if item is None:
-            self._seen.pop(job_id, None)
-            return None
-        return self._remember(Job.loads(item["doc"]["S"]), int(item["version"]["N"]))
-
-    def _remember(self, job: Job, version: int) -> tuple[Job, int]:
-        self._seen[job.id] = (job, version)
-        self._seen.move_to_end(job.id)
-        if len(self._seen) > SEEN_JOBS:
-            self._seen.popitem(last=False)
-        return job, version
 
 
 def from_config(cfg) -> DynamoJobStore:

@@ -8,7 +8,6 @@ thread, so calls never block the event loop and never share a connection between
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import queue
 import sqlite3
@@ -21,6 +20,7 @@ from pathlib import Path
 import orjson
 
 from skyrelay.runtime.jobs.model import Job, JobStatus
+from skyrelay.runtime.stores.template import Transition, decode_cursor, encode_cursor, visible
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -236,15 +236,11 @@ CREATE INDEX IF NOT EXISTS jobs_by_expiry ON jobs(expires_at)
 """
 
 
-def _cursor_out(created_at: float, job_id: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([created_at, job_id])).decode().rstrip("=")
-
-
 def _cursor_in(cursor: str) -> tuple[float, str]:
     try:
-        created_at, job_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        created_at, job_id = decode_cursor(cursor)
         return float(created_at), str(job_id)
-    except Exception:
+    except (TypeError, ValueError):
         raise ValueError("invalid cursor") from None
 
 
@@ -259,6 +255,9 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 class SqliteJobStore:
+    """The JobStore port on one SQLite file. Each operation is one local transaction on the db thread;
+    `transition` runs the store template's steps (runtime/stores/template.py: Transition) inside it."""
+
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time):
         self.db = SqliteDb(path, SCHEMA)
         self.db.run_sync(_migrate)
@@ -273,7 +272,7 @@ class SqliteJobStore:
 
     async def transition(self, job_id: str, expect: Iterable[JobStatus], to: JobStatus | None,
                          updates: dict | None = None, expect_attempts: int | None = None) -> Job | None:
-        return await self.db.run(self._transition, job_id, tuple(expect), to, updates or {}, expect_attempts,
+        return await self.db.run(self._transition, job_id, Transition(expect, to, updates, expect_attempts),
                                  self.clock())
 
     async def list(self, tenant: str, limit: int = 50, cursor: str | None = None,
@@ -321,27 +320,19 @@ class SqliteJobStore:
 
     @staticmethod
     def _get(conn: sqlite3.Connection, job_id: str, tenant: str | None, now: float) -> Job | None:
-        row = conn.execute("SELECT doc, tenant, expires_at FROM jobs WHERE id=?", (job_id,)).fetchone()
-        if row is None or row[2] <= now or (tenant is not None and row[1] != tenant):
-            return None
-        return Job.loads(row[0])
+        row = conn.execute("SELECT doc FROM jobs WHERE id=?", (job_id,)).fetchone()
+        job = Job.loads(row[0]) if row is not None else None
+        return job if visible(job, tenant, now) else None
 
     @staticmethod
     @write_txn
-    def _transition(conn, job_id, expect, to, updates, expect_attempts, now) -> Job | None:
+    def _transition(conn, job_id: str, t: Transition, now: float) -> Job | None:
         row = conn.execute("SELECT doc, status, attempts, expires_at FROM jobs WHERE id=?", (job_id,)).fetchone()
-        if row is None or row[3] <= now or JobStatus(row[1]) not in expect:
+        if row is None or not t.allows(JobStatus(row[1]), row[2], row[3], now):
             return None
-        if expect_attempts is not None and row[2] != expect_attempts:
-            return None
-        doc = orjson.loads(row[0])
-        doc.update(updates)
-        if to is not None:
-            doc["status"] = to.value
-        doc["updated_at"] = now
-        job = Job.from_doc(doc)
+        job = t.merge(orjson.loads(row[0]), now)
         conn.execute("UPDATE jobs SET status=?, attempts=?, updated_at=?, doc=? WHERE id=?",
-                     (job.status.value, job.attempts, now, job.dumps(), job_id))
+                     (job.status.value, job.attempts, job.updated_at, job.dumps(), job_id))
         return job
 
     @staticmethod
@@ -370,7 +361,7 @@ class SqliteJobStore:
         args.append(limit + 1)
         rows = conn.execute(sql, args).fetchall()
         jobs = [Job.loads(r[0]) for r in rows[:limit]]
-        nxt = _cursor_out(rows[limit - 1][1], rows[limit - 1][2]) if len(rows) > limit else None
+        nxt = encode_cursor([rows[limit - 1][1], rows[limit - 1][2]]) if len(rows) > limit else None
         return jobs, nxt
 
     @staticmethod
