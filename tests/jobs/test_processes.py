@@ -169,7 +169,8 @@ def test_sigterm_releases_the_worker_process_in_flight_job(tmp_path, upstream):
         db = tmp_path / "jobs.db"
         assert _job(db, job_id)["status"] == "PROCESSING"
         os.kill(worker, signal.SIGTERM)  # the worker alone: the API keeps serving
-        _until(lambda: _job(db, job_id)["status"] == "PENDING")
+        # the job goes back to PENDING first, then its message (two writes): wait for both
+        _until(lambda: _job(db, job_id)["status"] == "PENDING" and _queued(db) == [(job_id, None)])
         job = _job(db, job_id)
         assert job["attempts"] == 0 and job["claim"] is None
         assert _queued(db) == [(job_id, None)]  # the message is back, visible, with no receipt
