@@ -6,7 +6,8 @@ the resource being constructed or the invoke involved, and the class of failure:
 - `missing-config`: a required config value is not set; the message names the `--config` key.
 - `unknown-at-preview`: plain Python code used a value only known after deployment (an SDK Unknown,
   or an invoke field the plan could not compute).
-- `unsupported-invoke`: the program used the result of an invoke the plan has no answer for.
+- `unsupported-invoke`: the program used the result of an invoke the plan has no answer for (no
+  table entry and no SDK result class), and failed on a missing field or None.
 - `program-error`: anything else, the program's own error, with its message.
 """
 
@@ -89,7 +90,7 @@ def diagnose(exc: BaseException, program_dir: Path, invokes: list[dict[str, Any]
     if unknown_from is not None:
         return error("unknown-at-preview", invoke=unknown_from or invoke)
     unsupported = [i["token"] for i in invokes if i["answer"] == "unsupported"]
-    if unsupported and "NoneType" in str(exc):
+    if unsupported and isinstance(exc, AttributeError | IndexError | KeyError | TypeError):
         return error("unsupported-invoke", invoke=", ".join(unsupported))
     return error("program-error")
 

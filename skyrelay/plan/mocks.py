@@ -145,6 +145,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         elif module == "wafv2" and kind == "WebAcl":
             rid = f"{_short_hash(args.name)}-1234-4abc-8def-{_short_hash(args.name + 'acl')}0000"
             state["arn"] = f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:regional/webacl/{name}/{rid}"
+        elif module == "s3" and kind in ("Bucket", "BucketV2"):
+            rid = state.setdefault("bucket", f"{args.name}-{_short_hash(args.name)}")  # autonamed at preview
+            state["arn"] = f"arn:aws:s3:::{rid}"
+            state.setdefault("bucketDomainName", f"{rid}.s3.amazonaws.com")
         elif module == "secretsmanager" and kind == "SecretVersion":
             rid = f"{state.get('secretId', name)}|{_short_hash(args.name)}"
             state["versionId"] = _short_hash(args.name)
@@ -162,6 +166,8 @@ class PlanMocks(pulumi.runtime.Mocks):
         if kind == "ResourceGroup":
             rid = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{state.get('resourceGroupName', name)}"
         state.setdefault("name", name)
+        # The provider's Check fills the location in from its config: known at preview.
+        state.setdefault("location", self.provider_inputs(args.provider).get("location") or self.location)
         state["id"] = rid
         return rid, state
 
@@ -179,6 +185,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             rid = f"projects/{project}/topics/{name}"
         if module == "billing" and kind == "Budget":
             rid = f"billingAccounts/{state.get('billingAccount', 'X')}/budgets/{_short_hash(args.name)}"
+        state.setdefault("project", project)  # the provider fills it in from its config at preview
         if "labels" in state:
             state.setdefault("effectiveLabels", state["labels"])
             state.setdefault("pulumiLabels", state["labels"])

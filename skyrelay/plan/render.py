@@ -57,6 +57,14 @@ def read_project(root: Path) -> dict[str, Any]:
     return doc
 
 
+def program_project(program_dir: str | Path) -> str:
+    """The project name a program runs as: its Pulumi.yaml's `name`, else its folder's name."""
+    program_dir = Path(program_dir).resolve()
+    with contextlib.suppress(ConfigError):
+        return read_project(find_project_root(program_dir))["name"]
+    return program_dir.name
+
+
 def stack_file(root: Path, stack: str) -> Path:
     project = read_project(root)
     config_dir = project.get("stackConfigDir", ".")
@@ -114,10 +122,9 @@ def render_program(
     main = program_dir / "__main__.py"
     if not main.is_file():
         raise ConfigError("program", f"{main} does not exist")
-    if project is None:
-        with contextlib.suppress(ConfigError):
-            project = read_project(find_project_root(program_dir))["name"]
-    project = project or program_dir.name
+    project = project or program_project(program_dir)
+    # A key without a namespace is the project's, as `pulumi config set` stores it.
+    config = {(k if ":" in k else f"{project}:{k}"): v for k, v in config.items()}
     mocks = mocks or mocks_from_config(config)
     monitor = CapturingMonitor(mocks)
     _reset_pulumi()
@@ -125,13 +132,16 @@ def render_program(
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
+    failure = None
     with _program_context(program_dir), _output_form_marked():
         try:
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
         except ConfigError:
             raise
         except Exception as exc:  # the program's own failure: say where, what and what to do
-            raise diagnose(exc, program_dir, mocks.invokes.summary()) from exc
+            failure = exc
+    if failure is not None:
+        raise diagnose(failure, program_dir, mocks.invokes.summary()) from failure
     root = pulumi_settings.get_root_resource()
     outputs = {}
     if root is not None:
@@ -202,8 +212,9 @@ def _reset_pulumi() -> None:
 
 @contextlib.contextmanager
 def _program_context(program_dir: Path):
-    """Runs the program the way the language host does: from its folder, importable siblings."""
-    old_cwd, old_path = os.getcwd(), list(sys.path)
+    """Runs the program the way the language host does: from its folder, importable siblings. The
+    sibling modules it imported are forgotten afterwards, so the next program's `iam.py` is its own."""
+    old_cwd, old_path, old_modules = os.getcwd(), list(sys.path), set(sys.modules)
     os.chdir(program_dir)
     sys.path.insert(0, str(program_dir))
     try:
@@ -211,3 +222,7 @@ def _program_context(program_dir: Path):
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
+        for name in set(sys.modules) - old_modules:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if origin.startswith(str(program_dir) + os.sep):
+                del sys.modules[name]
