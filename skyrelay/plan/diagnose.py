@@ -85,6 +85,10 @@ def diagnose(exc: BaseException, program_dir: Path, invokes: list[dict[str, Any]
         return ProgramError(kind, message, **fields)
 
     if isinstance(exc, ConfigMissingError | ConfigTypeError):
+        # The SDK's own message tells to run `pulumi config set`; the hint says how to set it here.
+        message = str(exc).splitlines()[0] if isinstance(exc, ConfigTypeError) else (
+            f"{type(exc).__name__}: missing required configuration variable '{exc.key}'"
+        )
         return error("missing-config", config_key=exc.key)
     unknown_from = _unknown_source(exc, frame)
     if unknown_from is not None:
