@@ -4,11 +4,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from skyrelay.plan.wire import COMPUTED as UNKNOWN_MARK
+
 
 @dataclass
 class PlannedResource:
     """One RegisterResource request. `inputs` use the wire (camelCase) property names, with
-    secrets shown as "[secret]" and values unknown before deployment as "<computed>"."""
+    secrets shown as "[secret]" and values unknown at preview as "<unknown>"."""
 
     urn: str
     type: str
@@ -31,9 +33,33 @@ class PlannedResource:
             "parent": self.parent,
             "custom": self.custom,
             "provider": self.provider,
-            "inputs": self.inputs,
-            "dependencies": self.dependencies,
+            "inputs": sorted_keys(self.inputs),
+            "dependencies": sorted(self.dependencies),
         }
+
+    def unknown_paths(self) -> list[str]:
+        """The input paths (`sourceArn`, `siteConfig.appSettings[3].value`) unknown at preview."""
+        return sorted(_unknown_paths(self.inputs, ""))
+
+
+def sorted_keys(value: Any) -> Any:
+    """The same data with every mapping's keys in sorted order, so JSON comes out byte-stable."""
+    if isinstance(value, dict):
+        return {k: sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(v) for v in value]
+    return value
+
+
+def _unknown_paths(value: Any, path: str):
+    if value == UNKNOWN_MARK:
+        yield path or "(all)"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _unknown_paths(v, f"{path}.{k}" if path else k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _unknown_paths(v, f"{path}[{i}]")
 
 
 @dataclass
@@ -42,6 +68,14 @@ class Plan:
     project: str
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    # How each invoke token was answered: [{"token", "answer": computed|context|unknown|unsupported, "count"}]
+    invokes: list[dict[str, Any]] = field(default_factory=list)
+    # Values no config gave, standing in for context: [{"invoke", "field", "value", "set"}]
+    placeholders: list[dict[str, str]] = field(default_factory=list)
+
+    def unknowns(self) -> list[tuple[str, str]]:
+        """(urn, input path) of every input unknown at preview, in a stable order."""
+        return [(r.urn, path) for r in self.resources for path in r.unknown_paths()]
 
     def by_type(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))
@@ -62,10 +96,14 @@ class Plan:
         raise KeyError(urn)
 
     def to_json(self) -> dict[str, Any]:
+        unknowns = self.unknowns()
         return {
             "stack": self.stack,
             "project": self.project,
-            "summary": {"resources": len(self.resources), "by_type": self.by_type()},
+            "summary": {"resources": len(self.resources), "by_type": self.by_type(), "unknown_at_preview": len(unknowns)},
             "resources": [r.to_json() for r in self.resources],
-            "outputs": self.outputs,
+            "outputs": sorted_keys(self.outputs),
+            "unknown_at_preview": [{"urn": urn, "input": path} for urn, path in unknowns],
+            "invokes": self.invokes,
+            "placeholders": self.placeholders,
         }

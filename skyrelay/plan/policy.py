@@ -48,7 +48,7 @@ from skyrelay.plan.policy_wire import (
     stack_identity,
     wire_object,
 )
-from skyrelay.plan.violations import SEVERITY_ORDER, Violation, mandatory, sort_violations
+from skyrelay.plan.violations import SEVERITY_ORDER, UNKNOWN_PREFIX, Violation, mandatory, sort_violations
 
 __all__ = [
     "LEVELS", "SEVERITY_ORDER", "Evaluator", "PolicyConfig", "Violation", "evaluate", "load_policy_config",
@@ -195,13 +195,14 @@ class Evaluator:
         except UnknownValueError as exc:
             message = (f"can't run policy '{policy.name}' from policy pack '{self._name}@v0.1.0' during "
                        f"preview: {exc.message}")  # fmt: skip
-            found.append(self._violation(policy, "advisory", default_urn, message))
+            found.append(self._violation(policy, "advisory", default_urn, message, unknown=True))
         except _NotApplicableError:
             pass
         return found
 
-    def _violation(self, policy, level: str, urn: str, message: str) -> Violation:
+    def _violation(self, policy, level: str, urn: str, message: str, unknown: bool = False) -> Violation:
         return Violation(
+            unknown=unknown,
             policy=policy.name,
             level=level,
             urn=urn,
@@ -261,7 +262,8 @@ class Evaluator:
             if d.description and message.startswith(d.description + "\n"):
                 message = message[len(d.description) + 1 :]
             level = _PROTO_LEVEL.get(d.enforcementLevel, "advisory")
-            out.append(self._violation(policy, level, d.urn or default_urn, message))
+            unknown = message.startswith(UNKNOWN_PREFIX) and "during preview" in message
+            out.append(self._violation(policy, level, d.urn or default_urn, message, unknown=unknown))
         return out
 
 

@@ -17,7 +17,7 @@ ARCHIVE = "0def7320c3a5731c473e5ecbe6d01bc7"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 SECRET_MASK = "[secret]"
-COMPUTED = "<computed>"
+COMPUTED = "<unknown>"  # a value unknown at preview (the engine's unknown sentinel)
 
 
 def decode(value: Any) -> Any:
