@@ -11,10 +11,9 @@ from itertools import count
 import orjson
 
 from skyrelay.runtime.api.errors import Endpoint, send_error, send_json
-from skyrelay.runtime.api.parse import ROLES, parse_chat  # noqa: F401 (re-exported: the job worker imports it here)
+from skyrelay.runtime.api.parse import ROLES, load_json, parse_chat  # noqa: F401 (parse_chat: re-exported)
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
 from skyrelay.runtime.errors import (
-    InvalidJson,
     PayloadTooLarge,
     ProviderError,
     SkyrelayError,
@@ -69,11 +68,7 @@ class ChatEndpoint:
             h = _headers(scope)
             tenant = self.ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
             body = await read_body(receive, self.limit, h.get(b"content-length"))
-            try:
-                doc = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                raise InvalidJson("request body is not valid JSON") from None
-            req, include_usage = parse_chat(doc)
+            req, include_usage = parse_chat(load_json(body))
             pref = h.get(b"x-model-preference")
             pref = pref.decode("latin-1").strip().lower() if pref else None
             if req.stream:

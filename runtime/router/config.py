@@ -131,6 +131,9 @@ class RetryConfig(_M):
 
 class ApiConfig(_M):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    default_max_tokens: int | None = Field(
+        default=4096, gt=0, description="max_tokens sent upstream when the client gives none: min(this, the tier "
+                                        "cap); null: the tier cap")
 
 
 class RouterConfig(_M):

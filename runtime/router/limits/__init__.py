@@ -8,6 +8,7 @@ from skyrelay.runtime.router.limits.base import (
     Limiter,
     Reservation,
     check_request,
+    effective_max_tokens,
     estimate_prompt,
     reserve_for,
 )
@@ -34,4 +35,4 @@ def make_limiter(cfg) -> Limiter:
     return MemoryLimiter()
 
 
-__all__ = ["Limiter", "MemoryLimiter", "Reservation", "check_request", "estimate_prompt", "make_limiter", "reserve_for"]
+__all__ = ["Limiter", "MemoryLimiter", "Reservation", "check_request", "effective_max_tokens", "estimate_prompt", "make_limiter", "reserve_for"]
