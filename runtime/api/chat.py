@@ -10,13 +10,12 @@ from itertools import count
 
 import orjson
 
-from skyrelay.runtime.api.errors import Endpoint, send_error, send_json
+from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
 from skyrelay.runtime.api.parse import ROLES, load_json, parse_chat  # noqa: F401 (parse_chat: re-exported)
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
 from skyrelay.runtime.errors import (
     PayloadTooLarge,
     ProviderError,
-    SkyrelayError,
     ValidationFailed,
 )
 
@@ -62,7 +61,7 @@ class ChatEndpoint:
     async def __call__(self, scope, receive, send):
         state = scope.setdefault("state", {})
         if scope["method"] != "POST":
-            state["status"] = await send_error(send, MethodNotAllowed("use POST"))
+            state["status"] = await send_error(send, MethodNotAllowed("POST"))
             return
         try:
             h = _headers(scope)
@@ -133,10 +132,6 @@ class ChatEndpoint:
             await send({"type": "http.response.body", "body": b"".join(out)})
         finally:
             await rs.aclose()
-
-
-class MethodNotAllowed(SkyrelayError):
-    status, code = 405, "method_not_allowed"
 
 
 async def list_models(ctx, scope, receive, send):

@@ -82,10 +82,15 @@ class Tenant(_M):
     @field_validator("api_keys")
     @classmethod
     def _hashes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for h in v:
-            if not _SHA256.match(h):
-                raise ValueError("must be a sha256 hex digest (64 lowercase hex chars), not a plaintext key")
-        return v
+        return sha256_digests(v)
+
+
+def sha256_digests(v: tuple[str, ...]) -> tuple[str, ...]:
+    """Keys live in config only as sha256 hex digests."""
+    for h in v:
+        if not _SHA256.match(h):
+            raise ValueError("must be a sha256 hex digest (64 lowercase hex chars), not a plaintext key")
+    return v
 
 
 class LimiterConfig(_M):
@@ -131,9 +136,17 @@ class RetryConfig(_M):
 
 class ApiConfig(_M):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_header_bytes: int = Field(default=65536, ge=1024, description="request line + headers; larger gets 431")
+    metrics_keys: tuple[str, ...] = Field(
+        default=(), description="sha256 hex digests of the bearer tokens that may read GET /metrics (none: closed)")
     default_max_tokens: int | None = Field(
         default=4096, gt=0, description="max_tokens sent upstream when the client gives none: min(this, the tier "
                                         "cap); null: the tier cap")
+
+    @field_validator("metrics_keys")
+    @classmethod
+    def _hashes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return sha256_digests(v)
 
 
 class RouterConfig(_M):

@@ -11,13 +11,14 @@ from pathlib import Path
 import openai
 import pytest
 import yaml
-from routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config
+from routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config, sha
 
 from skyrelay.runtime.api.app import create_app
 from skyrelay.runtime.router.config import parse_config
 from skyrelay.runtime.router.router import Router
 
 ROOT = Path(__file__).resolve().parents[2]
+METRICS_TOKEN = "sk-test-metrics"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def example_server(simulator):
 
 @pytest.fixture(scope="module")
 def fake_server():
-    cfg = make_config(api={"max_body_bytes": 4096})
+    cfg = make_config(api={"max_body_bytes": 4096, "metrics_keys": [sha(METRICS_TOKEN)]})
     fake = FakeProvider()
     with ServerThread(create_app(cfg, Router(cfg, fake.call, fake.open_stream))) as s:
         s.fake = fake
@@ -122,7 +123,8 @@ def test_rate_limited_response_has_retry_after_and_headers(fake_server):
 def test_metrics_healthz_and_openapi(fake_server):
     with urllib.request.urlopen(fake_server.url + "/healthz") as r:
         assert json.loads(r.read()) == {"status": "ok"}
-    with urllib.request.urlopen(fake_server.url + "/metrics") as r:
+    req = urllib.request.Request(fake_server.url + "/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(req) as r:
         text = r.read().decode()
     for name in ("skyrelay_request_seconds_bucket", "skyrelay_tokens_total", "skyrelay_upstream_attempts_total",
                  "skyrelay_limiter_rejections_total", "skyrelay_cost_total"):

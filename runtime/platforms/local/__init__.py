@@ -80,10 +80,14 @@ class LocalRuntime:
             await adapter.close()
 
     def server(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning"):
+        """The same uvicorn settings as `skyrelay serve` without jobs (runtime/api/server.py)."""
         import uvicorn
 
-        return uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level=log_level, access_log=False,
-                                             lifespan="on", timeout_graceful_shutdown=5, backlog=4096))
+        from skyrelay.runtime.api.server import uvicorn_config
+
+        return uvicorn.Server(uvicorn_config(self.app, host=host, port=port, log_level=log_level,
+                                             max_header_bytes=self.config.api.max_header_bytes,
+                                             timeout_graceful_shutdown=5))
 
     async def serve(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning") -> None:
         server = self.server(host, port, log_level)
