@@ -94,10 +94,12 @@ def sha256_digests(v: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class LimiterConfig(_M):
-    backend: Literal["memory", "redis", "dynamodb"] = Field(
+    backend: Literal["memory", "sqlite", "redis", "dynamodb"] = Field(
         default="memory",
-        description="memory: one process only; redis: shared (Lua); dynamodb: shared, serverless (Lambda, no VPC)",
+        description="memory: one process only, lost on restart; sqlite: the processes of one host, kept across "
+                    "restarts; redis: shared by hosts (Lua); dynamodb: shared, serverless (Lambda, no VPC)",
     )
+    path: str = Field(default=".skyrelay/limits.db", min_length=1, description="sqlite: the limits file")
     redis_url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "skyrelay:rl"
     table: str | None = Field(default=None, min_length=1,

@@ -16,6 +16,10 @@ from skyrelay.runtime.router.limits.memory import MemoryLimiter
 
 
 def make_limiter(cfg) -> Limiter:
+    if cfg.backend == "sqlite":
+        from skyrelay.runtime.router.limits.sqlite import SqliteLimiter
+
+        return SqliteLimiter(cfg.path)
     if cfg.backend == "redis":
         from skyrelay.runtime.router.limits.redis import RedisLimiter
 

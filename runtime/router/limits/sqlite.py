@@ -1,0 +1,174 @@
+"""The embedded shared limiter: per-tenant limits in a SQLite file (WAL), shared by every process on
+one host (the API, the job worker processes) and kept across restarts.
+
+Each operation is one transaction under SQLite's write lock (`BEGIN IMMEDIATE`), so acquire is all or
+none for every dimension at once, exactly as the Redis script is:
+  rl_requests(tenant, at)               the sliding log: one row per admitted request of the last minute
+  rl_tokens(tenant, level, ts)          the TPM token bucket (reserve up front, refund on settle)
+  rl_streams(tenant, id, expires, pid)  open stream leases; a lease whose process is gone is freed
+Time is the wall clock (time.time): the one clock the processes share, and the one a restart keeps.
+
+The connection lives on one thread of its own; callers await it, so the event loop never blocks on
+the lock. A process waiting for the lock retries in short steps (0.1 ms, doubling to 2 ms) rather than
+with SQLite's busy handler, whose sleeps (1, 2, 5, 10 ms ...) are long next to a transaction that
+holds the lock for tens of microseconds. For several hosts, use the Redis backend.
+"""
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import count
+from pathlib import Path
+
+from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
+from skyrelay.tiers import Tier
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rl_requests (tenant TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS rl_requests_by_tenant ON rl_requests (tenant, at);
+CREATE TABLE IF NOT EXISTS rl_tokens (tenant TEXT PRIMARY KEY, level REAL NOT NULL, ts REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rl_streams (tenant TEXT NOT NULL, id TEXT NOT NULL, expires REAL NOT NULL,
+                                       pid INTEGER NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+"""
+LOCK_TIMEOUT_S = 30.0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class SqliteLimiter:
+    def __init__(self, path: str | os.PathLike, stream_lease_s: float = 3600.0,
+                 clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self.lease = stream_lease_s
+        self.clock = clock
+        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyrelay-limiter")
+        self._db: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._node = f"{self._pid}-{os.urandom(4).hex()}"
+        self._ids = count()
+
+    # ---- the connection, on the limiter's thread ----
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=0, check_same_thread=False)
+            db.execute("PRAGMA busy_timeout=0")
+            self._retry(lambda: db.execute("PRAGMA journal_mode=WAL"))  # stored in the file: once is enough
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a killed process
+            self._db = db
+            self._begin()
+            try:
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    db.execute(statement)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return self._db
+
+    def _retry(self, fn):
+        delay, deadline = 0.0001, time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
+
+    def _begin(self) -> None:
+        self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
+
+    def _transaction(self, fn, *args):
+        db = self._conn()
+        self._begin()
+        try:
+            out = fn(db, *args)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return out
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, fn, *args)
+
+    # ---- the decisions, inside one transaction ----
+    @staticmethod
+    def _level(db: sqlite3.Connection, tenant: str, tier: Tier, now: float) -> float:
+        row = db.execute("SELECT level, ts FROM rl_tokens WHERE tenant=?", (tenant,)).fetchone()
+        if row is None:
+            return float(tier.tpm)
+        return min(float(tier.tpm), row[0] + max(0.0, now - row[1]) * tier.tpm / WINDOW_S)
+
+    def _streams(self, db: sqlite3.Connection, tenant: str, tier: Tier, now: float) -> int:
+        db.execute("DELETE FROM rl_streams WHERE tenant=? AND expires<=?", (tenant, now))
+        rows = db.execute("SELECT id, pid FROM rl_streams WHERE tenant=?", (tenant,)).fetchall()
+        if len(rows) < tier.max_concurrent_streams:
+            return len(rows)
+        dead = [(tenant, sid) for sid, pid in rows if pid != self._pid and not _pid_alive(pid)]
+        db.executemany("DELETE FROM rl_streams WHERE tenant=? AND id=?", dead)  # their holders were killed
+        return len(rows) - len(dead)
+
+    def _acquire(self, db: sqlite3.Connection, tenant: str, tier: Tier, tokens: int, stream_id: str | None):
+        now = self.clock()
+        db.execute("DELETE FROM rl_requests WHERE tenant=? AND at<=?", (tenant, now - WINDOW_S))
+        n, oldest = db.execute("SELECT count(*), min(at) FROM rl_requests WHERE tenant=?", (tenant,)).fetchone()
+        level = self._level(db, tenant, tier, now)
+        if n >= tier.rpm:
+            raise limited("requests", oldest + WINDOW_S - now, limit_headers(tier, 0, level))
+        need = min(tokens, tier.tpm)
+        if need > level:
+            raise limited("tokens", (need - level) * WINDOW_S / tier.tpm, limit_headers(tier, tier.rpm - n, level))
+        if stream_id is not None:
+            if self._streams(db, tenant, tier, now) >= tier.max_concurrent_streams:
+                raise limited("streams", 1.0, limit_headers(tier, tier.rpm - n, level))
+            db.execute("INSERT INTO rl_streams VALUES (?, ?, ?, ?)", (tenant, stream_id, now + self.lease, self._pid))
+        db.execute("INSERT INTO rl_requests VALUES (?, ?)", (tenant, now))
+        db.execute("INSERT OR REPLACE INTO rl_tokens VALUES (?, ?, ?)", (tenant, level - need, now))
+        return need, limit_headers(tier, tier.rpm - n - 1, level - need)
+
+    def _settle(self, db: sqlite3.Connection, tenant: str, tier: Tier, refund: int, stream_id: str | None):
+        now = self.clock()
+        level = min(float(tier.tpm), self._level(db, tenant, tier, now) + refund)
+        db.execute("INSERT OR REPLACE INTO rl_tokens VALUES (?, ?, ?)", (tenant, level, now))
+        if stream_id is not None:
+            db.execute("DELETE FROM rl_streams WHERE tenant=? AND id=?", (tenant, stream_id))
+
+    # ---- Limiter ----
+    async def acquire(self, tenant: str, tier: Tier, tokens: int, stream: bool = False) -> Reservation:
+        stream_id = f"{self._node}:{next(self._ids)}" if stream else None
+        need, headers = await self._run(self._acquire, tenant, tier, tokens, stream_id)
+        return Reservation(tenant, need, stream_id, headers)
+
+    async def settle(self, reservation: Reservation, tier: Tier, used_tokens: int) -> None:
+        if reservation.settled:
+            return
+        reservation.settled = True
+        await self._run(self._settle, reservation.tenant, tier, reservation.tokens - used_tokens,
+                        reservation.stream_id)
+
+    async def close(self) -> None:
+        if self._pool is None:
+            return
+
+        def shut():
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        pool, self._pool = self._pool, None
+        await asyncio.get_running_loop().run_in_executor(pool, shut)
+        pool.shutdown(wait=False)
