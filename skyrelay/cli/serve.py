@@ -135,6 +135,11 @@ def register(app: typer.Typer) -> None:
         if placement not in PLACEMENTS:
             raise typer.BadParameter(f"must be one of {', '.join(PLACEMENTS)}", param_hint="--placement")
         cfg = load_config(config)  # fail here, with the offending key, rather than in every worker
+        jobs = cfg.jobs
+        processes = workers if jobs is None else 1 + (0 if jobs.worker.in_process else jobs.worker.workers)
+        if cfg.limiter.backend == "memory" and processes > 1:
+            typer.echo(f"warning: limiter.backend memory keeps limits per process: with {processes} processes a "
+                       f"tenant gets up to {processes}x its tier's limits. Use sqlite (one host) or redis.", err=True)
         if cfg.jobs is not None:  # async jobs: the API plus in-process job workers (runtime/platforms/local)
             from skyrelay.runtime.platforms.local import serve_config
 
