@@ -30,12 +30,21 @@ def _param(name: str, where: str, schema: dict, description: str = "", required:
     return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
 
 
-def build_document() -> dict:
+def build_document(models: list[str] | None = None) -> dict:
+    """`models`: the logical model names this server routes (the config's); listed as the request's enum."""
     _, defs = models_json_schema([(m, "validation") for m in MODELS], ref_template="#/components/schemas/{model}")
     schemas = defs["$defs"]
+    for name in ("ChatCompletionRequest", "JobRequest"):
+        if models:
+            schemas[name]["properties"]["model"]["enum"] = sorted(models)
+    schemas["JobRequest"]["anyOf"] = [{"required": ["prompt"]}, {"required": ["messages"]}]
     overhead = {"x-skyrelay-overhead-ms": _header("router overhead, ms")}
     chat_ok = _json("ChatCompletion", "a completion (or an SSE stream when `stream` is true)")
-    chat_ok["content"]["text/event-stream"] = {"schema": {"type": "string"}}
+    chat_ok["content"]["text/event-stream"] = {"schema": {  # one SSE event
+        "type": "object", "required": ["data"],
+        "properties": {"event": {"type": "string", "enum": ["message", "error"],
+                                 "description": "`error` ends a stream that failed after its first chunk"},
+                       "data": {"type": "string", "description": "a chat.completion.chunk, an error, or [DONE]"}}}}
     chat_ok["headers"] = overhead
     too_many = {**_json("ErrorBody", "over a tier limit"), "headers": {"Retry-After": _header("seconds", "integer")}}
     busy = {**_json("ErrorBody", "overloaded"), "headers": {"Retry-After": _header("seconds", "integer")}}
@@ -43,7 +52,9 @@ def build_document() -> dict:
     job_id = _param("job_id", "path", {"type": "string"}, "the id from POST /v1/jobs", required=True)
     accepted = {**_json("JobAccepted", "stored and queued"), "headers": {
         "Location": {**_header("/v1/jobs/{id}"), "required": True},
-        "Idempotent-Replayed": _header("`true` when an Idempotency-Key named an existing job")}}
+        "Idempotent-Replayed": _header("`true` when an Idempotency-Key named an existing job")},
+        "links": {op: {"operationId": op, "parameters": {"job_id": "$response.body#/id"}}
+                  for op in ("getJob", "cancelJob")}}
     metrics_ok = {"description": "Prometheus text exposition",
                   "content": {"text/plain": {"schema": {"type": "string"}}}}
     return {
@@ -109,7 +120,7 @@ def build_document() -> dict:
 
 
 def routes(ctx) -> list[Route]:
-    body = orjson.dumps(build_document())
+    body = orjson.dumps(build_document(list(ctx.config.models)))
 
     async def openapi_app(scope, receive, send):
         await send_json(send, 200, body)

@@ -46,7 +46,7 @@ class ChatCompletionRequest(_Sampling):
 
 class JobRequest(_Sampling):
     model_config = ConfigDict(title="JobRequest", extra="forbid")
-    prompt: str | None = Field(default=None, description="a user message; give prompt or messages")
+    prompt: str | None = Field(default=None, pattern=r"\S", description="a user message; give prompt or messages")
     messages: list[ChatMessage] | None = Field(default=None, min_length=1)
     callback_url: str | None = Field(default=None, max_length=2048, description="http(s); SSRF-checked")
     priority: Literal["interactive", "batch"] | None = None
