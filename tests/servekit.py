@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 import yaml
 
-from tests.routerkit import free_port
+from tests.routerkit import free_port, merge_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 FREE, PRO = "sk-demo-free", "sk-demo-pro"  # the example config's demo keys
@@ -35,12 +35,7 @@ def example_config(tmp_path: Path, sim_url: str, **sections) -> dict:
     raw["jobs"]["store"]["path"] = str(tmp_path / "jobs.db")
     if raw.get("limiter", {}).get("backend") == "sqlite":
         raw["limiter"]["path"] = str(tmp_path / "limits.db")
-    for key, value in sections.items():
-        if isinstance(value, dict) and isinstance(raw.get(key), dict):
-            raw[key] = {**raw[key], **value}
-        else:
-            raw[key] = value
-    return raw
+    return merge_sections(raw, sections)
 
 
 def http(method: str, url: str, body=None, headers: dict | None = None, timeout: float = 30):

@@ -1,11 +1,13 @@
 """A process that uses a SQLite limiter file, for tests/limits/test_sqlite.py.
 
-    python tests/limits/sqlite_client.py PATH burst TIER N     # N acquires; prints how many were admitted
+    python tests/limits/sqlite_client.py PATH burst TIER N     # prints "ready", waits for PATH.go, makes N
+                                                               # acquires, prints how many were admitted
     python tests/limits/sqlite_client.py PATH stream TIER      # holds a stream slot until killed
 """
 
 import asyncio
 import sys
+from pathlib import Path
 
 from skyrelay.runtime.router.limits.sqlite import SqliteLimiter
 from skyrelay.tiers import TierName, default_tiers
@@ -18,6 +20,10 @@ async def main(path: str, mode: str, tier_name: str, n: int) -> None:
         await lim.acquire("t", tier, 1, stream=True)
         print("holding", flush=True)
         await asyncio.sleep(3600)
+    print("ready", flush=True)
+    go = Path(path + ".go")
+    while not go.exists():  # all processes start together, so they really compete for the lock
+        await asyncio.sleep(0.001)
     admitted = 0
     for _ in range(n):
         try:

@@ -20,6 +20,9 @@ def test_four_processes_on_one_file_admit_exactly_the_rpm(tmp_path):
     path = str(tmp_path / "limits.db")
     procs = [subprocess.Popen([sys.executable, CLIENT, path, "burst", tier.name.value, str(tier.rpm)], cwd=ROOT,
                               stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    Path(path + ".go").touch()
     admitted = [int(p.communicate(timeout=120)[0]) for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert sum(admitted) == tier.rpm, admitted

@@ -1,29 +1,27 @@
 """The embedded shared limiter: per-tenant limits in a SQLite file (WAL), shared by every process on
 one host (the API, the job worker processes) and kept across restarts.
 
-Each operation is one transaction under SQLite's write lock (`BEGIN IMMEDIATE`), so acquire is all or
+Each operation is one write transaction (`BEGIN IMMEDIATE`: SQLite's write lock), so acquire is all or
 none for every dimension at once, exactly as the Redis script is:
   rl_requests(tenant, at)               the sliding log: one row per admitted request of the last minute
   rl_tokens(tenant, level, ts)          the TPM token bucket (reserve up front, refund on settle)
   rl_streams(tenant, id, expires, pid)  open stream leases; a lease whose process is gone is freed
 Time is the wall clock (time.time): the one clock the processes share, and the one a restart keeps.
 
-The connection lives on one thread of its own; callers await it, so the event loop never blocks on
-the lock. A process waiting for the lock retries in short steps (0.1 ms, doubling to 2 ms) rather than
-with SQLite's busy handler, whose sleeps (1, 2, 5, 10 ms ...) are long next to a transaction that
-holds the lock for tens of microseconds. For several hosts, use the Redis backend.
+The connection, its thread, the short-step wait for the write lock and group commit (operations that
+queue up share one transaction, each in its own savepoint) are the job store's `SqliteDb`. For several
+hosts, use the Redis backend.
 """
 
-import asyncio
 import os
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from itertools import count
 from pathlib import Path
 
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
+from skyrelay.runtime.stores.sqlite import SqliteDb, write_txn
 from skyrelay.tiers import Tier
 
 SCHEMA = """
@@ -33,7 +31,6 @@ CREATE TABLE IF NOT EXISTS rl_tokens (tenant TEXT PRIMARY KEY, level REAL NOT NU
 CREATE TABLE IF NOT EXISTS rl_streams (tenant TEXT NOT NULL, id TEXT NOT NULL, expires REAL NOT NULL,
                                        pid INTEGER NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID;
 """
-LOCK_TIMEOUT_S = 30.0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -52,58 +49,12 @@ class SqliteLimiter:
         self.path = Path(path)
         self.lease = stream_lease_s
         self.clock = clock
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyrelay-limiter")
-        self._db: sqlite3.Connection | None = None
+        self.db = SqliteDb(self.path, SCHEMA)
+        self._acquire_txn = write_txn(self._acquire)
+        self._settle_txn = write_txn(self._settle)
         self._pid = os.getpid()
         self._node = f"{self._pid}-{os.urandom(4).hex()}"
         self._ids = count()
-
-    # ---- the connection, on the limiter's thread ----
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=0, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout=0")
-            self._retry(lambda: db.execute("PRAGMA journal_mode=WAL"))  # stored in the file: once is enough
-            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a killed process
-            self._db = db
-            self._begin()
-            try:
-                for statement in filter(str.strip, SCHEMA.split(";")):
-                    db.execute(statement)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        return self._db
-
-    def _retry(self, fn):
-        delay, deadline = 0.0001, time.monotonic() + LOCK_TIMEOUT_S
-        while True:
-            try:
-                return fn()
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.002)
-
-    def _begin(self) -> None:
-        self._retry(lambda: self._db.execute("BEGIN IMMEDIATE"))
-
-    def _transaction(self, fn, *args):
-        db = self._conn()
-        self._begin()
-        try:
-            out = fn(db, *args)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return out
-
-    async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, fn, *args)
 
     # ---- the decisions, inside one transaction ----
     @staticmethod
@@ -150,25 +101,15 @@ class SqliteLimiter:
     # ---- Limiter ----
     async def acquire(self, tenant: str, tier: Tier, tokens: int, stream: bool = False) -> Reservation:
         stream_id = f"{self._node}:{next(self._ids)}" if stream else None
-        need, headers = await self._run(self._acquire, tenant, tier, tokens, stream_id)
+        need, headers = await self.db.run(self._acquire_txn, tenant, tier, tokens, stream_id)
         return Reservation(tenant, need, stream_id, headers)
 
     async def settle(self, reservation: Reservation, tier: Tier, used_tokens: int) -> None:
         if reservation.settled:
             return
         reservation.settled = True
-        await self._run(self._settle, reservation.tenant, tier, reservation.tokens - used_tokens,
-                        reservation.stream_id)
+        await self.db.run(self._settle_txn, reservation.tenant, tier, reservation.tokens - used_tokens,
+                          reservation.stream_id)
 
     async def close(self) -> None:
-        if self._pool is None:
-            return
-
-        def shut():
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-
-        pool, self._pool = self._pool, None
-        await asyncio.get_running_loop().run_in_executor(pool, shut)
-        pool.shutdown(wait=False)
+        self.db.close()
