@@ -4,7 +4,8 @@ one host (the API, the job worker processes) and kept across restarts.
 Each operation is one write transaction (`BEGIN IMMEDIATE`: SQLite's write lock), so acquire is all or
 none for every dimension at once, exactly as the Redis script is:
   rl_requests(tenant, at)               the sliding log: one row per admitted request of the last minute
-  rl_tokens(tenant, level, ts)          the TPM token bucket (reserve up front, refund on settle)
+  rl_state(tenant, level, ts, n)        the TPM token bucket (reserve up front, refund on settle), and
+                                        n, the tenant's rows in rl_requests (no count(*) per request)
   rl_streams(tenant, id, expires, pid)  open stream leases; a lease whose process is gone is freed
 Time is the wall clock (time.time): the one clock the processes share, and the one a restart keeps.
 
@@ -27,7 +28,8 @@ from skyrelay.tiers import Tier
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rl_requests (tenant TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS rl_requests_by_tenant ON rl_requests (tenant, at);
-CREATE TABLE IF NOT EXISTS rl_tokens (tenant TEXT PRIMARY KEY, level REAL NOT NULL, ts REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rl_state (tenant TEXT PRIMARY KEY, level REAL NOT NULL, ts REAL NOT NULL,
+                                     n INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rl_streams (tenant TEXT NOT NULL, id TEXT NOT NULL, expires REAL NOT NULL,
                                        pid INTEGER NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID;
 """
@@ -58,11 +60,12 @@ class SqliteLimiter:
 
     # ---- the decisions, inside one transaction ----
     @staticmethod
-    def _level(db: sqlite3.Connection, tenant: str, tier: Tier, now: float) -> float:
-        row = db.execute("SELECT level, ts FROM rl_tokens WHERE tenant=?", (tenant,)).fetchone()
+    def _state(db: sqlite3.Connection, tenant: str, tier: Tier, now: float) -> tuple[float, int]:
+        """(TPM bucket level refilled up to now, rows in the tenant's log)."""
+        row = db.execute("SELECT level, ts, n FROM rl_state WHERE tenant=?", (tenant,)).fetchone()
         if row is None:
-            return float(tier.tpm)
-        return min(float(tier.tpm), row[0] + max(0.0, now - row[1]) * tier.tpm / WINDOW_S)
+            return float(tier.tpm), 0
+        return min(float(tier.tpm), row[0] + max(0.0, now - row[1]) * tier.tpm / WINDOW_S), row[2]
 
     def _streams(self, db: sqlite3.Connection, tenant: str, tier: Tier, now: float) -> int:
         db.execute("DELETE FROM rl_streams WHERE tenant=? AND expires<=?", (tenant, now))
@@ -75,10 +78,11 @@ class SqliteLimiter:
 
     def _acquire(self, db: sqlite3.Connection, tenant: str, tier: Tier, tokens: int, stream_id: str | None):
         now = self.clock()
-        db.execute("DELETE FROM rl_requests WHERE tenant=? AND at<=?", (tenant, now - WINDOW_S))
-        n, oldest = db.execute("SELECT count(*), min(at) FROM rl_requests WHERE tenant=?", (tenant,)).fetchone()
-        level = self._level(db, tenant, tier, now)
-        if n >= tier.rpm:
+        expired = db.execute("DELETE FROM rl_requests WHERE tenant=? AND at<=?", (tenant, now - WINDOW_S)).rowcount
+        level, n = self._state(db, tenant, tier, now)
+        n = max(0, n - expired)
+        if n >= tier.rpm:  # (a refusal rolls the whole transaction back, the DELETE too)
+            oldest = db.execute("SELECT min(at) FROM rl_requests WHERE tenant=?", (tenant,)).fetchone()[0]
             raise limited("requests", oldest + WINDOW_S - now, limit_headers(tier, 0, level))
         need = min(tokens, tier.tpm)
         if need > level:
@@ -88,13 +92,14 @@ class SqliteLimiter:
                 raise limited("streams", 1.0, limit_headers(tier, tier.rpm - n, level))
             db.execute("INSERT INTO rl_streams VALUES (?, ?, ?, ?)", (tenant, stream_id, now + self.lease, self._pid))
         db.execute("INSERT INTO rl_requests VALUES (?, ?)", (tenant, now))
-        db.execute("INSERT OR REPLACE INTO rl_tokens VALUES (?, ?, ?)", (tenant, level - need, now))
+        db.execute("INSERT OR REPLACE INTO rl_state VALUES (?, ?, ?, ?)", (tenant, level - need, now, n + 1))
         return need, limit_headers(tier, tier.rpm - n - 1, level - need)
 
     def _settle(self, db: sqlite3.Connection, tenant: str, tier: Tier, refund: int, stream_id: str | None):
         now = self.clock()
-        level = min(float(tier.tpm), self._level(db, tenant, tier, now) + refund)
-        db.execute("INSERT OR REPLACE INTO rl_tokens VALUES (?, ?, ?)", (tenant, level, now))
+        level, n = self._state(db, tenant, tier, now)
+        db.execute("INSERT OR REPLACE INTO rl_state VALUES (?, ?, ?, ?)", (tenant, min(float(tier.tpm), level + refund),
+                                                                          now, n))
         if stream_id is not None:
             db.execute("DELETE FROM rl_streams WHERE tenant=? AND id=?", (tenant, stream_id))
 
