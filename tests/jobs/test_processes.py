@@ -89,9 +89,7 @@ def _config(tmp_path: Path, upstream: int, workers: int) -> Path:
         "tenants": [{"name": "t", "tier": "enterprise", "api_keys": [hashlib.sha256(KEY.encode()).hexdigest()]}],
         "cache": {"enabled": False},
         "jobs": {"store": {"path": str(tmp_path / "jobs.db")},
-                 # restart_backoff_s: a stopped worker is not replaced while a test looks at what it left
-                 "worker": {"workers": workers, "concurrency": 4, "poll_interval_s": 0.02, "shutdown_grace_s": 0.5,
-                            "restart_backoff_s": 60}},
+                 "worker": {"workers": workers, "concurrency": 4, "poll_interval_s": 0.02, "shutdown_grace_s": 0.5}},
     }
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))

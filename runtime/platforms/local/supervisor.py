@@ -1,10 +1,12 @@
 """Keeps `skyrelay serve`'s job worker processes alive, and says how they are.
 
-A worker process that dies (SIGKILL, OOM, a crash) is logged at once and started again after a
-backoff: `jobs.worker.restart_backoff_s`, doubling on each death in a row up to
+A worker process that dies (SIGKILL, OOM, a crash: a signal or a non-zero exit) is logged at once and
+started again after a backoff: `jobs.worker.restart_backoff_s`, doubling on each death in a row up to
 `restart_backoff_max_s`, back to the start once a process has lived `STABLE_S`. Its jobs are not
 lost meanwhile: their messages come back after the visibility timeout and the restarted worker (or
-another one) claims them. `health()` feeds GET /healthz: 503 while no worker is alive.
+another one) claims them. A worker that exits 0 was asked to stop (SIGTERM or SIGINT, e.g. the whole
+process group on Ctrl-C): that is logged and not undone. `health()` feeds GET /healthz: 503 while no
+worker is alive.
 
 The first slot runs the sweeper, also after a restart.
 """
@@ -31,6 +33,7 @@ class Slot:
     started: float = 0.0
     deaths: int = 0  # in a row, without a stable run between them
     restart_at: float | None = None  # set while a dead worker waits for its restart
+    stopped: bool = False  # exited cleanly: asked to stop, so not restarted
 
     @property
     def name(self) -> str:
@@ -79,7 +82,11 @@ class WorkerSupervisor:
             return
         now = self.clock()
         for slot in self.slots:
-            if slot.alive():
+            if slot.stopped or slot.alive():
+                continue
+            if slot.proc is not None and slot.proc.returncode == 0:
+                slot.stopped = True
+                log.warning("job %s (pid %d) was stopped (exit code 0); not restarting it", slot.name, slot.proc.pid)
                 continue
             if slot.restart_at is None:  # a death we have not seen yet
                 lived = now - slot.started
