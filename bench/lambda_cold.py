@@ -137,6 +137,8 @@ def main() -> int:
         zipfile.ZipFile(zip_path).extractall(task)
         config = (ROOT / "examples" / "local.yaml").read_text().replace("127.0.0.1:8090", f"127.0.0.1:{sim_port}")
         config = re.sub(r"(?ms)^jobs:.*?(?=^\S|\Z)", "", config)  # the AWS runtime decides store/queue
+        # as deployed (blueprints/aws.py): the limiter on the job table, not the local SQLite file
+        config = re.sub(r"(?ms)^limiter:.*?(?=^\S|\Z)", "limiter:\n  backend: dynamodb\n", config)
         # as deployed (blueprints/aws.py): Bedrock, the `fast` model's primary, signs with SigV4
         config, signed = re.subn(r"(provider: bedrock\b[^\n]*\n(?:(?!  - name:).*\n)*?\s+auth:) none", r"\1 sigv4", config)
         assert signed == 1, "examples/local.yaml: no Bedrock deployment to sign for"

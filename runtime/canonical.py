@@ -30,6 +30,9 @@ class ChatRequest:
     stream: bool = False
     user: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The body field `max_tokens` came from (`max_tokens` or `max_completion_tokens`), so an error names
+    # what the client sent. Not part of the request's meaning (the cache key ignores it).
+    max_tokens_field: str = "max_tokens"
 
 
 @dataclass(slots=True)

@@ -36,6 +36,18 @@ class ValidationFailed(BadRequest):
     code = "validation_error"
 
 
+class UnsupportedParameter(BadRequest):
+    """A request parameter the router does not honour: refused rather than silently ignored."""
+
+    code = "unsupported_parameter"
+
+
+class NestingTooDeep(BadRequest):
+    """JSON nested deeper than the API accepts (the limit keeps every stored document encodable)."""
+
+    code = "nesting_too_deep"
+
+
 class Unauthorized(SkyrelayError):
     status, code = 401, "invalid_api_key"
 

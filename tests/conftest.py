@@ -26,3 +26,23 @@ def render_program():
     from skyrelay.plan import render_program as _render
 
     return _render
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The provider simulator on a free loopback port (its own thread), e.g. for `skyrelay serve`
+    subprocesses (tests/servekit.py). A `SimControl`; `simulator.base_url` is its URL."""
+    from skyrelay.runtime.simulator.launch import SimControl, start_in_thread
+
+    base_url, stop = start_in_thread(port=0)
+    try:
+        yield SimControl(base_url)
+    finally:
+        stop()
+
+
+@pytest.fixture
+def sim(simulator):
+    """The session simulator, reset (counts, faults, configuration) before the test."""
+    simulator.reset()
+    return simulator

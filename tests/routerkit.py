@@ -45,6 +45,11 @@ def config_dict(**overrides) -> dict:
         "retry": {"attempts": 4, "base_s": 0.01, "max_s": 0.05, "cooldown_s": 0.2},
         "cache": {"enabled": False},
     }
+    return merge_sections(base, overrides)
+
+
+def merge_sections(base: dict, overrides: dict) -> dict:
+    """`base` with each top-level key of `overrides` replacing it, or updating it when both are dicts."""
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **value}

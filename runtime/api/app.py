@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException
 from skyrelay import deployment as contract
 from skyrelay.runtime.api.auth import KeyStore
 from skyrelay.runtime.api.chat import ChatEndpoint
-from skyrelay.runtime.api.errors import error_parts
+from skyrelay.runtime.api.errors import MethodNotAllowed, error_parts
 from skyrelay.runtime.api.metrics import Metrics
 from skyrelay.runtime.errors import NotFound, SkyrelayError
 from skyrelay.runtime.router.config import RouterConfig, load_config
@@ -30,6 +31,7 @@ ROUTE_MODULES = (
     "skyrelay.runtime.api.chat",
     "skyrelay.runtime.api.metrics",
     "skyrelay.runtime.api.openapi",
+    "skyrelay.runtime.api.health",
     "skyrelay.runtime.api.jobs",
 )
 CONFIG_ENV = contract.CONFIG_FILE
@@ -42,10 +44,8 @@ class AppContext:
     router: Router
     keys: KeyStore
     metrics: Metrics
-
-
-class MethodNotAllowed(SkyrelayError):
-    status, code = 405, "method_not_allowed"
+    jobs: object = None  # the JobService a platform attaches (else built from the config's `jobs:`)
+    health: Callable[[], dict] | None = None  # GET /healthz's probe (runtime/api/health.py)
 
 
 class OverheadMiddleware:
@@ -104,9 +104,12 @@ class App(Starlette):
 async def _http_error(request, exc: HTTPException):
     from starlette.responses import Response
 
-    err = NotFound(f"no route {request.url.path}") if exc.status_code == 404 else (
-        MethodNotAllowed("method not allowed") if exc.status_code == 405 else SkyrelayError(exc.detail))
-    if exc.status_code not in (404, 405):
+    if exc.status_code == 404:
+        err = NotFound(f"no route {request.url.path}")
+    elif exc.status_code == 405:  # Starlette's routes say which methods they have
+        err = MethodNotAllowed((exc.headers or {}).get("Allow", ""))
+    else:
+        err = SkyrelayError(exc.detail)
         err.status = exc.status_code
     status, headers, body = error_parts(err)
     return Response(body, status, headers={k.decode(): v.decode() for k, v in headers})

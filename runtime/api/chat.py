@@ -10,14 +10,12 @@ from itertools import count
 
 import orjson
 
-from skyrelay.runtime.api.errors import Endpoint, send_error, send_json
-from skyrelay.runtime.api.parse import ROLES, parse_chat  # noqa: F401 (re-exported: the job worker imports it here)
+from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
+from skyrelay.runtime.api.parse import ROLES, load_json, parse_chat  # noqa: F401 (parse_chat: re-exported)
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
 from skyrelay.runtime.errors import (
-    InvalidJson,
     PayloadTooLarge,
     ProviderError,
-    SkyrelayError,
     ValidationFailed,
 )
 
@@ -63,17 +61,13 @@ class ChatEndpoint:
     async def __call__(self, scope, receive, send):
         state = scope.setdefault("state", {})
         if scope["method"] != "POST":
-            state["status"] = await send_error(send, MethodNotAllowed("use POST"))
+            state["status"] = await send_error(send, MethodNotAllowed("POST"))
             return
         try:
             h = _headers(scope)
             tenant = self.ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
             body = await read_body(receive, self.limit, h.get(b"content-length"))
-            try:
-                doc = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                raise InvalidJson("request body is not valid JSON") from None
-            req, include_usage = parse_chat(doc)
+            req, include_usage = parse_chat(load_json(body))
             pref = h.get(b"x-model-preference")
             pref = pref.decode("latin-1").strip().lower() if pref else None
             if req.stream:
@@ -138,10 +132,6 @@ class ChatEndpoint:
             await send({"type": "http.response.body", "body": b"".join(out)})
         finally:
             await rs.aclose()
-
-
-class MethodNotAllowed(SkyrelayError):
-    status, code = 405, "method_not_allowed"
 
 
 async def list_models(ctx, scope, receive, send):

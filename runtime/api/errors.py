@@ -10,6 +10,16 @@ log = logging.getLogger("skyrelay.api")
 JSON = (b"content-type", b"application/json")
 
 
+class MethodNotAllowed(SkyrelayError):
+    """405, with the `Allow` header HTTP requires (RFC 9110 15.5.6)."""
+
+    status, code = 405, "method_not_allowed"
+
+    def __init__(self, allow: str, message: str = ""):
+        super().__init__(message or f"method not allowed; use {allow}")
+        self.headers = {"allow": allow}
+
+
 def error_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """(status, headers, body) for any exception; unknown exceptions become a logged 500."""
     if not isinstance(exc, SkyrelayError):

@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from skyrelay.runtime.api.chat import read_body
 from skyrelay.runtime.api.errors import send_error, send_json
-from skyrelay.runtime.errors import InvalidJson, NotFound, ValidationFailed
+from skyrelay.runtime.api.parse import load_json
+from skyrelay.runtime.errors import NotFound, ValidationFailed
 from skyrelay.runtime.jobs.model import JobStatus
 from skyrelay.runtime.jobs.wiring import service_for
 
@@ -47,11 +48,7 @@ class JobsCollection:
             svc = _service(self.ctx)
             if scope["method"] == "GET":
                 return await self._list(scope, send, svc, tenant, state)
-            body = await read_body(receive, self.limit, h.get(b"content-length"))
-            try:
-                doc = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                raise InvalidJson("request body is not valid JSON") from None
+            doc = load_json(await read_body(receive, self.limit, h.get(b"content-length")))
             key = h.get(b"idempotency-key")
             pref = h.get(b"x-model-preference")
             job, created = await svc.submit(

@@ -1,7 +1,8 @@
 """Prometheus metrics, and the router `Observer` that feeds them.
 
 With several uvicorn workers, `skyrelay serve` sets PROMETHEUS_MULTIPROC_DIR so /metrics aggregates
-all of them.
+all of them. GET /metrics needs `Authorization: Bearer <token>` with a token whose sha256 is in
+`api.metrics_keys` (no entry: closed to everyone); tenant API keys never read it.
 """
 
 import os
@@ -16,6 +17,7 @@ from prometheus_client import (
 )
 from starlette.routing import Route
 
+from skyrelay.runtime.api.auth import TokenSet
 from skyrelay.runtime.api.errors import Endpoint
 from skyrelay.runtime.canonical import Usage
 from skyrelay.runtime.router.router import Observer
@@ -101,7 +103,10 @@ class Metrics(Observer):
 
 
 def routes(ctx) -> list[Route]:
+    tokens = TokenSet(ctx.config.api.metrics_keys, "GET /metrics", "api.metrics_keys")
+
     async def metrics_app(scope, receive, send):
+        tokens.check(dict(scope["headers"]).get(b"authorization"))  # tenant names, tokens and cost: not public
         body = ctx.metrics.render()
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode()),

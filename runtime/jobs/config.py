@@ -51,6 +51,10 @@ class WorkerConfig(_M):
     sweep_grace_s: float = Field(
         default=120.0, gt=0, description="a PENDING job untouched this long is re-enqueued; keep it above the usual queue wait")
     sweep_batch: int = Field(default=500, gt=0, description="stale jobs looked at per sweep")
+    restart_backoff_s: float = Field(
+        default=1.0, ge=0, description="`skyrelay serve` restarts a dead worker process after this long, doubling "
+                                       "for each death in a row")
+    restart_backoff_max_s: float = Field(default=30.0, ge=0, description="the longest wait before a restart")
 
 
 class WebhookConfig(_M):

@@ -31,8 +31,9 @@ from skyrelay.runtime.jobs.webhooks import CallbackPolicy
 
 log = logging.getLogger("skyrelay.jobs")
 
-CHAT_FIELDS = ("model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "user")
-JOB_FIELDS = frozenset(CHAT_FIELDS + ("prompt", "callback_url", "priority", "metadata", "preference"))
+# The chat parameters a job carries to the worker: the router's honoured ones, except streaming.
+STREAM_PARAMETERS = frozenset(("stream", "stream_options"))
+JOB_PARAMETERS = frozenset(("prompt", "callback_url", "priority", "metadata", "preference"))
 PREFERENCES = ("fast", "quality", "cheap")
 
 
@@ -50,16 +51,14 @@ def _fail(field: str, problem: str):
 
 def parse_job(doc, default_priority: str = "interactive", max_metadata_bytes: int = 4096):
     """-> (chat request doc, ChatRequest, callback_url, priority, metadata, preference). Raises 4xx errors."""
-    from skyrelay.runtime.api.chat import (
-        parse_chat,  # the one chat validator, shared with /v1/chat/completions
-    )
+    # the one chat validator and parameter check, shared with /v1/chat/completions
+    from skyrelay.runtime.api.parse import CHAT_PARAMETERS, check_parameters, parse_chat
 
     if not isinstance(doc, dict):
         _fail("body", "must be a JSON object")
-    unknown = sorted(set(doc) - JOB_FIELDS)
-    if unknown:
-        _fail(unknown[0], "unknown field")
-    chat = {k: doc[k] for k in CHAT_FIELDS if k in doc}
+    chat_fields = CHAT_PARAMETERS - STREAM_PARAMETERS
+    check_parameters(doc, chat_fields | JOB_PARAMETERS)
+    chat = {k: v for k, v in doc.items() if k in chat_fields}
     prompt = doc.get("prompt")
     if prompt is not None:
         if "messages" in doc:
@@ -129,7 +128,7 @@ class JobService:
         if model_class is None:
             raise UnknownModel(f"model {request.model!r} does not exist")
         tier = self.tiers[tenant.tier]
-        check_request(tier, model_class, request.max_tokens, request.model)
+        check_request(tier, model_class, request)  # the worker's router call applies the effective max_tokens
         if callback is not None:
             await self.policy.check(callback)
         depth = await self._queue_depth()

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -71,6 +72,34 @@ def event_body(job) -> bytes:
 
 
 # ---- SSRF ----
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_NUMBER = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
+def canonical_host(host: str, bracketed: bool) -> str:
+    """`host` (lower-case, as urlsplit gives it) if it is in canonical form: dotted-decimal IPv4, an IPv6
+    literal, or a DNS name of letters, digits and hyphens whose last label is not a number. Anything a
+    resolver or URL parser might read differently (`127.1`, `2130706433`, `0177.0.0.1`, `0x7f.1`,
+    percent-escapes, underscores) is refused: the check and the connection must see the same address."""
+    if bracketed:
+        try:
+            return str(ipaddress.IPv6Address(host))
+        except ValueError:
+            raise InvalidCallbackUrl("callback_url: not a canonical IPv6 address") from None
+    try:
+        if str(ipaddress.IPv4Address(host)) == host:
+            return host
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    labels = name.split(".")
+    if (len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels)
+            or _NUMBER.fullmatch(labels[-1])):
+        raise InvalidCallbackUrl(f"callback_url: {host!r} is not a canonical host (dotted-decimal IPv4, "
+                                 "[IPv6] or a DNS name)")
+    return host
+
+
 def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -125,9 +154,10 @@ class CallbackPolicy:
             raise InvalidCallbackUrl(f"callback_url: scheme must be {' or '.join(schemes)}")
         if parts.username or parts.password:
             raise InvalidCallbackUrl("callback_url: credentials in the URL are not allowed")
-        host = (parts.hostname or "").lower().rstrip(".")
+        host = (parts.hostname or "").lower()
         if not host:
             raise InvalidCallbackUrl("callback_url: missing host")
+        host = canonical_host(host, "[" in parts.netloc).rstrip(".")
         if host in self.names:
             return url
         port = port or (443 if parts.scheme == "https" else 80)

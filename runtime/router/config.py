@@ -82,17 +82,24 @@ class Tenant(_M):
     @field_validator("api_keys")
     @classmethod
     def _hashes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        for h in v:
-            if not _SHA256.match(h):
-                raise ValueError("must be a sha256 hex digest (64 lowercase hex chars), not a plaintext key")
-        return v
+        return sha256_digests(v)
+
+
+def sha256_digests(v: tuple[str, ...]) -> tuple[str, ...]:
+    """Keys live in config only as sha256 hex digests."""
+    for h in v:
+        if not _SHA256.match(h):
+            raise ValueError("must be a sha256 hex digest (64 lowercase hex chars), not a plaintext key")
+    return v
 
 
 class LimiterConfig(_M):
-    backend: Literal["memory", "redis", "dynamodb"] = Field(
+    backend: Literal["memory", "sqlite", "redis", "dynamodb"] = Field(
         default="memory",
-        description="memory: one process only; redis: shared (Lua); dynamodb: shared, serverless (Lambda, no VPC)",
+        description="memory: one process only, lost on restart; sqlite: the processes of one host, kept across "
+                    "restarts; redis: shared by hosts (Lua); dynamodb: shared, serverless (Lambda, no VPC)",
     )
+    path: str = Field(default=".skyrelay/limits.db", min_length=1, description="sqlite: the limits file")
     redis_url: str = "redis://127.0.0.1:6379/0"
     prefix: str = "skyrelay:rl"
     table: str | None = Field(default=None, min_length=1,
@@ -131,6 +138,17 @@ class RetryConfig(_M):
 
 class ApiConfig(_M):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_header_bytes: int = Field(default=65536, ge=1024, description="request line + headers; larger gets 431")
+    metrics_keys: tuple[str, ...] = Field(
+        default=(), description="sha256 hex digests of the bearer tokens that may read GET /metrics (none: closed)")
+    default_max_tokens: int | None = Field(
+        default=4096, gt=0, description="max_tokens sent upstream when the client gives none: min(this, the tier "
+                                        "cap); null: the tier cap")
+
+    @field_validator("metrics_keys")
+    @classmethod
+    def _hashes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return sha256_digests(v)
 
 
 class RouterConfig(_M):

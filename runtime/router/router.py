@@ -177,7 +177,8 @@ class Router:
         if planner is None:
             raise UnknownModel(f"model {request.model!r} does not exist")
         tier = self.tiers[t.tier]
-        check_request(tier, self.model_classes[request.model], request.max_tokens, request.model)
+        request.max_tokens = check_request(tier, self.model_classes[request.model], request,
+                                           self.config.api.default_max_tokens)
         return t, tier, planner, estimate_prompt(request.messages)
 
     async def _acquire(self, t: Tenant, tier, request: ChatRequest, estimate: int, stream: bool):

@@ -53,6 +53,8 @@ def _demo_config(path: str, sim_url: str, tmp: str):
         d["endpoint"] = sim_url
     jobs = raw.setdefault("jobs", {})
     jobs.setdefault("store", {})["path"] = f"{tmp}/jobs.db"
+    if raw.get("limiter", {}).get("backend") == "sqlite":  # a fresh window for every demo run
+        raw["limiter"]["path"] = f"{tmp}/limits.db"
     jobs.setdefault("worker", {}).update({"poll_interval_s": 0.02})
     raw.setdefault("cache", {})["enabled"] = False
     return parse_config(raw, path)

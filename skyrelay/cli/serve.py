@@ -128,14 +128,18 @@ def register(app: typer.Typer) -> None:
         log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
     ) -> None:
         """Serve /v1/chat/completions, /v1/models, /healthz, /metrics and /openapi.json."""
-        import uvicorn
-
         from skyrelay.runtime.api.app import CONFIG_ENV
+        from skyrelay.runtime.api.server import uvicorn_config
         from skyrelay.runtime.router.config import load_config
 
         if placement not in PLACEMENTS:
             raise typer.BadParameter(f"must be one of {', '.join(PLACEMENTS)}", param_hint="--placement")
         cfg = load_config(config)  # fail here, with the offending key, rather than in every worker
+        jobs = cfg.jobs
+        processes = workers if jobs is None else 1 + (0 if jobs.worker.in_process else jobs.worker.workers)
+        if cfg.limiter.backend == "memory" and processes > 1:
+            typer.echo(f"warning: limiter.backend memory keeps limits per process: with {processes} processes a "
+                       f"tenant gets up to {processes}x its tier's limits. Use sqlite (one host) or redis.", err=True)
         if cfg.jobs is not None:  # async jobs: the API plus in-process job workers (runtime/platforms/local)
             from skyrelay.runtime.platforms.local import serve_config
 
@@ -146,8 +150,6 @@ def register(app: typer.Typer) -> None:
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="skyrelay-metrics-")
         typer.echo(f"skyrelay router on http://{host}:{port}  ({workers} worker{'s' if workers > 1 else ''}"
                    f"{', ' + placement + ' placement' if workers > 1 else ''})")
-        run_workers(uvicorn.Config(
-            "skyrelay.runtime.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-            loop="uvloop", http="httptools", lifespan="on", log_level=log_level, access_log=False,
-            backlog=4096, server_header=False, proxy_headers=False,
-        ), placement)
+        run_workers(uvicorn_config("skyrelay.runtime.api.app:app_from_env", factory=True, host=host, port=port,
+                                   workers=workers, log_level=log_level,
+                                   max_header_bytes=cfg.api.max_header_bytes), placement)

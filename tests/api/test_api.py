@@ -1,9 +1,7 @@
 """The HTTP surface: the official openai client (sync + stream) against the example config and the
-simulator, a bad-input matrix, and a schemathesis fuzz of /openapi.json."""
+simulator, and a bad-input matrix (schemathesis runs over the served document in test_fuzz.py)."""
 
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -11,13 +9,14 @@ from pathlib import Path
 import openai
 import pytest
 import yaml
-from routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config
+from routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config, sha
 
 from skyrelay.runtime.api.app import create_app
 from skyrelay.runtime.router.config import parse_config
 from skyrelay.runtime.router.router import Router
 
 ROOT = Path(__file__).resolve().parents[2]
+METRICS_TOKEN = "sk-test-metrics"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def example_server(simulator):
 
 @pytest.fixture(scope="module")
 def fake_server():
-    cfg = make_config(api={"max_body_bytes": 4096})
+    cfg = make_config(api={"max_body_bytes": 4096, "metrics_keys": [sha(METRICS_TOKEN)]})
     fake = FakeProvider()
     with ServerThread(create_app(cfg, Router(cfg, fake.call, fake.open_stream))) as s:
         s.fake = fake
@@ -122,7 +121,8 @@ def test_rate_limited_response_has_retry_after_and_headers(fake_server):
 def test_metrics_healthz_and_openapi(fake_server):
     with urllib.request.urlopen(fake_server.url + "/healthz") as r:
         assert json.loads(r.read()) == {"status": "ok"}
-    with urllib.request.urlopen(fake_server.url + "/metrics") as r:
+    req = urllib.request.Request(fake_server.url + "/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(req) as r:
         text = r.read().decode()
     for name in ("skyrelay_request_seconds_bucket", "skyrelay_tokens_total", "skyrelay_upstream_attempts_total",
                  "skyrelay_limiter_rejections_total", "skyrelay_cost_total"):
@@ -133,16 +133,3 @@ def test_metrics_healthz_and_openapi(fake_server):
 
     validate(doc)
     assert "/v1/chat/completions" in doc["paths"]
-
-
-def test_schemathesis_fuzz_finds_no_server_errors(fake_server):
-    # The enterprise key: high limits, so the fuzzer exercises validation rather than the limiter.
-    from routerkit import ENT_KEY
-
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "schemathesis"), "run", fake_server.url + "/openapi.json",
-         "--checks", "not_a_server_error", "-H", f"Authorization: Bearer {ENT_KEY}", "--max-examples", "60",
-         "--phases", "examples,coverage,fuzzing", "--generation-deterministic"],
-        capture_output=True, text=True, timeout=150,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]

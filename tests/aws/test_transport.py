@@ -16,12 +16,11 @@ from skyrelay.runtime.errors import (
 )
 from skyrelay.runtime.platforms.aws_lambda import transport
 from skyrelay.runtime.providers import client
-from tests.simulator.conftest import (  # noqa: F401 - `simulator` is a fixture
+from tests.simulator.conftest import (  # the `simulator` fixture comes from tests/conftest.py
     GENEROUS,
     PROVIDERS,
     REQ,
     SHORT,
-    simulator,
     upstream_for,
 )
 
@@ -54,7 +53,7 @@ def outcome(call, up, timeout=SHORT):
 
 
 @pytest.fixture
-def sim(simulator):  # noqa: F811 - the session fixture imported above
+def sim(simulator):  # over the one in tests/conftest.py: also closes the transport's connections
     simulator.reset()
     yield simulator
     transport.close_all()

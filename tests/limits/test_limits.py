@@ -1,11 +1,12 @@
-"""Tier limits on every backend (memory, a real Redis, DynamoDB on a real moto server), and 4 worker
-processes sharing Redis."""
+"""Tier limits on every backend (memory, SQLite, a real Redis, DynamoDB on a real moto server), and 4
+worker processes sharing Redis."""
 
 import asyncio
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -24,6 +25,11 @@ TIERS = default_tiers()
 def limiter(backend, redis_url):
     if backend == "memory":
         return MemoryLimiter()
+    if backend == "sqlite":  # through make_limiter, as a `limiter: {backend: sqlite}` config builds it
+        from skyrelay.runtime.router.config import parse_config
+
+        doc = config_dict(limiter={"backend": "sqlite", "path": os.path.join(tempfile.mkdtemp(), "limits.db")})
+        return make_limiter(parse_config(doc).limiter)
     if backend == "dynamodb":  # through make_limiter, as a `limiter: {backend: dynamodb}` config builds it
         from skyrelay.runtime.stores.dynamodb import create_table
         from tests.aws import moto_server
@@ -43,7 +49,7 @@ def limiter(backend, redis_url):
     return RedisLimiter.from_url(redis_url, prefix=f"t{uuid.uuid4().hex[:8]}")
 
 
-BACKENDS = ["memory", "redis", "dynamodb"]
+BACKENDS = ["memory", "sqlite", "redis", "dynamodb"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,8 +1,6 @@
-"""Fixtures that run the provider simulator on a free loopback port.
-
-- `simulator` (session): a `SimControl` for one simulator started with `start_in_thread()`;
-  `simulator.base_url` is e.g. "http://127.0.0.1:41234".
-- `sim` (function): the same `SimControl`, reset (counts, faults, prompt cache, config) before the test.
+"""Helpers for the simulator's own tests. The fixtures `simulator` (session: a `SimControl` for one
+simulator started with `start_in_thread()`; `simulator.base_url` is e.g. "http://127.0.0.1:41234")
+and `sim` (the same, reset before the test) live in tests/conftest.py.
 - `upstream_for(provider, model, base_url, **kw)`: an `Upstream` that points at the simulator.
 - `arun(coro)`: runs a coroutine on a fresh loop and closes the provider client's sessions after.
 - `REQ`, a small chat request; `SHORT` / `GENEROUS`, the timeouts fault tests give the client.
@@ -10,12 +8,9 @@
 
 import asyncio
 
-import pytest
-
 from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.providers import client
 from skyrelay.runtime.providers.base import Upstream
-from skyrelay.runtime.simulator.launch import SimControl, start_in_thread
 
 
 def arun(coro):
@@ -43,17 +38,3 @@ REQ = ChatRequest("l", [Message("user", "one two three")])
 SHORT = 0.3  # only where a timeout is the expected outcome
 GENEROUS = 5.0  # everywhere else, so a loaded CI machine cannot turn a 429 into a timeout
 
-
-@pytest.fixture(scope="session")
-def simulator():
-    base_url, stop = start_in_thread(port=0)
-    try:
-        yield SimControl(base_url)
-    finally:
-        stop()
-
-
-@pytest.fixture
-def sim(simulator):
-    simulator.reset()
-    return simulator

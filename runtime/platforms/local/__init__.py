@@ -3,6 +3,7 @@
 `skyrelay serve` calls `serve_config(path, host, port)`. With a `jobs:` section it runs the API in
 this process and `jobs.worker.workers` worker processes beside it (`python -m
 skyrelay.runtime.platforms.local.workers`), so job work never shares the API's event loop or GIL.
+A worker process that dies is restarted with backoff (supervisor.py) and GET /healthz reports it.
 SIGTERM/SIGINT stop the API, then the workers, which finish or release their in-flight jobs.
 `jobs.worker.in_process: true` runs the workers in the API's event loop instead.
 
@@ -17,14 +18,12 @@ Tests and the demo inject `router=` (fake providers) or `generate=`.
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import subprocess
-import sys
 
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.wiring import build_service, jobs_config
 from skyrelay.runtime.jobs.worker import Worker, router_generate
+from skyrelay.runtime.platforms.local.supervisor import WorkerSupervisor
 
 log = logging.getLogger("skyrelay.local")
 JOBS_ROUTES = "skyrelay.runtime.api.jobs"
@@ -62,6 +61,9 @@ class LocalRuntime:
                         for i in range(n)]
         self.service.on_enqueue = self._wake
         self._tasks: list[asyncio.Task] = []
+        self.supervisor = None  # a WorkerSupervisor when the workers are processes (serve_config)
+        if self.workers:
+            self.ctx.health = self._health
 
     def _wake(self) -> None:
         for w in self.workers:
@@ -69,6 +71,15 @@ class LocalRuntime:
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(w.run(), name=w.name) for w in self.workers]
+        if self.supervisor is not None:
+            self._tasks.append(asyncio.create_task(self.supervisor.run(), name="supervisor"))
+
+    def _health(self) -> dict:
+        """In-process workers: a worker task that ended while the server runs is a dead worker."""
+        alive = sum(not t.done() for t in self._tasks[:len(self.workers)]) if self._tasks else len(self.workers)
+        n = len(self.workers)
+        status = "ok" if alive == n else ("degraded" if alive else "unavailable")
+        return {"status": status, "workers": {"expected": n, "alive": alive, "restarts": 0}}
 
     async def stop(self, grace_s: float | None = None) -> None:
         await asyncio.gather(*(w.stop(grace_s) for w in self.workers), return_exceptions=True)
@@ -80,10 +91,14 @@ class LocalRuntime:
             await adapter.close()
 
     def server(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning"):
+        """The same uvicorn settings as `skyrelay serve` without jobs (runtime/api/server.py)."""
         import uvicorn
 
-        return uvicorn.Server(uvicorn.Config(self.app, host=host, port=port, log_level=log_level, access_log=False,
-                                             lifespan="on", timeout_graceful_shutdown=5, backlog=4096))
+        from skyrelay.runtime.api.server import uvicorn_config
+
+        return uvicorn.Server(uvicorn_config(self.app, host=host, port=port, log_level=log_level,
+                                             max_header_bytes=self.config.api.max_header_bytes,
+                                             timeout_graceful_shutdown=5))
 
     async def serve(self, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning") -> None:
         server = self.server(host, port, log_level)
@@ -119,38 +134,13 @@ def _run(coro):
         return runner.run(coro)
 
 
-def start_worker_processes(config_path, processes: int, env: dict | None = None) -> list[subprocess.Popen]:
-    """`processes` worker processes over `config_path`; the first one also runs the sweeper."""
-    procs = []
-    for i in range(processes):
-        cmd = [sys.executable, "-m", "skyrelay.runtime.platforms.local.workers", str(config_path),
-               "--name", f"worker-{i + 1}", "--parent", str(os.getpid())]
-        if i:
-            cmd.append("--no-sweep")
-        procs.append(subprocess.Popen(cmd, env={**os.environ, **(env or {})}))
-    return procs
-
-
-def stop_worker_processes(procs: list[subprocess.Popen], grace_s: float) -> None:
-    """SIGTERM (each worker finishes or releases its in-flight jobs within `grace_s`), then SIGKILL."""
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(grace_s + 10)
-        except subprocess.TimeoutExpired:
-            log.warning("worker process %d did not stop; killing it", p.pid)
-            p.kill()
-            p.wait()
-
-
 def serve_config(config_path, host: str = "127.0.0.1", port: int = 8080, log_level: str = "warning",
                  workers: int | None = None) -> None:
-    """Blocking: the API, plus, when the config has a `jobs:` section, its workers (separate processes
-    unless `jobs.worker.in_process`)."""
+    """Blocking: the API, plus, when the config has a `jobs:` section, its workers (separate processes,
+    kept alive by a WorkerSupervisor, unless `jobs.worker.in_process`)."""
     from skyrelay.runtime.router.config import load_config
 
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = load_config(config_path)
     jobs = jobs_config(config)
     if jobs is None and not workers:
@@ -166,12 +156,15 @@ def serve_config(config_path, host: str = "127.0.0.1", port: int = 8080, log_lev
         set_checkpoint = getattr(getattr(adapter, "db", None), "autocheckpoint", None)
         if set_checkpoint is not None:
             set_checkpoint(0)
-    procs = start_worker_processes(config_path, n)
+    w = jobs.worker
+    rt.supervisor = WorkerSupervisor(config_path, n, w.restart_backoff_s, w.restart_backoff_max_s)
+    rt.ctx.health = rt.supervisor.health
+    rt.supervisor.start()
     log.info("serving on http://%s:%d with %d job worker process(es)", host, port, n)
     try:
         _run(rt.serve(host, port, log_level))
     finally:
-        stop_worker_processes(procs, jobs.worker.shutdown_grace_s)
+        rt.supervisor.stop(w.shutdown_grace_s)
 
 
 async def run_workers(config_path, workers: int | None = None, *, stop: asyncio.Event | None = None,

@@ -8,6 +8,7 @@ from skyrelay.runtime.router.limits.base import (
     Limiter,
     Reservation,
     check_request,
+    effective_max_tokens,
     estimate_prompt,
     reserve_for,
 )
@@ -15,6 +16,10 @@ from skyrelay.runtime.router.limits.memory import MemoryLimiter
 
 
 def make_limiter(cfg) -> Limiter:
+    if cfg.backend == "sqlite":
+        from skyrelay.runtime.router.limits.sqlite import SqliteLimiter
+
+        return SqliteLimiter(cfg.path)
     if cfg.backend == "redis":
         from skyrelay.runtime.router.limits.redis import RedisLimiter
 
@@ -31,4 +36,4 @@ def make_limiter(cfg) -> Limiter:
     return MemoryLimiter()
 
 
-__all__ = ["Limiter", "MemoryLimiter", "Reservation", "check_request", "estimate_prompt", "make_limiter", "reserve_for"]
+__all__ = ["Limiter", "MemoryLimiter", "Reservation", "check_request", "effective_max_tokens", "estimate_prompt", "make_limiter", "reserve_for"]

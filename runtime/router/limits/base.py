@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from skyrelay.runtime.canonical import Message
+from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import MaxTokensOverCap, ModelNotAllowed, RateLimited
 from skyrelay.tiers import ModelClass, Tier
 
@@ -32,14 +32,24 @@ class Limiter(Protocol):
     async def close(self) -> None: ...
 
 
-def check_request(tier: Tier, model_class: ModelClass, max_tokens: int | None, model: str) -> None:
-    """Up-front rejections, before any limiter or upstream call."""
+def effective_max_tokens(tier: Tier, request: ChatRequest, default: int | None = None) -> int:
+    """The max_tokens a request is sent upstream with: what the client asked for, refused when over the
+    tier's cap; when the client gave none, the cap, or `default` when that is lower (`api.default_max_tokens`).
+    The one place this is decided: the router applies it to every request it sends (chat, stream, jobs)."""
+    cap = tier.max_tokens_cap
+    asked = request.max_tokens
+    if asked is None:
+        return cap if default is None else min(cap, default)
+    if asked > cap:
+        raise MaxTokensOverCap(f"{request.max_tokens_field} {asked} is over the {tier.name.value} tier cap of {cap}")
+    return asked
+
+
+def check_request(tier: Tier, model_class: ModelClass, request: ChatRequest, default_max_tokens: int | None = None) -> int:
+    """Up-front rejections, before any limiter or upstream call. Returns the effective max_tokens."""
     if not tier.allows(model_class):
-        raise ModelNotAllowed(f"the {tier.name.value} tier may not use model {model!r} ({model_class.value})")
-    if max_tokens is not None and max_tokens > tier.max_tokens_cap:
-        raise MaxTokensOverCap(
-            f"max_tokens {max_tokens} is over the {tier.name.value} tier cap of {tier.max_tokens_cap}"
-        )
+        raise ModelNotAllowed(f"the {tier.name.value} tier may not use model {request.model!r} ({model_class.value})")
+    return effective_max_tokens(tier, request, default_max_tokens)
 
 
 def estimate_prompt(messages: list[Message]) -> int:

@@ -1,0 +1,191 @@
+"""The wire format of the HTTP surface as pydantic models: for the OpenAPI document (and the fuzzing
+that runs over it) only. The hot path validates by hand (runtime/api/parse.py, runtime/jobs/service.py);
+the two must agree, and tests/api/test_fuzz.py checks every served response against these.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart] | None = None
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class _Sampling(BaseModel):
+    """The chat parameters the router honours (runtime/api/parse.py CHAT_PARAMETERS); any other is
+    refused with 400 `unsupported_parameter`."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(min_length=1, description="a logical model name from GET /v1/models")
+    max_tokens: int | None = Field(default=None, ge=1, description="capped by the caller's tier; when absent, "
+                                                                   "min(tier cap, api.default_max_tokens) is sent")
+    max_completion_tokens: int | None = Field(default=None, ge=1, description="same as max_tokens")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    stop: str | list[str] | None = Field(default=None, max_length=4)
+    user: str | None = None
+
+
+class ChatCompletionRequest(_Sampling):
+    model_config = ConfigDict(title="ChatCompletionRequest", extra="forbid")
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+
+
+class JobRequest(_Sampling):
+    model_config = ConfigDict(title="JobRequest", extra="forbid")
+    prompt: str | None = Field(default=None, pattern=r"\S", description="a user message; give prompt or messages")
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1)
+    callback_url: str | None = Field(default=None, max_length=2048, description="http(s); SSRF-checked")
+    priority: Literal["interactive", "batch"] | None = None
+    metadata: dict | None = Field(default=None, description="echoed on the job; at most jobs.max_metadata_bytes")
+    preference: Literal["fast", "quality", "cheap"] | None = None
+
+
+JobStatus = Literal["PENDING", "PROCESSING", "COMPLETE", "FAILED"]
+
+
+class JobAccepted(BaseModel):
+    id: str
+    status: JobStatus
+    created_at: float
+
+
+class JobResult(BaseModel):
+    text: str
+    finish_reason: str
+    provider_model: str
+
+
+class JobUsage(BaseModel):
+    input_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class WebhookAttempt(BaseModel):
+    at: float
+    status: int | None
+    error: str | None
+    ms: float
+    ok: bool
+    blocked: bool | None = None
+
+
+class JobWebhook(BaseModel):
+    id: str | None
+    state: str | None
+    attempts: list[WebhookAttempt]
+
+
+class Job(BaseModel):
+    id: str
+    object: Literal["job"]
+    status: JobStatus
+    model: str
+    priority: Literal["interactive", "batch"]
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+    expires_at: float
+    attempts: int
+    preference: str | None = None
+    metadata: dict | None = None
+    result: JobResult | None = Field(default=None, description="COMPLETE jobs; not in the list view")
+    error: "ErrorDetail | None" = None
+    usage: JobUsage | None = None
+    cost: float | None = None
+    served_by: str | None = None
+    webhook: JobWebhook | None = Field(default=None, description="jobs with a callback_url; not in the list view")
+
+
+class JobList(BaseModel):
+    object: Literal["list"]
+    data: list[Job]
+    next_cursor: str | None
+    has_more: bool
+
+
+class ResponseMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str
+
+
+class Choice(BaseModel):
+    index: int
+    message: ResponseMessage
+    finish_reason: str
+    logprobs: None = None
+
+
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int
+
+
+class CompletionUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: PromptTokensDetails
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    system_fingerprint: str | None = None
+    choices: list[Choice]
+    usage: CompletionUsage
+
+
+class ModelInfo(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelInfo]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine-readable code, see docs/router.md")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class WorkerHealth(BaseModel):
+    expected: int = Field(description="job worker processes (or tasks) this server runs")
+    alive: int
+    restarts: int = Field(description="worker restarts since start")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="ok; degraded: some job workers are down; unavailable (503): none is alive")
+    workers: WorkerHealth | None = None
+
+
+Job.model_rebuild()
+MODELS = [ChatCompletionRequest, ChatCompletion, ModelList, ErrorBody, Health, JobRequest, JobAccepted, Job, JobList]
