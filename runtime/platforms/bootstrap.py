@@ -8,8 +8,9 @@ the same on every cloud and lives here:
 - the router config comes from CONFIG_JSON (rendered by the blueprint), else the CONFIG_FILE file;
 - TIERS (the stack's effective tier table) becomes the config's `tier_overrides`, MAX_BODY_BYTES the
   API's body limit;
-- a `memory` limiter is replaced by the deployment's shared one: many instances each holding their
-  own windows would let every tier through once per instance;
+- a per-instance limiter (`memory`, or `sqlite` on an instance's own disk) is replaced by the
+  deployment's shared one: many instances each holding their own windows would let every tier
+  through once per instance;
 - the jobs section gets the store and queue the deployment names, the component's max receive count
   (the worker's attempts, so the last delivery is its last attempt) and record TTL, and the webhook
   secret (one per deployment) for every tenant.
@@ -26,6 +27,7 @@ from skyrelay import deployment as contract
 
 log = logging.getLogger("skyrelay.bootstrap")
 Env = Mapping[str, str]
+PER_INSTANCE_LIMITERS = ("memory", "sqlite")  # their windows live on one instance (its memory, its disk)
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ def apply_contract(config, env: Env, deployment: Deployment | None = None):
     if env.get(contract.MAX_BODY_BYTES):
         update["api"] = config.api.model_copy(update={"max_body_bytes": int(env[contract.MAX_BODY_BYTES])})
     shared = deployment.shared_limiter(env) if deployment is not None else None
-    if shared is not None and config.limiter.backend == "memory":
-        log.warning("limiter.backend: memory is per instance on %s; using %s", deployment.name, shared["backend"])
+    if shared is not None and config.limiter.backend in PER_INSTANCE_LIMITERS:
+        log.warning("limiter.backend: %s is per instance on %s; using %s", config.limiter.backend, deployment.name,
+                    shared["backend"])
         update["limiter"] = config.limiter.model_copy(update=shared)
     elif shared is not None and config.limiter.backend == shared["backend"]:
         update["limiter"] = config.limiter.model_copy(update={k: v for k, v in shared.items()

@@ -195,16 +195,18 @@ def test_deployed_router_builds_the_dynamodb_limiter_on_the_job_table(plan):
         assert isinstance(lim, DynamoDbLimiter) and lim.table == env["SKYRELAY_JOBS_TABLE"]
 
 
-def test_on_lambda_a_memory_limiter_config_becomes_the_shared_dynamodb_one(tmp_path):
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_on_lambda_a_per_instance_limiter_becomes_the_shared_dynamodb_one(tmp_path, backend):
     import yaml
 
     from tests.routerkit import config_dict
 
     doc = config_dict()
-    assert doc.get("limiter", {}).get("backend", "memory") == "memory"
+    doc["limiter"] = {"backend": backend}
     env = {"SKYRELAY_CONFIG_JSON": json.dumps(doc), "SKYRELAY_JOBS_TABLE": "jobs-t"}
-    assert bootstrap.router_config(env, deployment=AWS).limiter.backend == "dynamodb"
+    shared = bootstrap.router_config(env, deployment=AWS).limiter
+    assert (shared.backend, shared.table) == ("dynamodb", "jobs-t")
     # off Lambda's environment (no job table) the config is left as written
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(doc))
-    assert bootstrap.router_config({"SKYRELAY_CONFIG": str(path)}, deployment=AWS).limiter.backend == "memory"
+    assert bootstrap.router_config({"SKYRELAY_CONFIG": str(path)}, deployment=AWS).limiter.backend == backend
