@@ -3,7 +3,7 @@
 Plain slotted dataclasses: they sit on the hot path, and validation happens once at the API edge.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -33,6 +33,17 @@ class ChatRequest:
     # The body field `max_tokens` came from (`max_tokens` or `max_completion_tokens`), so an error names
     # what the client sent. Not part of the request's meaning (the cache key ignores it).
     max_tokens_field: str = "max_tokens"
+
+    def to_doc(self) -> dict:
+        """The request as JSON data, for a job record: it is validated once, at submit."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["messages"] = [{f.name: getattr(m, f.name) for f in fields(m)} for m in self.messages]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> "ChatRequest":
+        """A stored request (`to_doc`) back, without validating it again."""
+        return cls(**{**doc, "messages": [Message(**m) for m in doc["messages"]]})
 
 
 @dataclass(slots=True)

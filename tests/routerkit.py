@@ -9,7 +9,7 @@ from collections import Counter
 import uvicorn
 
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Message, StreamDelta, Usage
-from skyrelay.runtime.router.config import parse_config
+from skyrelay.runtime.config import parse_config
 from tests.peers import free_port  # noqa: F401 (tests import it from here too)
 
 FREE_KEY, PRO_KEY, ENT_KEY = "sk-test-free", "sk-test-pro", "sk-test-ent"

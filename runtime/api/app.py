@@ -22,8 +22,9 @@ from skyrelay.runtime.api.auth import KeyStore
 from skyrelay.runtime.api.chat import ChatEndpoint
 from skyrelay.runtime.api.errors import MethodNotAllowed, error_parts
 from skyrelay.runtime.api.metrics import Metrics
+from skyrelay.runtime.config import load_config
 from skyrelay.runtime.errors import NotFound, SkyrelayError
-from skyrelay.runtime.router.config import RouterConfig, load_config
+from skyrelay.runtime.router.config import RouterConfig
 from skyrelay.runtime.router.router import Observer, Router
 
 # Each module has `routes(ctx) -> list[starlette.routing.Route]`. Order matters only for overlapping paths.

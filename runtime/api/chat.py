@@ -11,13 +11,13 @@ from itertools import count
 import orjson
 
 from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
-from skyrelay.runtime.api.parse import ROLES, load_json, parse_chat  # noqa: F401 (parse_chat: re-exported)
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
 from skyrelay.runtime.errors import (
     PayloadTooLarge,
     ProviderError,
     ValidationFailed,
 )
+from skyrelay.runtime.parse import load_json, parse_chat
 
 _ids = count()
 _node = os.urandom(4).hex()
@@ -144,7 +144,6 @@ async def list_models(ctx, scope, receive, send):
 
 
 def routes(ctx) -> list:
-    # starlette here, not at import: the job worker imports parse_chat from this module
     from starlette.routing import Route
 
     return [

@@ -18,10 +18,10 @@ from starlette.routing import Route
 
 from skyrelay.runtime.api.chat import read_body
 from skyrelay.runtime.api.errors import send_error, send_json
-from skyrelay.runtime.api.parse import load_json
 from skyrelay.runtime.errors import NotFound, ValidationFailed
 from skyrelay.runtime.jobs.model import JobStatus
 from skyrelay.runtime.jobs.wiring import service_for
+from skyrelay.runtime.parse import load_json
 
 
 def _service(ctx):

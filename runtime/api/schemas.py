@@ -1,5 +1,5 @@
 """The wire format of the HTTP surface as pydantic models: for the OpenAPI document (and the fuzzing
-that runs over it) only. The hot path validates by hand (runtime/api/parse.py, runtime/jobs/service.py);
+that runs over it) only. The hot path validates by hand (runtime/parse.py, runtime/jobs/service.py);
 the two must agree, and tests/api/test_fuzz.py checks every served response against these.
 """
 
@@ -23,7 +23,7 @@ class StreamOptions(BaseModel):
 
 
 class _Sampling(BaseModel):
-    """The chat parameters the router honours (runtime/api/parse.py CHAT_PARAMETERS); any other is
+    """The chat parameters the router honours (runtime/parse.py CHAT_PARAMETERS); any other is
     refused with 400 `unsupported_parameter`."""
 
     model_config = ConfigDict(extra="forbid")

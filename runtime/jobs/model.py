@@ -54,7 +54,7 @@ class Job:
     id: str
     tenant: str
     status: JobStatus
-    request: dict  # the validated chat body the worker turns into a ChatRequest
+    request: dict  # the canonical request, validated at submit (ChatRequest.to_doc / from_doc)
     model: str
     created_at: float
     updated_at: float

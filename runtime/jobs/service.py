@@ -50,9 +50,10 @@ def _fail(field: str, problem: str):
 
 
 def parse_job(doc, default_priority: str = "interactive", max_metadata_bytes: int = 4096):
-    """-> (chat request doc, ChatRequest, callback_url, priority, metadata, preference). Raises 4xx errors."""
+    """-> (ChatRequest, callback_url, priority, metadata, preference). Raises 4xx errors. The
+    ChatRequest is what the job stores (`to_doc`): the worker does not validate it again."""
     # the one chat validator and parameter check, shared with /v1/chat/completions
-    from skyrelay.runtime.api.parse import CHAT_PARAMETERS, check_parameters, parse_chat
+    from skyrelay.runtime.parse import CHAT_PARAMETERS, check_parameters, parse_chat
 
     if not isinstance(doc, dict):
         _fail("body", "must be a JSON object")
@@ -81,7 +82,7 @@ def parse_job(doc, default_priority: str = "interactive", max_metadata_bytes: in
     preference = doc.get("preference")
     if preference is not None and preference not in PREFERENCES:
         _fail("preference", "must be fast, quality or cheap")
-    return chat, request, doc.get("callback_url"), priority, metadata, preference
+    return request, doc.get("callback_url"), priority, metadata, preference
 
 
 class JobService:
@@ -113,7 +114,7 @@ class JobService:
         """`tenant` is the router config's Tenant. Returns (job, created)."""
         from skyrelay.runtime.router.limits import check_request
 
-        chat, request, callback, priority, metadata, body_pref = parse_job(
+        request, callback, priority, metadata, body_pref = parse_job(
             doc, self.cfg.default_priority, self.cfg.max_metadata_bytes)
         preference = body_pref or preference
         if preference is not None and preference not in PREFERENCES:
@@ -139,9 +140,9 @@ class JobService:
             reservation = await self.limiter.acquire(f"{tenant.name}/jobs", tier, 0, False)
             await self.limiter.settle(reservation, tier, 0)
         now = self.clock()
-        job = Job(id=new_job_id(), tenant=tenant.name, status=JobStatus.PENDING, request=chat, model=request.model,
-                  created_at=now, updated_at=now, expires_at=now + self.cfg.store.ttl_s, preference=preference,
-                  priority=priority, callback_url=callback, idempotency_key=idempotency_key,
+        job = Job(id=new_job_id(), tenant=tenant.name, status=JobStatus.PENDING, request=request.to_doc(),
+                  model=request.model, created_at=now, updated_at=now, expires_at=now + self.cfg.store.ttl_s,
+                  preference=preference, priority=priority, callback_url=callback, idempotency_key=idempotency_key,
                   request_hash=fingerprint(doc) if idempotency_key else None, metadata=metadata)
         if callback:
             job.webhook = {"id": "msg_" + job.id.removeprefix("job_"), "state": WEBHOOK_PENDING, "attempts": []}

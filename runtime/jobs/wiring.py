@@ -5,7 +5,7 @@ from skyrelay.runtime.jobs.service import JobService
 
 
 def jobs_config(config) -> JobsConfig | None:
-    """The `jobs:` section of a RouterConfig, or None when jobs are not configured."""
+    """The `jobs:` section of a RuntimeConfig (runtime/config.py), or None when jobs are not configured."""
     return getattr(config, "jobs", None)
 
 

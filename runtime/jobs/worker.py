@@ -35,6 +35,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+from skyrelay.runtime.canonical import ChatRequest
 from skyrelay.runtime.errors import ProviderError, RateLimited, SkyrelayError
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.model import (
@@ -209,10 +210,8 @@ class Worker:
         await msg.ack()
 
     async def _run(self, job: Job, msg: Delivery) -> None:
-        from skyrelay.runtime.api.chat import parse_chat
-
         try:
-            request, _ = parse_chat(job.request)
+            request = ChatRequest.from_doc(job.request)  # validated at submit
             out = await self.generate(request, job.tenant, job.preference)
         except RateLimited as exc:  # the tenant's own limit: wait, and do not count an attempt
             back = await self.store.transition(job.id, [JobStatus.PROCESSING], JobStatus.PENDING,

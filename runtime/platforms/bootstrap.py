@@ -42,17 +42,17 @@ class Deployment:
 
 
 def router_config(env: Env | None = None, root: str | Path = ".", deployment: Deployment | None = None):
-    """The RouterConfig the deployment runs: CONFIG_JSON, else CONFIG_FILE (relative to `root`), with
+    """The RuntimeConfig (runtime/config.py) the deployment runs: CONFIG_JSON, else CONFIG_FILE (relative to `root`), with
     the contract's TIERS, MAX_BODY_BYTES and the deployment's shared limiter applied."""
     env = os.environ if env is None else env
     if env.get(contract.CONFIG_JSON):
         import json
 
-        from skyrelay.runtime.router.config import parse_config
+        from skyrelay.runtime.config import parse_config
 
         config = parse_config(json.loads(env[contract.CONFIG_JSON]), contract.CONFIG_JSON)
     else:
-        from skyrelay.runtime.router.config import load_config
+        from skyrelay.runtime.config import load_config
 
         path = Path(env.get(contract.CONFIG_FILE, "skyrelay.yaml"))
         config = load_config(path if path.is_absolute() else Path(root) / path)
@@ -110,7 +110,7 @@ def store_and_queue(jobs):
 
 @dataclass
 class Started:
-    config: object  # RouterConfig
+    config: object  # RuntimeConfig
     jobs: object  # JobsConfig
     store: object
     queue: object

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from skyrelay.runtime.queues.base import DeadLetter, Message, PulledDelivery
-from skyrelay.runtime.stores.sqlite import SqliteDb, write_txn
+from skyrelay.runtime.sqlite import SqliteDb, write_txn
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (

@@ -14,7 +14,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from skyrelay.errors import ConfigError
-from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.providers.base import ProviderKind, Upstream
 from skyrelay.tiers import ModelClass, Tier, TierName, TierOverride, apply_overrides, default_tiers
 
@@ -162,7 +161,6 @@ class RouterConfig(_M):
     breaker: BreakerConfig = BreakerConfig()
     retry: RetryConfig = RetryConfig()
     api: ApiConfig = ApiConfig()
-    jobs: JobsConfig | None = Field(default=None, description="async jobs: store, queue, worker, webhooks")
 
     @model_validator(mode="after")
     def _references(self) -> "RouterConfig":
@@ -209,11 +207,13 @@ def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def parse_config(raw: dict, source: str = "router config") -> RouterConfig:
+def parse_config(raw: dict, source: str = "router config", model: type[RouterConfig] = RouterConfig) -> RouterConfig:
+    """`raw` validated as `model` (the router's sections; runtime/config.py adds `jobs:`); an error
+    is a ConfigError naming the key as the user wrote it."""
     if not isinstance(raw, dict):
         raise ConfigError("<root>", "expected a mapping at the top level", source)
     try:
-        return RouterConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         msg = err["msg"].removeprefix("Value error, ")
@@ -226,7 +226,7 @@ def parse_config(raw: dict, source: str = "router config") -> RouterConfig:
         raise ConfigError(key or "<root>", msg, source) from None
 
 
-def load_config(path: str | os.PathLike) -> RouterConfig:
+def load_config(path: str | os.PathLike, model: type[RouterConfig] = RouterConfig) -> RouterConfig:
     import yaml  # here, not at import: on Lambda the config arrives as JSON (deployment.CONFIG_JSON)
 
     p = Path(path)
@@ -234,4 +234,4 @@ def load_config(path: str | os.PathLike) -> RouterConfig:
         raw = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError("<file>", f"invalid YAML: {exc}", str(p)) from None
-    return parse_config(raw, str(p))
+    return parse_config(raw, str(p), model)

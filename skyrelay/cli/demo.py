@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
 def _demo_config(path: str, sim_url: str, tmp: str):
     import yaml
 
-    from skyrelay.runtime.router.config import parse_config
+    from skyrelay.runtime.config import parse_config
 
     with open(path) as f:
         raw = yaml.safe_load(f)

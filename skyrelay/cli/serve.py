@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         """Serve /v1/chat/completions, /v1/models, /healthz, /metrics and /openapi.json."""
         from skyrelay.runtime.api.app import CONFIG_ENV
         from skyrelay.runtime.api.server import uvicorn_config
-        from skyrelay.runtime.router.config import load_config
+        from skyrelay.runtime.config import load_config
 
         if placement not in PLACEMENTS:
             raise typer.BadParameter(f"must be one of {', '.join(PLACEMENTS)}", param_hint="--placement")

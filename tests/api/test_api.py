@@ -12,7 +12,7 @@ import yaml
 from routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config, sha
 
 from skyrelay.runtime.api.app import create_app
-from skyrelay.runtime.router.config import parse_config
+from skyrelay.runtime.config import parse_config
 from skyrelay.runtime.router.router import Router
 
 ROOT = Path(__file__).resolve().parents[2]

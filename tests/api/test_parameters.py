@@ -5,7 +5,7 @@ jobs, through `skyrelay serve` and the official openai client."""
 import openai
 import pytest
 
-from skyrelay.runtime.api.parse import MAX_DEPTH
+from skyrelay.runtime.parse import MAX_DEPTH
 from tests.servekit import PRO, Serve, example_config, http
 
 AUTH = {"authorization": f"Bearer {PRO}"}

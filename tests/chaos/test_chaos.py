@@ -14,8 +14,8 @@ import pytest
 from routerkit import PRO_KEY, ServerThread, config_dict
 
 from skyrelay.runtime.api.app import create_app
+from skyrelay.runtime.config import parse_config
 from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
-from skyrelay.runtime.router.config import parse_config
 from skyrelay.runtime.router.router import Router
 
 

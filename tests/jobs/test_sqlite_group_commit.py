@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from skyrelay.runtime.stores.sqlite import SqliteDb, write_txn
+from skyrelay.runtime.sqlite import SqliteDb, write_txn
 
 pytestmark = pytest.mark.anyio
 

@@ -201,7 +201,7 @@ def test_bad_config_names_the_key(mutate, key):
 def test_example_config_loads():
     from pathlib import Path
 
-    from skyrelay.runtime.router.config import load_config
+    from skyrelay.runtime.config import load_config
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "examples" / "local.yaml")
     assert {"fast", "quality"} <= set(cfg.models)

@@ -33,7 +33,8 @@ class LocalRuntime:
     def __init__(self, config, *, router=None, jobs: JobsConfig | None = None, generate=None,
                  workers: int | None = None, store=None, queue=None, sweep: bool = True):
         from skyrelay.runtime.api.app import ROUTE_MODULES, create_app
-        from skyrelay.runtime.router.config import RouterConfig, load_config
+        from skyrelay.runtime.config import load_config
+        from skyrelay.runtime.router.config import RouterConfig
 
         if not isinstance(config, RouterConfig):
             config = load_config(config)
@@ -138,7 +139,7 @@ def serve_config(config_path, host: str = "127.0.0.1", port: int = 8080, log_lev
                  workers: int | None = None) -> None:
     """Blocking: the API, plus, when the config has a `jobs:` section, its workers (separate processes,
     kept alive by a WorkerSupervisor, unless `jobs.worker.in_process`)."""
-    from skyrelay.runtime.router.config import load_config
+    from skyrelay.runtime.config import load_config
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = load_config(config_path)

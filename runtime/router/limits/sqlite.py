@@ -22,7 +22,7 @@ from itertools import count
 from pathlib import Path
 
 from skyrelay.runtime.router.limits.base import WINDOW_S, Reservation, limit_headers, limited
-from skyrelay.runtime.stores.sqlite import SqliteDb, write_txn
+from skyrelay.runtime.sqlite import SqliteDb, write_txn
 from skyrelay.tiers import Tier
 
 SCHEMA = """

@@ -1,8 +1,9 @@
 """Parsing of an OpenAI-style chat completions body into the canonical request: hand-written
 validation that names the offending field (every failure is a 400 with a stable code).
 
-No web framework here: the job worker parses stored job requests with it, and a worker's cold
-start should not pay for starlette (runtime/api/chat.py re-exports `parse_chat` for the API).
+It sits beside canonical.py, below the API and the jobs: the chat route, job submit (and batch
+lines) validate here once; the job worker rebuilds a stored request with `ChatRequest.from_doc`,
+without validating it again. No web framework here.
 """
 
 import orjson
