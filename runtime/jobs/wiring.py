@@ -9,13 +9,19 @@ def jobs_config(config) -> JobsConfig | None:
     return getattr(config, "jobs", None)
 
 
-def build_service(config, router, store=None, queue=None, cfg: JobsConfig | None = None) -> JobService:
+def store_and_queue(cfg: JobsConfig):
+    """The store and queue adapters the jobs config names (registered in runtime/stores, runtime/queues)."""
     from skyrelay.runtime.queues import make_queue
     from skyrelay.runtime.stores import make_store
 
+    return make_store(cfg.store), make_queue(cfg.queue, cfg.store)
+
+
+def build_service(config, router, store=None, queue=None, cfg: JobsConfig | None = None) -> JobService:
     cfg = cfg or jobs_config(config) or JobsConfig()
-    store = store if store is not None else make_store(cfg.store)
-    queue = queue if queue is not None else make_queue(cfg.queue, cfg.store)
+    if store is None or queue is None:
+        made_store, made_queue = store_and_queue(cfg)
+        store, queue = store or made_store, queue or made_queue
     return JobService(store, queue, cfg, tiers=router.tiers, model_classes=router.model_classes,
                       limiter=router.limiter)
 

@@ -101,11 +101,10 @@ def jobs_config(config, env: Env | None = None, deployment: Deployment | None = 
 
 
 def store_and_queue(jobs):
-    """The store and queue adapters the jobs config names (`runtime/stores`, `runtime/queues`)."""
-    from skyrelay.runtime.queues import make_queue
-    from skyrelay.runtime.stores import make_store
+    """The store and queue adapters the jobs config names (runtime/jobs/wiring.py)."""
+    from skyrelay.runtime.jobs.wiring import store_and_queue as make
 
-    return make_store(jobs.store), make_queue(jobs.queue, jobs.store)
+    return make(jobs)
 
 
 @dataclass

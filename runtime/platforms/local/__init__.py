@@ -23,6 +23,7 @@ import signal
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.wiring import build_service, jobs_config
 from skyrelay.runtime.jobs.worker import Worker, router_generate
+from skyrelay.runtime.platforms import bootstrap
 from skyrelay.runtime.platforms.local.supervisor import WorkerSupervisor
 
 log = logging.getLogger("skyrelay.local")
@@ -42,7 +43,8 @@ class LocalRuntime:
         self.app = create_app(config, router=router, route_modules=modules)
         self.ctx = self.app.state.ctx
         self.config = config
-        self.jobs_cfg = jobs or jobs_config(config) or JobsConfig()
+        # start-up as on every platform (runtime/platforms/bootstrap.py); locally the config file decides all
+        self.jobs_cfg = jobs or bootstrap.jobs_config(config, env={})
         self.service = build_service(config, self.ctx.router, store, queue, self.jobs_cfg)
         self.ctx.jobs = self.service
         self.store, self.queue = self.service.store, self.service.queue
@@ -51,10 +53,7 @@ class LocalRuntime:
         self._own = []
         if n and store is None and queue is None:
             # Workers get their own connections (and DB threads), so submits never queue behind worker writes.
-            from skyrelay.runtime.queues import make_queue
-            from skyrelay.runtime.stores import make_store
-
-            wstore, wqueue = make_store(self.jobs_cfg.store), make_queue(self.jobs_cfg.queue, self.jobs_cfg.store)
+            wstore, wqueue = bootstrap.store_and_queue(self.jobs_cfg)
             self._own = [wstore, wqueue]
         else:
             wstore, wqueue = self.store, self.queue
