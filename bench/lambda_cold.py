@@ -107,7 +107,8 @@ def main() -> int:
                          "(default); yaml: a skyrelay.yaml file in the zip root (SKYRELAY_CONFIG)")
     args = ap.parse_args()
 
-    from skyrelay.components.aws.packaging import build_lambda_zip, find_python
+    from skyrelay.components.aws.packaging import build_lambda_zip
+    from skyrelay.components.packaging import find_python
 
     py312 = find_python("3.12")
     if py312 is None:

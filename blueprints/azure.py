@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_azure_native as azure_native
 
+from skyrelay import deployment as contract
 from skyrelay.components.azure import CostGuard
 from skyrelay.config import StackConfig
 
@@ -20,14 +21,7 @@ def deploy(config: StackConfig) -> dict:
     group = azure_native.resources.ResourceGroup(
         "rg", resource_group_name=settings.resource_group, location=settings.location, opts=opts
     )
-    guard_args = {
-        "budget_amount": config.budget.amount,
-        "cost_center": config.tags.cost_center,
-        "resource_group_name": group.name,
-        "alert_emails": list(config.budget.emails),
-        "alert_thresholds": list(config.budget.alert_thresholds),
-        "forecast_threshold": config.budget.forecast_threshold,
-    }
+    guard_args = {**contract.cost_guard_args(config), "resource_group_name": group.name}
     if settings.subscription_id:
         guard_args["subscription_id"] = settings.subscription_id
     guard = CostGuard("cost", guard_args, opts=opts)

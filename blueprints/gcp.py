@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_gcp as gcp
 
+from skyrelay import deployment as contract
 from skyrelay.components.gcp import CostGuard
 from skyrelay.config import StackConfig
 
@@ -24,18 +25,8 @@ def deploy(config: StackConfig) -> dict:
     opts = pulumi.ResourceOptions(providers={"gcp": provider})
     guard = CostGuard(
         "cost",
-        {
-            "budget_amount": config.budget.amount,
-            "cost_center": config.tags.cost_center,
-            "billing_account": settings.billing_account,
-            "project": settings.project,
-            "region": settings.region,
-            "currency": config.budget.currency,
-            "alert_emails": list(config.budget.emails),
-            "alert_thresholds": list(config.budget.alert_thresholds),
-            "forecast_threshold": config.budget.forecast_threshold,
-            "user_labels": tags,
-        },
+        {**contract.cost_guard_args(config), "billing_account": settings.billing_account, "project": settings.project,
+         "region": settings.region, "currency": config.budget.currency, "user_labels": tags},
         opts=opts,
     )
     return {"budget_topic_id": guard.topic.id, "budget_id": guard.budget.id}

@@ -6,14 +6,20 @@ it (conditional write), runs it, and moves it to COMPLETE once. A message that f
 `max_receive_count` times is dead-lettered, and the worker marks its job FAILED on that last attempt.
 """
 
-import math
-from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from skyrelay import deployment as contract
+from skyrelay.components.async_jobs import (
+    SharedArgs,
+    check_retention,
+    check_worker_timeout,
+    concurrency,
+    split,
+)
 from skyrelay.components.aws import observability
 from skyrelay.components.aws.code_path import default_code_path
 from skyrelay.components.aws.defaults import ASYNC_JOBS
@@ -34,7 +40,9 @@ __all__ = [
 WORKER_HANDLER = "skyrelay.runtime.platforms.aws_lambda.worker.handler"
 
 
-class AsyncJobsArgs(TypedDict, total=False):
+class AsyncJobsArgs(SharedArgs, total=False):
+    """AsyncJobs on AWS: the shared arguments (components/async_jobs.py) and these."""
+
     code_path: str
     """Path of the Lambda zip (default: built from the installed skyrelay.runtime, see packaging)."""
     worker_timeout_seconds: int
@@ -45,36 +53,24 @@ class AsyncJobsArgs(TypedDict, total=False):
     """Batching window of the batch queue's event source mapping (default 5; interactive uses 0)."""
     queue_retention_seconds: int
     """Job message retention (default 4 days); at least the worker timeout."""
-    model_quota_rpm: int
-    """Provider model quota the workers share, requests per minute (default 600)."""
-    job_seconds_p50: float
-    """Typical job duration in seconds (default 10); with the quota, sizes the workers' concurrency."""
     reserved_concurrency: int
     """Reserved concurrency of the worker (default 100); caps both event source mappings together."""
     alarm_topic_arn: pulumi.Input[str]
     """SNS topic for alarms (the cost guard's topic in the blueprint)."""
     kms_key_arn: pulumi.Input[str]
     """Customer KMS key for queues, table, logs and secrets (default: AWS-managed encryption)."""
-    provider_secrets: Sequence[str]
-    """Names of provider API key secrets to create (values are put out of band, never in config)."""
-    environment: Mapping[str, pulumi.Input[str]]
-    """Extra environment for the worker (no secrets: use `provider_secrets`)."""
     bedrock_model_arns: Sequence[str]
     """Bedrock foundation-model ARNs the router config's SigV4 deployments call; the worker (and, via
     `api_statements()`, the API) may invoke exactly these."""
-    overrides: dict[str, Any]
-    """Changes to the defaults table (see the component README)."""
 
 
 def max_concurrency(model_quota_rpm: int, job_seconds_p50: float, reserved: int) -> tuple[int, int]:
-    """Little's law: concurrent jobs = arrival rate x duration, at the model quota's rate. Split
-    3:1 between the interactive and batch mappings; each >= 2 (the SQS minimum), together <= reserved."""
+    """The shared concurrency rule (components/async_jobs.py) on the two event source mappings:
+    each >= 2 (the SQS minimum) and <= 1000, together <= the worker's reserved concurrency."""
     if reserved < 4:
         raise ConfigError("AsyncJobs.reserved_concurrency", "must be at least 4 (2 per event source mapping)")
-    total = max(4, math.ceil(model_quota_rpm / 60 * job_seconds_p50))
-    total = min(total, reserved)
-    interactive = min(1000, max(2, total * 3 // 4))
-    batch = min(1000, max(2, total - interactive))
+    total = min(max(4, concurrency(model_quota_rpm, job_seconds_p50)), reserved)
+    interactive, batch = (min(1000, n) for n in split(total, minimum=2))
     if interactive + batch > reserved:
         interactive = reserved - batch
     return interactive, batch
@@ -101,13 +97,11 @@ class AsyncJobs(pulumi.ComponentResource):
         super().__init__("skyrelay:aws:AsyncJobs", name, None, opts)
         args = args or {}
         settings = resolve("AsyncJobs", ASYNC_JOBS, args.get("overrides"))
-        timeout = args.get("worker_timeout_seconds", 120)
-        if not isinstance(timeout, int) or not 1 <= timeout <= 900:
-            raise ConfigError("AsyncJobs.worker_timeout_seconds", f"must be 1-900 seconds (Lambda maximum), got {timeout!r}")
+        timeout = check_worker_timeout("AsyncJobs.worker_timeout_seconds", args.get("worker_timeout_seconds", 120),
+                                       900, "Lambda maximum")
         window = args.get("batching_window_seconds", 5)
-        retention = args.get("queue_retention_seconds", 345600)
-        if retention < timeout:
-            raise ConfigError("AsyncJobs.queue_retention_seconds", f"must be at least worker_timeout_seconds ({timeout})")
+        retention = check_retention("AsyncJobs.queue_retention_seconds", args.get("queue_retention_seconds", 345600),
+                                    timeout)
         reserved = args.get("reserved_concurrency", 100)
         self.max_concurrency = max_concurrency(args.get("model_quota_rpm", 600), args.get("job_seconds_p50", 10), reserved)
         kms = args.get("kms_key_arn")

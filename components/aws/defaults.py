@@ -3,6 +3,7 @@
 Each entry says why. Overriding an entry marked secure logs a warning naming it.
 """
 
+from skyrelay.components.async_jobs import SHARED_DEFAULTS
 from skyrelay.components.defaults import Default
 
 COST_GUARD: dict[str, Default] = {
@@ -24,7 +25,7 @@ COST_GUARD: dict[str, Default] = {
 # alarms, dashboard and secrets. Sizes that depend on the deployment (worker timeout, retention,
 # concurrency) are args; these are the rules around them.
 ASYNC_JOBS: dict[str, Default] = {
-    "max_receive_count": Default(5, "deliveries before a message is dead-lettered (lift: 3-5; SC: 15 is slow to fail)"),
+    **SHARED_DEFAULTS,
     "dlq_retention_seconds": Default(1209600, "14 days, the SQS maximum: time to inspect and redrive"),
     "dlq_redrive_allow_by_queue": Default(True, "only this component's queue may use its DLQ", secure=True),
     "queue_sse": Default(True, "SSE-SQS at rest (SSE-KMS with `kms_key_arn`)", secure=True),
@@ -37,7 +38,6 @@ ASYNC_JOBS: dict[str, Default] = {
     "batch_batch_size": Default(10, "batch jobs are pulled ten at a time"),
     "report_batch_item_failures": Default(True, "only failed messages return to the queue (partial batch failure)"),
     "worker_tracing": Default("Active", "X-Ray active tracing on every function"),
-    "log_retention_days": Default(30, "explicit log group, created before the function, with retention"),
     "log_format": Default("JSON", "structured Lambda logs, queryable in Logs Insights"),
     "lambda_runtime": Default("python3.12", "the Python the zip's wheels and .pyc are built for"),
     "lambda_architecture": Default("x86_64", "the architecture the zip's wheels are built for"),
@@ -47,13 +47,9 @@ ASYNC_JOBS: dict[str, Default] = {
     "table_deletion_protection": Default(True, "the job table cannot be deleted by accident", secure=True),
     "table_sse": Default(True, "server-side encryption with KMS (customer key with `kms_key_arn`)", secure=True),
     "table_ttl_attribute": Default("expires_at", "job records expire (epoch seconds attribute)"),
-    "job_ttl_days": Default(7, "how long job records and results are kept"),
     "secret_recovery_window_days": Default(30, "a deleted secret can be restored for 30 days", secure=True),
-    "alarm_dlq_depth": Default(0, "alarm when any message reaches a DLQ (lift)"),
-    "alarm_oldest_message_seconds": Default(600, "alarm when the oldest queued job waits this long"),
     "alarm_worker_errors": Default(1, "alarm on any worker error in 5 minutes"),
     "alarm_worker_throttles": Default(1, "alarm on any worker throttle in 5 minutes"),
-    "dashboard": Default(True, "weekly-review dashboard: tokens/request, cost/tenant, cache hits, latency, batch split"),
     "sweeper_schedule": Default("rate(1 minute)", "EventBridge schedule that invokes the worker to re-enqueue PENDING jobs "
                                 "that lost their message (the runtime's Sweeper); None turns it off"),
 }

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 import pulumi
 import pulumi_aws as aws
 
+from skyrelay.components.async_jobs import check_retention, check_worker_timeout, redelivery_after
 from skyrelay.components.aws.defaults import ASYNC_JOBS
 from skyrelay.components.defaults import resolve
 from skyrelay.errors import ConfigError
@@ -33,8 +34,8 @@ class WorkQueueArgs(TypedDict, total=False):
 
 
 def visibility_timeout(consumer_timeout_seconds: int, batching_window_seconds: int, factor: int = 6) -> int:
-    """>= factor x timeout + batching window, capped at the SQS maximum (12 h)."""
-    return min(SQS_MAX_VISIBILITY, factor * consumer_timeout_seconds + batching_window_seconds)
+    """The shared redelivery rule (components/async_jobs.py), capped at the SQS maximum (12 h)."""
+    return min(SQS_MAX_VISIBILITY, redelivery_after(consumer_timeout_seconds, factor, batching_window_seconds))
 
 
 class WorkQueue(pulumi.ComponentResource):
@@ -46,15 +47,13 @@ class WorkQueue(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkQueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:aws:WorkQueue", name, None, opts)
         settings = resolve("WorkQueue", ASYNC_JOBS, args.get("overrides"))
-        timeout = args.get("consumer_timeout_seconds")
-        if not isinstance(timeout, int) or not 1 <= timeout <= 900:
-            raise ConfigError(f"{name}.consumer_timeout_seconds", f"must be 1-900 seconds, got {timeout!r}")
+        timeout = check_worker_timeout(f"{name}.consumer_timeout_seconds", args.get("consumer_timeout_seconds"), 900,
+                                       "Lambda maximum")
         window = args.get("batching_window_seconds", 0)
-        retention = args.get("retention_seconds", 345600)
-        if retention < timeout:
-            raise ConfigError(f"{name}.retention_seconds", f"must be at least the consumer timeout ({timeout})")
+        retention = check_retention(f"{name}.retention_seconds", args.get("retention_seconds", 345600), timeout,
+                        "the consumer timeout")
         self.visibility_timeout_seconds = visibility_timeout(timeout, window, settings["visibility_timeout_factor"])
-        if self.visibility_timeout_seconds < 6 * timeout + window:
+        if self.visibility_timeout_seconds < redelivery_after(timeout, 6, window):
             raise ConfigError(
                 f"{name}.consumer_timeout_seconds",
                 f"6 x {timeout} + {window} exceeds the SQS visibility maximum of {SQS_MAX_VISIBILITY}",

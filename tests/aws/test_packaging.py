@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 
+from skyrelay.components import packaging as generic
 from skyrelay.components.aws import packaging
 
 
@@ -35,7 +36,7 @@ def test_zip_is_within_the_5_mb_budget_and_carries_no_boto3_or_iac(zip_path):
 
 def test_zip_holds_pyc_for_python_312_when_an_interpreter_is_found(zip_path):
     names = zipfile.ZipFile(zip_path).namelist()
-    if packaging.find_python("3.12") is None:
+    if generic.find_python("3.12") is None:
         pytest.skip("no Python 3.12 here: the zip ships sources")
     pycs = [n for n in names if n.endswith(".pyc")]
     assert {"skyrelay/tiers.pyc", "skyrelay/runtime/router/router.pyc", "pydantic/main.pyc"} <= set(pycs)
@@ -43,7 +44,7 @@ def test_zip_holds_pyc_for_python_312_when_an_interpreter_is_found(zip_path):
     import subprocess
 
     magic = subprocess.run(
-        [packaging.find_python("3.12"), "-c", "import importlib.util,sys; sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER)"],
+        [generic.find_python("3.12"), "-c", "import importlib.util,sys; sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER)"],
         capture_output=True, check=True,
     ).stdout
     with zipfile.ZipFile(zip_path) as zf:
@@ -54,7 +55,7 @@ def test_zip_holds_pyc_for_python_312_when_an_interpreter_is_found(zip_path):
 
 def test_entries_have_fixed_timestamps_and_sorted_order(zip_path):
     infos = zipfile.ZipFile(zip_path).infolist()
-    assert {i.date_time for i in infos} == {packaging.FIXED_TIME}
+    assert {i.date_time for i in infos} == {generic.FIXED_TIME}
     names = [i.filename for i in infos]
     assert names == sorted(names)
 
@@ -67,21 +68,21 @@ def test_writing_the_same_tree_twice_gives_identical_bytes(tmp_path):
     (tree / "pkg").mkdir(parents=True)
     (tree / "pkg" / "b.py").write_text("B = 2\n")
     (tree / "pkg" / "a.py").write_text("A = 1\n")
-    packaging._write_zip(tree, tmp_path / "one.zip")
+    generic.write_zip(tree, tmp_path / "one.zip")
     later = time.time() + 3600
     for f in (tree / "pkg").iterdir():
         os.utime(f, (later, later))
-    packaging._write_zip(tree, tmp_path / "two.zip")
+    generic.write_zip(tree, tmp_path / "two.zip")
     assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
 
 
 def test_the_cache_key_follows_source_content(monkeypatch, tmp_path, zip_path):
     """A built zip is reused for the same inputs, and a source change makes a new one."""
     assert packaging.build_lambda_zip() == zip_path
-    sources = packaging.source_files()
+    sources = generic.source_files()
     extra = tmp_path / "extra.py"
     extra.write_text("X = 1\n")
-    monkeypatch.setattr(packaging, "source_files", lambda: {**sources, "skyrelay/runtime/zz_extra.py": extra})
+    monkeypatch.setattr(generic, "source_files", lambda dirs: {**sources, "skyrelay/runtime/zz_extra.py": extra})
     rebuilt = packaging.build_lambda_zip()
     try:
         assert rebuilt != zip_path
@@ -94,10 +95,10 @@ def test_the_cache_key_follows_source_content(monkeypatch, tmp_path, zip_path):
 
 def test_source_patches_fail_the_build_when_their_text_is_not_found(tmp_path):
     (tmp_path / "mod.py").write_text("A = 1\nA = 1\n")
-    packaging._patch(tmp_path, [("mod.py", "A = 1\n", "A = 2\n", 2)])
+    generic.patch(tmp_path, [("mod.py", "A = 1\n", "A = 2\n", 2)])
     assert (tmp_path / "mod.py").read_text() == "A = 2\nA = 2\n"
     with pytest.raises(RuntimeError, match="mod.py: expected 1 occurrence"):
-        packaging._patch(tmp_path, [("mod.py", "A = 2\n", "A = 3\n", 1)])
+        generic.patch(tmp_path, [("mod.py", "A = 2\n", "A = 3\n", 1)])
 
 
 def test_packaged_aiohttp_builds_no_tls_context_at_import_and_one_on_first_use(tmp_path):
@@ -115,7 +116,7 @@ def test_packaged_aiohttp_builds_no_tls_context_at_import_and_one_on_first_use(t
         (tmp_path / "aiohttp" / f.name).write_bytes(f.read_bytes())
     for f in list(src.glob("*.so")) + [p for p in src.iterdir() if p.is_dir() and p.name != "__pycache__"]:
         (tmp_path / "aiohttp" / f.name).symlink_to(f)
-    packaging._patch(tmp_path, [p for p in packaging.SOURCE_PATCHES if p[0].startswith("aiohttp/")])
+    generic.patch(tmp_path, [p for p in packaging.SOURCE_PATCHES if p[0].startswith("aiohttp/")])
     script = (
         "import ssl\n"
         "made = []\n"  # contexts given roots: from the default paths, or a file / hashed directory
