@@ -152,34 +152,40 @@ async def twin(request, store):
     await other.close()
 
 
-@pytest.fixture(params=sorted(queue_factories))
-async def queue_factory(request, tmp_path):
-    """make(max_receives=5) -> a fresh, empty QueueUnderTest; closed after the test."""
-    made = []
+class _Queues:
+    """Fresh queues of one factory for one test, all closed after it."""
 
-    async def make(max_receives: int = 5) -> QueueUnderTest:
-        q = await queue_factories[request.param](tmp_path, max_receives)
-        made.append(q)
+    def __init__(self, name: str, tmp_path):
+        self.name, self.tmp_path, self.made = name, tmp_path, []
+
+    async def make(self, max_receives: int = 5) -> QueueUnderTest:
+        q = await queue_factories[self.name](self.tmp_path, max_receives)
+        self.made.append(q)
         return q
 
-    yield make
-    for q in made:
-        await q.close()
+    async def close(self) -> None:
+        for q in self.made:
+            await q.close()
+
+
+@pytest.fixture(params=sorted(queue_factories))
+async def queue_factory(request, tmp_path):
+    """make(max_receives=5) -> a fresh, empty QueueUnderTest."""
+    queues = _Queues(request.param, tmp_path)
+    yield queues.make
+    await queues.close()
 
 
 @pytest.fixture(params=sorted(PULL))
 async def pull_queue(request, tmp_path):
     """make(max_receives=5) -> a fresh pull queue (receive, visibility and receipts of its own)."""
-    made = []
+    queues = _Queues(request.param, tmp_path)
 
     async def make(max_receives: int = 5) -> PullQueue:
-        q = await queue_factories[request.param](tmp_path, max_receives)
-        made.append(q)
-        return q.pull
+        return (await queues.make(max_receives)).pull
 
     yield make
-    for q in made:
-        await q.close()
+    await queues.close()
 
 
 def job_ids(deliveries) -> list[str]:
