@@ -29,12 +29,16 @@ from skyrelay.runtime.router.strategies import DeploymentState
 
 T = TypeVar("T")
 _FINAL = (ContentFiltered, UpstreamBadRequest)
+_NEUTRAL = (ContentFiltered, UpstreamBadRequest, ContextLengthExceeded, UpstreamRateLimited)
 
 
 async def failover(order: list[DeploymentState], deadline: Deadline, attempt: Callable[[DeploymentState], Awaitable[T]],
                    *, retry: RetryConfig, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]],
-                   rng: random.Random, observer: Observer) -> tuple[T, DeploymentState]:
-    """Tries `attempt` on the deployments in `order` until one succeeds, by the error classes above."""
+                   rng: random.Random, observer: Observer, deferred: bool = False) -> tuple[T, DeploymentState]:
+    """Tries `attempt` on the deployments in `order` until one succeeds, by the error classes above.
+
+    With `deferred`, a success is not judged here: the caller judges the attempt when it really ends
+    (a stream, whose first chunk is only the commit point)."""
     max_attempts = retry.attempts
     attempts = 0
     passes = 0
@@ -77,37 +81,42 @@ async def failover(order: list[DeploymentState], deadline: Deadline, attempt: Ca
         t0 = clock()
         try:
             value = await attempt(dep)
-        except _FINAL as exc:
-            dep.breaker.on_neutral()
-            obs.attempt(dep.name, exc.code, clock() - t0)
-            raise
-        except ContextLengthExceeded as exc:
-            dep.breaker.on_neutral()
-            obs.attempt(dep.name, exc.code, clock() - t0)
-            last = exc
-            min_context = max(min_context, dep.cfg.context_window)
-            continue
-        except UpstreamRateLimited as exc:
-            dep.breaker.on_neutral()
-            obs.attempt(dep.name, exc.code, clock() - t0)
-            rest = exc.retry_after if exc.retry_after is not None else retry.cooldown_s
-            dep.cooldown_until = clock() + rest
-            last = exc
-            continue
         except ProviderError as exc:
-            state = dep.breaker.state
-            dep.breaker.on_failure()
-            if dep.breaker.state != state:
-                obs.breaker(dep.name, int(dep.breaker.state))
-            obs.attempt(dep.name, exc.code, clock() - t0)
+            judge(dep, obs, clock() - t0, exc)
+            if isinstance(exc, _FINAL):
+                raise
             last = exc
+            if isinstance(exc, ContextLengthExceeded):
+                min_context = max(min_context, dep.cfg.context_window)
+            elif isinstance(exc, UpstreamRateLimited):
+                rest = exc.retry_after if exc.retry_after is not None else retry.cooldown_s
+                dep.cooldown_until = clock() + rest
             continue
-        state = dep.breaker.state
-        dep.breaker.on_success()
-        if state != dep.breaker.state:
-            obs.breaker(dep.name, int(dep.breaker.state))
-        obs.attempt(dep.name, "ok", clock() - t0)
+        if not deferred:
+            judge(dep, obs, clock() - t0)
         return value, dep
+
+
+def judge(dep: DeploymentState, obs: Observer, seconds: float, exc: BaseException | None = None,
+          outcome: str | None = None) -> None:
+    """Feeds one finished attempt to its deployment's breaker and to the metrics: no error is a success;
+    a content filter, bad request, context length or upstream 429 says nothing about the deployment's
+    health (neutral); any other error is a failure. `outcome` (e.g. "client_closed") marks a neutral
+    end that is not an error."""
+    breaker = dep.breaker
+    state = breaker.state
+    if outcome is not None or isinstance(exc, _NEUTRAL):
+        breaker.on_neutral()
+    elif exc is None:
+        breaker.on_success()
+    else:
+        breaker.on_failure()
+    if breaker.state != state:
+        obs.breaker(dep.name, int(breaker.state))
+    if outcome is None:
+        outcome = "ok" if exc is None else getattr(exc, "code", "internal_error")
+    obs.attempt(dep.name, outcome, seconds)
+
 
 def _no_deployment(last: ProviderError | None, order: list[DeploymentState], clock: Callable[[], float]) -> Exception:
     """The error a failed failover raises: the last upstream error, else Overloaded until the soonest retry."""

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from skyrelay.runtime.canonical import ChatRequest, StreamDelta, Usage
-from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
+from skyrelay.runtime.errors import UpstreamServerError, UpstreamTimeout
+from skyrelay.runtime.router.failover import judge
 from skyrelay.runtime.router.strategies import DeploymentState
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ class RoutedStream:
         r = self.router
         it, bounded = self._it, self._bounded
         chars = 0
-        ok = False
+        ended = False
+        error: BaseException | None = None
         delta = self._first
         try:
             while True:
@@ -80,7 +82,7 @@ class RoutedStream:
                         async with asyncio.timeout(r.timeouts.idle_s):
                             delta = await anext(it)
                 except StopAsyncIteration:
-                    ok = True
+                    ended = True
                     return
                 except TimeoutError:
                     raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
@@ -90,14 +92,24 @@ class RoutedStream:
                     raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
                 except OSError as exc:
                     raise UpstreamServerError(f"{self.deployment}: {exc.__class__.__name__}") from None
-        except ProviderError:
-            self.dep.breaker.on_failure()
+        except (GeneratorExit, asyncio.CancelledError):  # the consumer left before the end (a client disconnect)
+            raise
+        except BaseException as exc:
+            error = exc
             raise
         finally:
             await close_quietly(self._it)
+            seconds = r.clock() - self._t0
+            # Only now is the attempt judged: a stream that fails after its first chunk is a failure
+            # of its deployment, and one the client left says nothing about it.
+            if ended:
+                self.dep.observe(seconds)
+                judge(self.dep, r.observer, seconds)
+            elif error is not None:
+                judge(self.dep, r.observer, seconds, error)
+            else:
+                judge(self.dep, r.observer, seconds, outcome="client_closed")
             usage = self.usage or Usage(input_tokens=self.estimate, output_tokens=chars // 4 + (1 if chars else 0))
-            if ok:
-                self.dep.observe(r.clock() - self._t0)
             self.cost = r.ledger.record(self.tenant, self.deployment, self.request.model, usage, self.dep.cfg.price)
             r.observer.usage(self.tenant, self.deployment, self.request.model, usage, self.cost)
             await r.limiter.settle(self.reservation, self.tier, usage.total_tokens)

@@ -150,7 +150,8 @@ class Router:
             order = planner.order(self._pins.get((t.name, request.model), frozenset()), preference,
                                   estimate + (request.max_tokens or 0), stream=True)
             t0 = self.clock()
-            (it, first), dep = await self._failover(order, deadline, lambda d: self._open(d, request, deadline))
+            (it, first), dep = await self._failover(order, deadline, lambda d: self._open(d, request, deadline),
+                                                    deferred=True)  # judged when the stream ends (RoutedStream)
         except BaseException:
             await self.limiter.settle(reservation, tier, 0)
             raise
@@ -238,6 +239,6 @@ class Router:
         dep.observe(self.clock() - t0, self.clock() - t0)
         return it, first
 
-    async def _failover(self, order: list[DeploymentState], deadline: Deadline, attempt):
+    async def _failover(self, order: list[DeploymentState], deadline: Deadline, attempt, deferred: bool = False):
         return await failover(order, deadline, attempt, retry=self.retry, clock=self.clock, sleep=self.sleep,
-                              rng=self.rng, observer=self.observer)
+                              rng=self.rng, observer=self.observer, deferred=deferred)
