@@ -171,6 +171,7 @@ class ServeProcess:
         self.port = free_port()
         self.path = Path(directory) / "router.yaml"
         self.path.write_text(yaml.safe_dump(config))
+        self.log = Path(directory) / "serve.log"  # the server's stderr: its log
         self.workers = workers
         self.proc: subprocess.Popen | None = None
 
@@ -181,7 +182,8 @@ class ServeProcess:
     def __enter__(self):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "skyrelay.cli.main", "serve", "--config", str(self.path), "--port", str(self.port),
-             "--workers", str(self.workers)], stdout=subprocess.DEVNULL, start_new_session=True)
+             "--workers", str(self.workers)], stdout=subprocess.DEVNULL, stderr=self.log.open("wb"),
+            start_new_session=True)
         deadline = time.monotonic() + 30
         while True:
             try:

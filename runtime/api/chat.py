@@ -4,13 +4,14 @@ A raw ASGI endpoint: no pydantic and no Request object on the hot path. Validati
 and names the offending field; every failure is a 4xx with a stable code.
 """
 
+import asyncio
 import os
 import time
 from itertools import count
 
 import orjson
 
-from skyrelay.runtime.api.errors import Endpoint, send_error, send_json
+from skyrelay.runtime.api.errors import Endpoint, error_doc, send_error, send_json
 from skyrelay.runtime.api.parse import ROLES, parse_chat  # noqa: F401 (re-exported: the job worker imports it here)
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
 from skyrelay.runtime.errors import (
@@ -23,6 +24,7 @@ from skyrelay.runtime.errors import (
 
 _ids = count()
 _node = os.urandom(4).hex()
+CLIENT_CLOSED = 499  # the status recorded (never sent) for a stream whose client left before its end
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 
@@ -77,7 +79,7 @@ class ChatEndpoint:
             pref = h.get(b"x-model-preference")
             pref = pref.decode("latin-1").strip().lower() if pref else None
             if req.stream:
-                return await self._stream(send, state, req, tenant, pref, include_usage)
+                return await self._stream(send, receive, state, req, tenant, pref, include_usage)
             cc = h.get(b"cache-control", b"").lower()
             use_cache = b"no-store" not in cc and b"no-cache" not in cc and h.get(b"x-skyrelay-cache") != b"off"
             out = await self.ctx.router.complete(req, tenant, pref, use_cache)
@@ -104,7 +106,7 @@ class ChatEndpoint:
         state["status"] = 200
         await send_json(send, 200, orjson.dumps(doc), extra)
 
-    async def _stream(self, send, state, req, tenant, pref, include_usage):
+    async def _stream(self, send, receive, state, req, tenant, pref, include_usage):
         rs = await self.ctx.router.stream(req, tenant, pref)  # errors before the commit are plain 4xx/5xx
         state["upstream_s"] = rs.upstream_s
         state["deployment"] = rs.deployment
@@ -112,11 +114,12 @@ class ChatEndpoint:
         w = ChunkWriter(f"chatcmpl-{_node}{next(_ids):x}", int(time.time()), req.model)
         headers = SSE_HEADERS + [(k.encode(), v.encode()) for k, v in rs.headers.items()]
         headers.append((b"x-skyrelay-deployment", rs.deployment.encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
         finish = "stop"
         out = [w.role()]
         ready = rs.ready
+        watch = DisconnectWatch(receive, rs)
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             async for delta in rs:
                 if delta.text:
                     out.append(w.text(delta.text))
@@ -134,10 +137,47 @@ class ChatEndpoint:
             await send({"type": "http.response.body", "body": b"".join(out)})
         except ProviderError as exc:  # after the first byte: never splice, end with an error event
             state["status"] = exc.status
-            out.append(error_event(exc.code, exc.message))
+            out.append(error_event(error_doc(exc)))
             await send({"type": "http.response.body", "body": b"".join(out)})
+        except asyncio.CancelledError:
+            if not watch.left():
+                raise
+            state["status"] = CLIENT_CLOSED
         finally:
+            watch.stop()
             await rs.aclose()
+
+
+class DisconnectWatch:
+    """Cancels the streaming task as soon as the client disconnects (uvicorn's `send` drops the bytes of a
+    closed connection without a word, so without this the upstream would stream on, and hold the tenant's
+    stream slot, until its end). The task is cancelled only while the stream is live: once it has ended,
+    its accounting (breaker, cost, limiter settle) runs to the end uninterrupted."""
+
+    __slots__ = ("stream", "task", "gone", "_watcher")
+
+    def __init__(self, receive, stream):
+        self.stream = stream
+        self.task = asyncio.current_task()
+        self.gone = False
+        self._watcher = asyncio.ensure_future(self._watch(receive))
+
+    async def _watch(self, receive) -> None:
+        while (await receive())["type"] != "http.disconnect":  # the body was read: only a disconnect is left
+            pass
+        if not self.stream.ended:
+            self.gone = True
+            self.task.cancel()
+
+    def left(self) -> bool:
+        """True when the cancellation being handled is this watch's (the client left); it is then withdrawn."""
+        if self.gone:
+            self.task.uncancel()
+            return True
+        return False
+
+    def stop(self) -> None:
+        self._watcher.cancel()
 
 
 class MethodNotAllowed(SkyrelayError):

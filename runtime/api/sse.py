@@ -42,6 +42,6 @@ class ChunkWriter:
         return self.head + b'"choices":[],"usage":' + orjson.dumps(usage_doc(u)) + b"}\n\n"
 
 
-def error_event(code: str, message: str) -> bytes:
+def error_event(error: dict) -> bytes:
     """Ends a committed stream that failed upstream: an SSE `error` event, and no [DONE] after it."""
-    return b"event: error\ndata: " + orjson.dumps({"error": {"code": code, "message": message}}) + b"\n\n"
+    return b"event: error\ndata: " + orjson.dumps({"error": error}) + b"\n\n"

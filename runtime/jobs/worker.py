@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-from skyrelay.runtime.errors import ProviderError, RateLimited, SkyrelayError
+from skyrelay.runtime.errors import ProviderError, RateLimited, SkyrelayError, public_message
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.model import (
     FINAL,
@@ -64,9 +64,11 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
 
 
 def _error_doc(exc: BaseException) -> dict:
+    """The error a job record shows its tenant: a stable code and, for an upstream error, a fixed sentence;
+    the internal text (an exception's, a deployment's name) goes only to the log, under the job id."""
     if isinstance(exc, SkyrelayError):
-        return {"code": exc.code, "message": exc.message[:500]}
-    return {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"[:500]}
+        return {"code": exc.code, "message": public_message(exc)[:500]}
+    return {"code": "internal_error", "message": "internal error"}
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -249,6 +251,7 @@ class Worker:
 
     async def _failed_attempt(self, job: Job, msg: Message, exc: BaseException) -> None:
         err = _error_doc(exc)
+        log.info("%s: %s attempt %d: %s: %s", self.name, job.id, job.attempts, type(exc).__name__, exc)
         retry = _retryable(exc)
         if not retry or job.attempts >= self.w.max_attempts:
             if retry:

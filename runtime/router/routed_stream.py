@@ -44,6 +44,7 @@ class RoutedStream:
         self.upstream_s = router.clock() - t0
         self.usage: Usage | None = None
         self.cost = 0.0
+        self.ended = False  # set when the stream has ended, however it ended, and its accounting began
         self._it = it
         self._first = first
         self._t0 = t0
@@ -60,14 +61,17 @@ class RoutedStream:
         return ready() if ready is not None else False
 
     async def aclose(self) -> None:
+        """Ends the stream: closes the upstream and does the accounting, even when it was never iterated."""
         await self._gen.aclose()
+        if not self.ended:  # never started: the generator's own `finally` never ran
+            await self._finish(0, None, "client_closed")
 
     async def _run(self):
         r = self.router
         it, bounded = self._it, self._bounded
         chars = 0
-        ended = False
         error: BaseException | None = None
+        outcome: str | None = "client_closed"  # unless it ends (ok) or fails (error) below
         delta = self._first
         try:
             while True:
@@ -82,7 +86,7 @@ class RoutedStream:
                         async with asyncio.timeout(r.timeouts.idle_s):
                             delta = await anext(it)
                 except StopAsyncIteration:
-                    ended = True
+                    outcome = None
                     return
                 except TimeoutError:
                     raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
@@ -95,21 +99,29 @@ class RoutedStream:
         except (GeneratorExit, asyncio.CancelledError):  # the consumer left before the end (a client disconnect)
             raise
         except BaseException as exc:
-            error = exc
+            error, outcome = exc, None
             raise
         finally:
-            await close_quietly(self._it)
-            seconds = r.clock() - self._t0
-            # Only now is the attempt judged: a stream that fails after its first chunk is a failure
-            # of its deployment, and one the client left says nothing about it.
-            if ended:
-                self.dep.observe(seconds)
-                judge(self.dep, r.observer, seconds)
-            elif error is not None:
-                judge(self.dep, r.observer, seconds, error)
-            else:
-                judge(self.dep, r.observer, seconds, outcome="client_closed")
-            usage = self.usage or Usage(input_tokens=self.estimate, output_tokens=chars // 4 + (1 if chars else 0))
-            self.cost = r.ledger.record(self.tenant, self.deployment, self.request.model, usage, self.dep.cfg.price)
-            r.observer.usage(self.tenant, self.deployment, self.request.model, usage, self.cost)
-            await r.limiter.settle(self.reservation, self.tier, usage.total_tokens)
+            await self._finish(chars, error, outcome)
+
+    async def _finish(self, chars: int, error: BaseException | None, outcome: str | None) -> None:
+        """Closes the upstream, judges the attempt and bills what was relayed. Only now is the attempt judged:
+        a stream that fails after its first chunk is a failure of its deployment; one that the client left
+        (`outcome` "client_closed") says nothing about it."""
+        r = self.router
+        self.ended = True
+        await close_quietly(self._it)
+        seconds = r.clock() - self._t0
+        if error is None and outcome is None:
+            self.dep.observe(seconds)
+        judge(self.dep, r.observer, seconds, error, outcome)
+        usage = self.usage or Usage(input_tokens=self.estimate, output_tokens=estimate_output(chars))
+        self.cost = r.ledger.record(self.tenant, self.deployment, self.request.model, usage, self.dep.cfg.price)
+        r.observer.usage(self.tenant, self.deployment, self.request.model, usage, self.cost)
+        await r.limiter.settle(self.reservation, self.tier, usage.total_tokens)
+
+
+def estimate_output(chars: int) -> int:
+    """The output tokens billed for `chars` characters of text when the provider reported no usage
+    (a stream that was cut, or that the client left): about 4 characters a token, rounded up."""
+    return (chars + 3) // 4

@@ -2,10 +2,20 @@
 (examples/local.yaml: breaker threshold 5, open 30 s; ttft 10 s; attempt 30 s), the official openai
 client and the provider simulator. Call counts come from the simulator's GET /_sim/calls."""
 
+import json
+import socket
+import struct
+import time
+
 import openai
 import pytest
 from routerkit import ServeProcess, metric, shipped_config
 
+from skyrelay.runtime.canonical import Message, Usage
+from skyrelay.runtime.router.config import parse_config
+from skyrelay.runtime.router.cost import cost_of
+from skyrelay.runtime.router.limits import estimate_prompt
+from skyrelay.runtime.router.routed_stream import estimate_output
 from skyrelay.runtime.simulator.launch import SimControl, start_in_thread
 
 PRIMARY, SECONDARY = "anthropic.claude-3-haiku-20240307-v1:0", "gpt-4o-mini"  # model `fast`: fast-bedrock, fast-openai
@@ -58,3 +68,101 @@ def test_streams_cut_after_the_first_chunk_open_the_breaker_and_move_to_the_seco
                   outcome="upstream_server_error") == threshold
     assert metric(text, "skyrelay_upstream_attempts_total", deployment="fast-openai", outcome="ok") == 3
     assert metric(text, "skyrelay_breaker_state", deployment="fast-bedrock") == 2  # open
+
+
+def free(server) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="sk-demo-free", max_retries=0, timeout=60)
+
+
+def until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+    return value
+
+
+def leave_with_close(server, chunks: int) -> str:
+    """Reads `chunks` content chunks with the openai client, then closes the connection."""
+    stream = free(server).chat.completions.create(model="fast", messages=MESSAGES, stream=True)
+    got = []
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            got.append(chunk.choices[0].delta.content)
+            if len(got) == chunks:
+                break
+    stream.close()
+    return "".join(got)
+
+
+def leave_with_reset(server, chunks: int) -> str:
+    """The same over a raw socket that leaves with a TCP reset (SO_LINGER 0)."""
+    body = json.dumps({"model": "fast", "stream": True, "messages": MESSAGES}).encode()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-demo-free\r\n"
+                 b"content-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+    buf, got = b"", []
+    while len(got) < chunks:
+        data = sock.recv(65536)
+        assert data, "the server closed the stream"
+        buf += data
+        while b"\n\n" in buf:
+            event, buf = buf.split(b"\n\n", 1)
+            payload = event[event.find(b"data: ") + 6:]
+            if payload.startswith(b"{"):
+                delta = json.loads(payload)["choices"][0]["delta"]
+                if delta.get("content"):
+                    got.append(delta["content"])
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    return "".join(got[:chunks])
+
+
+@pytest.mark.parametrize("leave", [leave_with_close, leave_with_reset], ids=["close", "reset"])
+def test_a_client_leaving_mid_stream_frees_its_slot_stops_the_upstream_and_pays_what_it_got(served, leave):
+    sim = served.sim
+    sim.configure(tokens=40, chunk_ms=250)  # a 10 s upstream stream
+    got = leave(served, 3)
+    assert len(got.split()) == 3
+    # The router closes the upstream connection: the simulator sees it long before the stream's end.
+    until(lambda: sim.client_closed(PRIMARY) == 1, 5, "the upstream kept streaming")
+    # Billed: what was relayed (no usage came from the provider: the estimate of the text received).
+    text = until(lambda: next((t for t in [served.metrics()] if "skyrelay_cost_total{" in t), None), 5,
+                 "nothing billed")
+    billed = Usage(input_tokens=estimate_prompt([Message("user", MESSAGES[0]["content"])]),
+                   output_tokens=estimate_output(len(got)))
+    labels = {"tenant": "demo-free", "deployment": "fast-bedrock", "model": "fast"}
+    assert metric(text, "skyrelay_tokens_total", kind="output", **labels) == billed.output_tokens < 40
+    assert metric(text, "skyrelay_tokens_total", kind="input", **labels) == billed.input_tokens
+    price = parse_config(shipped_config(sim.base_url)).deployment("fast-bedrock").price
+    assert metric(text, "skyrelay_cost_total", **labels) == pytest.approx(cost_of(billed, price))
+    assert metric(text, "skyrelay_upstream_attempts_total", deployment="fast-bedrock", outcome="client_closed") == 1
+    # The Free tier's one stream slot is free again at once.
+    sim.configure(tokens=2, chunk_ms=0)
+    deployment, again = stream_text(free(served))
+    assert deployment == "fast-bedrock" and len(again.split()) == 2
+
+
+def test_upstream_errors_answer_a_stable_code_and_log_the_details_under_a_request_id(served):
+    internal = ("Error", "aiohttp", "fast-bedrock", "fast-openai", "reset by peer")  # exception names, deployments
+    # A stream cut after its first chunk: the SSE error event.
+    served.sim.set_fault(PRIMARY, "cut", after_chunks=1)
+    with pytest.raises(openai.APIError) as cut:
+        stream_text(pro(served))
+    event = cut.value.body
+    assert event["code"] == "upstream_server_error" and event["request_id"].startswith("req_")
+    assert not any(word in event["message"] for word in internal), event
+    # Every deployment resets the connection: the JSON error.
+    served.sim.set_fault(PRIMARY, "reset")
+    served.sim.set_fault(SECONDARY, "reset")
+    with pytest.raises(openai.APIStatusError) as failed:
+        pro(served).chat.completions.create(model="fast", messages=MESSAGES, extra_headers={"x-skyrelay-cache": "off"})
+    assert failed.value.status_code == 502
+    error = failed.value.body.get("error", failed.value.body)
+    assert error["code"] == "upstream_server_error" and error["request_id"].startswith("req_")
+    assert not any(word in error["message"] for word in internal), error
+    # The details are in the server's log, under each request id.
+    log = until(lambda: (lambda t: t if error["request_id"] in t else None)(served.log.read_text()), 5, "not logged")
+    for rid in (event["request_id"], error["request_id"]):
+        line = next(line for line in log.splitlines() if rid in line)
+        assert "upstream_server_error" in line and "Error" in line, line  # e.g. ClientPayloadError, ServerDisconnectedError
