@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from skyrelay.runtime.canonical import ChatRequest, StreamDelta, Usage
+from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta, Usage
 from skyrelay.runtime.errors import UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.router.failover import judge
 from skyrelay.runtime.router.strategies import DeploymentState
@@ -20,6 +20,20 @@ async def close_quietly(it) -> None:
         with contextlib.suppress(Exception):  # the stream is being abandoned; its error was already judged
             await close()
 
+
+
+async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str) -> ChatResult:
+    """A whole answer from a stream whose first delta was already read."""
+    texts = [first.text]
+    usage, finish = first.usage, first.finish_reason
+    async for delta in it:
+        texts.append(delta.text)
+        usage = delta.usage or usage
+        finish = delta.finish_reason or finish
+    text = "".join(texts)
+    if usage is None:
+        usage = Usage(output_tokens=estimate_output(len(text)))
+    return ChatResult(text, usage, finish or "stop", model)
 
 
 class RoutedStream:

@@ -166,3 +166,32 @@ def test_upstream_errors_answer_a_stable_code_and_log_the_details_under_a_reques
     for rid in (event["request_id"], error["request_id"]):
         line = next(line for line in log.splitlines() if rid in line)
         assert "upstream_server_error" in line and "Error" in line, line  # e.g. ClientPayloadError, ServerDisconnectedError
+
+
+def answer(client, stream: bool) -> str:
+    """The deployment that served one completion (non-streamed: the cache is skipped)."""
+    if stream:
+        return stream_text(client)[0]
+    raw = client.chat.completions.with_raw_response.create(model="fast", messages=MESSAGES,
+                                                           extra_headers={"x-skyrelay-cache": "off"})
+    assert raw.parse().choices[0].message.content
+    return raw.headers["x-skyrelay-deployment"]
+
+
+def test_a_hung_primary_is_taken_over_in_under_10_s_then_skipped_once_its_breaker_opens(served):
+    """examples/local.yaml ships attempt_s 30 and ttft_s 10: neither may be what a request waits."""
+    served.sim.set_fault(PRIMARY, "hang")
+    client = pro(served)
+    for stream in (False, True):
+        t0 = time.monotonic()
+        assert answer(client, stream) == "fast-openai"
+        assert time.monotonic() - t0 < 10, f"stream={stream}: first failover answer after {time.monotonic() - t0:.1f} s"
+    for _ in range(2):  # every request in the meantime is served by the secondary too
+        assert [answer(client, stream) for stream in (False, True)] == ["fast-openai"] * 2
+    # The hung attempts reach their own TTFT deadline in the background: 6 failures open the breaker (5).
+    until(lambda: metric(served.metrics(), "skyrelay_breaker_state", deployment="fast-bedrock") == 2, 30,
+          "the breaker of the hung primary never opened")
+    hung = served.sim.total(PRIMARY)
+    assert hung == 6
+    assert [answer(client, stream) for stream in (False, True)] == ["fast-openai"] * 2
+    assert served.sim.total(PRIMARY) == hung  # the open breaker skips the primary: no call, no wait
