@@ -22,11 +22,19 @@ async def close_quietly(it) -> None:
 
 
 
-async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str) -> ChatResult:
-    """A whole answer from a stream whose first delta was already read."""
+async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str, within: float) -> ChatResult:
+    """A whole answer, within `within` seconds, from a stream whose first delta was already read. The
+    provider streams read the remainder at once and bound it themselves (`rest`); any other async iterator
+    is iterated under a timer here."""
+    rest = getattr(it, "rest", None)
+    if rest is not None:
+        deltas = await rest(within)
+    else:
+        async with asyncio.timeout(within):
+            deltas = [d async for d in it]
     texts = [first.text]
     usage, finish = first.usage, first.finish_reason
-    async for delta in it:
+    for delta in deltas:
         texts.append(delta.text)
         usage = delta.usage or usage
         finish = delta.finish_reason or finish

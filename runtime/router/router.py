@@ -262,8 +262,7 @@ class Router:
         it, first, t0 = opened
         budget = min(t0 + self.timeouts.attempt_s, deadline.expires) - self.clock()
         try:
-            async with asyncio.timeout(budget):
-                return await collect(it, first, dep.upstream.model)
+            return await collect(it, first, dep.upstream.model, max(budget, 0.0))
         except TimeoutError:
             raise UpstreamTimeout(f"{dep.name}: no complete answer within {self.timeouts.attempt_s:.3g}s") from None
         except OSError as exc:

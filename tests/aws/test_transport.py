@@ -119,15 +119,26 @@ STREAM_CASES = [  # (model, error class, content deltas before it)
 STREAMS = {"aiohttp": client.open_stream, "http.client": transport.open_stream}
 
 
-def stream_outcome(open_stream, up, ttft, idle):
-    """What one stream gives: (texts before the end, finish, usage, error class or None, where it was raised)."""
+def stream_outcome(open_stream, up, ttft, idle, read):
+    """What one stream gives: (texts before the end, finish, usage, error class or None, where it was raised).
+    `read`: "iterate" (a streamed request) or "rest" (the rest at once, as a non-streamed answer is read)."""
 
     async def main():
         texts, finish, usage, stage = [], None, None, "open"
         try:
             stream = await open_stream(up, REQ, ttft, idle)
-            stage = "iterate"
-            async for delta in stream:
+            stage = read
+
+            async def deltas():
+                if read == "rest":
+                    yield await anext(stream)
+                    for delta in await stream.rest(GENEROUS):
+                        yield delta
+                else:
+                    async for delta in stream:
+                        yield delta
+
+            async for delta in deltas():
                 texts.append(delta.text)
                 finish, usage = delta.finish_reason or finish, delta.usage or usage
             return texts, finish, usage, None, None
@@ -139,22 +150,24 @@ def stream_outcome(open_stream, up, ttft, idle):
     return asyncio.run(main())
 
 
+@pytest.mark.parametrize("read", ["iterate", "rest"])
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize(("model", "cls", "texts"), STREAM_CASES, ids=lambda v: str(v))
-def test_same_stream_or_error_as_the_provider_client(sim, provider, model, cls, texts):
+def test_same_stream_or_error_as_the_provider_client(sim, provider, model, cls, texts, read):
     up = upstream_for(provider, model, sim.base_url)
     ttft = SHORT if model in ("x-fault-hang", "x-fault-slow-first-token-1000") else GENEROUS
     idle = SHORT if model == "x-fault-stall-2" else GENEROUS
-    got = {name: stream_outcome(open_stream, up, ttft, idle) for name, open_stream in STREAMS.items()}
+    got = {name: stream_outcome(open_stream, up, ttft, idle, read) for name, open_stream in STREAMS.items()}
 
     assert got["http.client"] == got["aiohttp"]
     got_texts, finish, usage, error, stage = got["http.client"]
     assert error is cls
-    assert len([t for t in got_texts if t]) == texts
     if cls is None:
-        assert finish == "stop" and usage.output_tokens == 12
+        assert finish == "stop" and usage.output_tokens == 12 and len([t for t in got_texts if t]) == texts
     else:  # errors before the first delta surface when the stream is opened, so the router can fail over
-        assert stage == ("open" if texts == 0 else "iterate")
+        assert stage == ("open" if texts == 0 else read)
+        # iterating delivers the text before a mid-stream error; reading the rest at once gives only the error
+        assert len([t for t in got_texts if t]) == (texts if read == "iterate" else min(texts, 1))
     assert sim.calls(model)["total"] == 2  # one upstream call each: nothing re-sent
 
 
@@ -190,3 +203,23 @@ def test_a_stream_closed_early_closes_its_connection_at_once(sim):
 
     first, took = asyncio.run(leave())
     assert first.text and sim.client_closed("slow") == 1 and took < 2  # well before the stream's end
+
+
+@pytest.mark.parametrize("name", STREAMS)
+def test_the_rest_of_a_stream_is_bounded_as_a_whole(sim, name):
+    sim.configure(chunk_ms=100)  # 1.2 s of chunks, each gap well within the idle timeout
+    up = upstream_for("openai_compat", "long", sim.base_url)
+
+    async def main():
+        stream = await STREAMS[name](up, REQ, GENEROUS, GENEROUS)
+        await anext(stream)
+        started = time.monotonic()
+        try:
+            await stream.rest(SHORT)
+        except UpstreamTimeout:
+            return time.monotonic() - started
+        finally:
+            await client.close_all()
+
+    took = asyncio.run(main())
+    assert took is not None and took < 1.0  # the whole budget, not the idle timeout, ended it

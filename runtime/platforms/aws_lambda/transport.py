@@ -277,6 +277,40 @@ class _Stream:
             return self._pending.popleft()
         raise StopAsyncIteration
 
+    async def rest(self, within: float) -> list[StreamDelta]:
+        """Every delta not taken yet, the body read to its end within `within` seconds (each read also within
+        `idle_timeout`) in one thread call: as `ProviderStream.rest`."""
+        if not self._opened:
+            await self.open()
+        if not self._finished:
+            end = time.monotonic() + within
+            try:
+                await self._in_thread(self._read_to_end, end)
+            except ProviderError:
+                self._abort()
+                raise
+            except TimeoutError:
+                self._abort()
+                if time.monotonic() >= end:
+                    raise UpstreamTimeout(f"no complete answer within {within:.3g}s") from None
+                raise UpstreamTimeout(f"stream idle for over {self.idle_timeout}s") from None
+            except (OSError, http.client.HTTPException) as exc:
+                self._abort()
+                raise UpstreamServerError(f"stream cut: {type(exc).__name__}: {exc}") from None
+        out = list(self._pending)
+        self._pending.clear()
+        return out
+
+    def _read_to_end(self, end: float) -> None:
+        sock = self._exchange.conn.sock
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock.settimeout(min(self.idle_timeout, left))
+            if not self._read():
+                return
+
     async def _in_thread(self, fn, *args):
         try:
             return await asyncio.to_thread(fn, *args)
