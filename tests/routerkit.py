@@ -3,16 +3,11 @@
 import asyncio
 import hashlib
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import uvicorn
-import yaml
 
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, Message, StreamDelta, Usage
 from skyrelay.runtime.router.config import parse_config
@@ -163,71 +158,3 @@ class ServerThread:
         self.server.should_exit = True
         self.thread.join(10)
 
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def shipped_config(upstream_url: str) -> dict:
-    """examples/local.yaml as shipped (timeouts, breaker, retry, tiers), its deployments pointed at
-    `upstream_url` (the simulator) and without its `jobs` section (no job workers to start)."""
-    raw = yaml.safe_load((ROOT / "examples" / "local.yaml").read_text())
-    for d in raw["deployments"]:
-        d["endpoint"] = upstream_url
-    raw.pop("jobs", None)
-    return raw
-
-
-class ServeProcess:
-    """`skyrelay serve --config <file>` as a user starts it, in its own process on a free loopback port."""
-
-    def __init__(self, config: dict, directory: Path, workers: int = 1):
-        self.port = free_port()
-        self.path = Path(directory) / "router.yaml"
-        self.path.write_text(yaml.safe_dump(config))
-        self.log = Path(directory) / "serve.log"  # the server's stderr: its log
-        self.workers = workers
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "skyrelay.cli.main", "serve", "--config", str(self.path), "--port", str(self.port),
-             "--workers", str(self.workers)], stdout=subprocess.DEVNULL, stderr=self.log.open("wb"),
-            start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__()
-                    raise RuntimeError("skyrelay serve did not start") from None
-                time.sleep(0.05)
-
-    def metrics(self) -> str:
-        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as r:
-            return r.read().decode()
-
-    def __exit__(self, *exc):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-def metric(text: str, name: str, **labels) -> float:
-    """The value of one Prometheus sample (0.0 when the series does not exist)."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{"):
-            continue
-        got = dict(part.split("=", 1) for part in line[len(name) + 1:line.index("}")].split(",") if part)
-        if all(got.get(k) == f'"{v}"' for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0

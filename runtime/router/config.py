@@ -127,6 +127,8 @@ class HedgeConfig(_M):
     min_s: float = Field(default=0.25, gt=0, description="never hedge sooner")
     initial_s: float = Field(default=0.5, gt=0, description="the delay before a deployment's first TTFT sample")
     max_s: float = Field(default=5.0, gt=0, description="never wait longer before hedging")
+    max_share: float = Field(default=0.2, gt=0, le=1, description="hedges in flight: at most this share of "
+                             "the requests in flight (at least 3), so an overloaded router does not multiply its load")
 
     @model_validator(mode="after")
     def _ordered(self) -> "HedgeConfig":

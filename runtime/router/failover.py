@@ -41,17 +41,40 @@ _NEUTRAL = (ContentFiltered, UpstreamBadRequest, ContextLengthExceeded, Upstream
 _NEUTRAL_OUTCOMES = frozenset({"client_closed", "cancelled"})
 
 
+class Hedging:
+    """When another deployment is started beside a slow attempt, and how many such hedges may run: at most
+    `share` of the requests in flight (at least `MIN`). When every attempt is slow because the router itself
+    is overloaded, hedging must not multiply the load; a hedge the budget refuses is asked for again soon."""
+
+    MIN = 3
+    RETRY_S = 0.05
+    __slots__ = ("min_s", "initial_s", "max_s", "share", "requests", "running")
+
+    def __init__(self, min_s: float, initial_s: float, max_s: float, share: float):
+        self.min_s, self.initial_s, self.max_s, self.share = min_s, initial_s, max_s, share
+        self.requests = self.running = 0
+
+    def delay(self, dep: DeploymentState) -> float:
+        return dep.hedge_delay(self.min_s, self.initial_s, self.max_s)
+
+    def allow(self) -> bool:
+        return self.running < max(self.MIN, int(self.requests * self.share))
+
+    def ended(self, _task=None) -> None:
+        self.running -= 1
+
+
 @dataclass(slots=True)
 class Attempt:
     """How one deployment is tried. `start(dep)` runs to the commit point; `finish(dep, value)`, if given,
     turns the winner's value into the answer (its errors fail over like `start`'s); `discard(value)`
-    releases the value of a loser. `hedge(dep)` is the deployment's hedge delay (None: one attempt at a
-    time). `deferred`: the caller judges the winner when it really ends (a stream)."""
+    releases the value of a loser. `hedge`: when to start another deployment beside a slow attempt (None:
+    one attempt at a time). `deferred`: the caller judges the winner when it really ends (a stream)."""
 
     start: Callable[[DeploymentState], Awaitable[Any]]
     finish: Callable[[DeploymentState, Any], Awaitable[Any]] | None = None
     discard: Callable[[Any], Awaitable[None]] | None = None
-    hedge: Callable[[DeploymentState], float] | None = None
+    hedge: Hedging | None = None
     deferred: bool = False
 
 
@@ -87,7 +110,7 @@ def judge(dep: DeploymentState, obs: Observer, seconds: float, exc: BaseExceptio
 
 class _Failover:
     __slots__ = ("order", "deadline", "how", "retry", "clock", "sleep", "rng", "obs", "background", "attempts",
-                 "passes", "min_context", "tried", "last", "running", "newest", "no_hedge")
+                 "passes", "min_context", "tried", "last", "running", "newest", "hedge_at", "no_hedge")
 
     def __init__(self, order, deadline, how, retry, clock, sleep, rng, obs, background):
         self.order, self.deadline, self.how, self.retry = order, deadline, how, retry
@@ -98,9 +121,13 @@ class _Failover:
         self.last: ProviderError | None = None
         self.running: dict[asyncio.Task, tuple[DeploymentState, float]] = {}  # hedged attempts in flight
         self.newest: tuple[DeploymentState, float] | None = None
+        self.hedge_at = 0.0  # when another attempt may start beside those running
         self.no_hedge = False  # no deployment was free for a hedge: wait for an attempt to end
 
     async def run(self):
+        hedging = self.how.hedge if len(self.order) > 1 else None  # one deployment: nothing to hedge with
+        if hedging is not None:
+            hedging.requests += 1
         try:
             while True:
                 if not self.running:
@@ -108,7 +135,7 @@ class _Failover:
                     if dep is None:
                         await self._next_pass()
                         continue
-                    if self.how.hedge is None:
+                    if hedging is None:
                         done = await self._one(dep)
                         if done is not None:
                             return done
@@ -118,6 +145,8 @@ class _Failover:
                 if done is not None:
                     return done
         finally:
+            if hedging is not None:
+                hedging.requests -= 1
             for task, (dep, t0) in self.running.items():  # a final error, or the request itself was cancelled
                 task.cancel()
                 self._keep(task, dep, t0)
@@ -170,34 +199,38 @@ class _Failover:
         return await self._commit(dep, t0, value)
 
     # ---- hedged attempts ----
-    def _launch(self, dep: DeploymentState) -> None:
+    def _launch(self, dep: DeploymentState) -> asyncio.Task:
         t0 = self.clock()
         task = asyncio.ensure_future(self.how.start(dep))
         self.running[task] = self.newest = (dep, t0)
+        self.hedge_at = t0 + self.how.hedge.delay(dep)
+        return task
 
     async def _race(self):
-        """Waits for the next attempt to end, or for the newest one's hedge delay, when another is started
-        beside it (at once when the newest has already failed)."""
-        timeout = None
+        """Waits for the next attempt to end, or for the moment to start another beside those running: the
+        newest one's hedge delay (at once when it has already failed; a little later when the hedge budget
+        is spent)."""
+        hedging, timeout = self.how.hedge, None
         if not self.no_hedge and self.attempts < self.retry.attempts:
-            timeout = 0.0
-            if self.newest is not None:
-                dep, t0 = self.newest
-                timeout = max(0.0, t0 + self.how.hedge(dep) - self.clock())
+            timeout = max(0.0, self.hedge_at - self.clock())
         done, _ = await asyncio.wait(self.running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if not done:
+            if not hedging.allow():
+                self.hedge_at = self.clock() + hedging.RETRY_S
+                return None
             dep = self._pick()
             if dep is None:
                 self.no_hedge = True
             else:
-                self._launch(dep)
+                hedging.running += 1
+                self._launch(dep).add_done_callback(hedging.ended)
             return None
         self.no_hedge = False
         winner = final = None
         for task in done:
             entry = self.running.pop(task)
-            if entry is self.newest:
-                self.newest = None
+            if entry is self.newest:  # the newest ended: the next may start at once
+                self.hedge_at = self.clock()
             exc = task.exception()
             if exc is None and winner is None:
                 winner = (*entry, task.result())

@@ -34,7 +34,7 @@ from skyrelay.runtime.router.breaker import Breaker
 from skyrelay.runtime.router.cache import cache_key, make_cache
 from skyrelay.runtime.router.config import RouterConfig, Tenant
 from skyrelay.runtime.router.cost import CostLedger
-from skyrelay.runtime.router.failover import Attempt, failover
+from skyrelay.runtime.router.failover import Attempt, Hedging, failover
 from skyrelay.runtime.router.limits import check_request, estimate_prompt, make_limiter, reserve_for
 from skyrelay.runtime.router.outcome import Observer, Outcome
 from skyrelay.runtime.router.retry import Deadline
@@ -94,7 +94,7 @@ class Router:
         self.timeouts = config.timeouts
         self.retry = config.retry
         h = config.hedge
-        self._hedge = (lambda d: d.hedge_delay(h.min_s, h.initial_s, h.max_s)) if h.enabled else None
+        self._hedge = Hedging(h.min_s, h.initial_s, h.max_s, h.max_share) if h.enabled else None
         self._background: set = set()  # hedged attempts that lost, until they end
         b = config.breaker
         self.deployments = {

@@ -6,10 +6,10 @@ import json
 import socket
 import struct
 import time
+import urllib.request
 
 import openai
 import pytest
-from routerkit import ServeProcess, metric, shipped_config
 
 from skyrelay.runtime.canonical import Message, Usage
 from skyrelay.runtime.router.config import parse_config
@@ -17,6 +17,7 @@ from skyrelay.runtime.router.cost import cost_of
 from skyrelay.runtime.router.limits import estimate_prompt
 from skyrelay.runtime.router.routed_stream import estimate_output
 from skyrelay.runtime.simulator.launch import SimControl, start_in_thread
+from tests.servekit import Serve, example_config
 
 PRIMARY, SECONDARY = "anthropic.claude-3-haiku-20240307-v1:0", "gpt-4o-mini"  # model `fast`: fast-bedrock, fast-openai
 MESSAGES = [{"role": "user", "content": "one two three"}]
@@ -32,9 +33,26 @@ def sim():
 @pytest.fixture
 def served(sim, tmp_path):
     sim.reset()
-    with ServeProcess(shipped_config(sim.base_url), tmp_path) as server:
+    with Serve(tmp_path, example_config(tmp_path, sim.base_url, jobs=None)) as server:  # no job workers
         server.sim = sim
+        server.config = example_config(tmp_path, sim.base_url, jobs=None)
         yield server
+
+
+def metrics(server) -> str:
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+def metric(text: str, name: str, **labels) -> float:
+    """The value of one Prometheus sample (0.0 when the series does not exist)."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        got = dict(part.split("=", 1) for part in line[len(name) + 1:line.index("}")].split(",") if part)
+        if all(got.get(k) == f'"{v}"' for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def pro(server) -> openai.OpenAI:
@@ -62,7 +80,7 @@ def test_streams_cut_after_the_first_chunk_open_the_breaker_and_move_to_the_seco
     assert all(dep == "fast-openai" and text for dep, text in later), later
     assert served.sim.total(PRIMARY) == threshold  # the breaker is open: the primary got nothing more
     assert served.sim.total(SECONDARY) == 3
-    text = served.metrics()
+    text = metrics(served)
     assert metric(text, "skyrelay_upstream_attempts_total", deployment="fast-bedrock", outcome="ok") == 0
     assert metric(text, "skyrelay_upstream_attempts_total", deployment="fast-bedrock",
                   outcome="upstream_server_error") == threshold
@@ -127,14 +145,14 @@ def test_a_client_leaving_mid_stream_frees_its_slot_stops_the_upstream_and_pays_
     # The router closes the upstream connection: the simulator sees it long before the stream's end.
     until(lambda: sim.client_closed(PRIMARY) == 1, 5, "the upstream kept streaming")
     # Billed: what was relayed (no usage came from the provider: the estimate of the text received).
-    text = until(lambda: next((t for t in [served.metrics()] if "skyrelay_cost_total{" in t), None), 5,
+    text = until(lambda: next((t for t in [metrics(served)] if "skyrelay_cost_total{" in t), None), 5,
                  "nothing billed")
     billed = Usage(input_tokens=estimate_prompt([Message("user", MESSAGES[0]["content"])]),
                    output_tokens=estimate_output(len(got)))
     labels = {"tenant": "demo-free", "deployment": "fast-bedrock", "model": "fast"}
     assert metric(text, "skyrelay_tokens_total", kind="output", **labels) == billed.output_tokens < 40
     assert metric(text, "skyrelay_tokens_total", kind="input", **labels) == billed.input_tokens
-    price = parse_config(shipped_config(sim.base_url)).deployment("fast-bedrock").price
+    price = parse_config(served.config).deployment("fast-bedrock").price
     assert metric(text, "skyrelay_cost_total", **labels) == pytest.approx(cost_of(billed, price))
     assert metric(text, "skyrelay_upstream_attempts_total", deployment="fast-bedrock", outcome="client_closed") == 1
     # The Free tier's one stream slot is free again at once.
@@ -162,7 +180,7 @@ def test_upstream_errors_answer_a_stable_code_and_log_the_details_under_a_reques
     assert error["code"] == "upstream_server_error" and error["request_id"].startswith("req_")
     assert not any(word in error["message"] for word in internal), error
     # The details are in the server's log, under each request id.
-    log = until(lambda: (lambda t: t if error["request_id"] in t else None)(served.log.read_text()), 5, "not logged")
+    log = until(lambda: (lambda t: t if error["request_id"] in t else None)(served.output()), 5, "not logged")
     for rid in (event["request_id"], error["request_id"]):
         line = next(line for line in log.splitlines() if rid in line)
         assert "upstream_server_error" in line and "Error" in line, line  # e.g. ClientPayloadError, ServerDisconnectedError
@@ -189,7 +207,7 @@ def test_a_hung_primary_is_taken_over_in_under_10_s_then_skipped_once_its_breake
     for _ in range(2):  # every request in the meantime is served by the secondary too
         assert [answer(client, stream) for stream in (False, True)] == ["fast-openai"] * 2
     # The hung attempts reach their own TTFT deadline in the background: 6 failures open the breaker (5).
-    until(lambda: metric(served.metrics(), "skyrelay_breaker_state", deployment="fast-bedrock") == 2, 30,
+    until(lambda: metric(metrics(served), "skyrelay_breaker_state", deployment="fast-bedrock") == 2, 30,
           "the breaker of the hung primary never opened")
     hung = served.sim.total(PRIMARY)
     assert hung == 6

@@ -24,8 +24,8 @@ class Attempts(Observer):
         self.seen.append((deployment, outcome))
 
 
-def hedged(fake, timeouts=None, hedge=None) -> Router:
-    cfg = make_config(timeouts={"request_s": 10, "attempt_s": 5, "ttft_s": TTFT, "idle_s": 5, **(timeouts or {})},
+def hedged(fake, timeouts=None, hedge=None, ttft=TTFT) -> Router:
+    cfg = make_config(timeouts={"request_s": 10, "attempt_s": 5, "ttft_s": ttft, "idle_s": 5, **(timeouts or {})},
                       hedge={"min_s": 0.05, "initial_s": 0.05, "max_s": 1.0, **(hedge or {})})
     return Router(cfg, fake.call, fake.open_stream, observer=Attempts())
 
@@ -161,15 +161,57 @@ def test_stream_sync_off_makes_one_plain_call():
 def test_the_hedge_delay_follows_the_ttft_of_the_deployment():
     r = hedged(FakeProvider())
     a = r.deployments["a"]
-    assert r._hedge(a) == 0.05  # initial_s: no sample yet
+    assert r._hedge.delay(a) == 0.05  # initial_s: no sample yet
     for _ in range(20):
         a.observe_ttft(0.2)
-    assert r._hedge(a) == pytest.approx(0.2, abs=0.01)  # steady: the mean, the deviation has decayed
+    assert r._hedge.delay(a) == pytest.approx(0.2, abs=0.01)  # steady: the mean, the deviation has decayed
     a.observe_ttft(0.5)
-    assert 0.5 < r._hedge(a) < 1.0  # a jump widens it (4 mean deviations)
+    assert 0.5 < r._hedge.delay(a) < 1.0  # a jump widens it (4 mean deviations)
     for _ in range(20):
         a.observe_ttft(5.0)
-    assert r._hedge(a) == 1.0  # max_s
+    assert r._hedge.delay(a) == 1.0  # max_s
     for _ in range(40):
         a.observe_ttft(0.001)
-    assert r._hedge(a) == 0.05  # min_s
+    assert r._hedge.delay(a) == 0.05  # min_s
+
+
+def test_hedges_in_flight_stay_within_the_budget():
+    """20 requests at once on a hung primary: at most max(3, 20% of 20) hedges run at a time, and the
+    others are started as those end, all before the primary's TTFT deadline."""
+    fake = FakeProvider()
+    fake.script("a", HANG)
+    fake.script("b", ("delay", 0.1))
+    r = hedged(fake, ttft=3.0)
+    running = peak = 0
+    plain = fake.open_stream
+
+    def counted(upstream, request, ttft, idle):
+        stream = plain(upstream, request, ttft, idle)
+        if upstream.model != "b":
+            return stream
+
+        async def tracked():
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            try:
+                yield await anext(stream)
+            finally:
+                running -= 1
+            async for delta in stream:
+                yield delta
+
+        return tracked()
+
+    r._open_stream = counted
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        got = await asyncio.gather(*(answer(r, True) for _ in range(20)))
+        return got, loop.time() - t0
+
+    got, took = asyncio.run(go())
+    assert [dep for dep, _ in got] == ["b"] * 20
+    assert peak == 4 and took < 3.0
+    assert fake.streams == {"a": 20, "b": 20}
