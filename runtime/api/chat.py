@@ -11,9 +11,10 @@ from itertools import count
 
 import orjson
 
-from skyrelay.runtime.api.errors import Endpoint, error_doc, send_error, send_json
+from skyrelay.runtime.api.errors import Endpoint, send_error, send_json
 from skyrelay.runtime.api.parse import ROLES, parse_chat  # noqa: F401 (re-exported: the job worker imports it here)
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
+from skyrelay.runtime.api.watch import CLIENT_CLOSED, DisconnectWatch
 from skyrelay.runtime.errors import (
     InvalidJson,
     PayloadTooLarge,
@@ -24,7 +25,6 @@ from skyrelay.runtime.errors import (
 
 _ids = count()
 _node = os.urandom(4).hex()
-CLIENT_CLOSED = 499  # the status recorded (never sent) for a stream whose client left before its end
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 
 
@@ -137,7 +137,7 @@ class ChatEndpoint:
             await send({"type": "http.response.body", "body": b"".join(out)})
         except ProviderError as exc:  # after the first byte: never splice, end with an error event
             state["status"] = exc.status
-            out.append(error_event(error_doc(exc)))
+            out.append(error_event(exc))
             await send({"type": "http.response.body", "body": b"".join(out)})
         except asyncio.CancelledError:
             if not watch.left():
@@ -146,38 +146,6 @@ class ChatEndpoint:
         finally:
             watch.stop()
             await rs.aclose()
-
-
-class DisconnectWatch:
-    """Cancels the streaming task as soon as the client disconnects (uvicorn's `send` drops the bytes of a
-    closed connection without a word, so without this the upstream would stream on, and hold the tenant's
-    stream slot, until its end). The task is cancelled only while the stream is live: once it has ended,
-    its accounting (breaker, cost, limiter settle) runs to the end uninterrupted."""
-
-    __slots__ = ("stream", "task", "gone", "_watcher")
-
-    def __init__(self, receive, stream):
-        self.stream = stream
-        self.task = asyncio.current_task()
-        self.gone = False
-        self._watcher = asyncio.ensure_future(self._watch(receive))
-
-    async def _watch(self, receive) -> None:
-        while (await receive())["type"] != "http.disconnect":  # the body was read: only a disconnect is left
-            pass
-        if not self.stream.ended:
-            self.gone = True
-            self.task.cancel()
-
-    def left(self) -> bool:
-        """True when the cancellation being handled is this watch's (the client left); it is then withdrawn."""
-        if self.gone:
-            self.task.uncancel()
-            return True
-        return False
-
-    def stop(self) -> None:
-        self._watcher.cancel()
 
 
 class MethodNotAllowed(SkyrelayError):

@@ -32,7 +32,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-from skyrelay.runtime.errors import ProviderError, RateLimited, SkyrelayError, public_message
+from skyrelay.runtime.errors import ProviderError, RateLimited, SkyrelayError
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.jobs.model import (
     FINAL,
@@ -67,7 +67,7 @@ def _error_doc(exc: BaseException) -> dict:
     """The error a job record shows its tenant: a stable code and, for an upstream error, a fixed sentence;
     the internal text (an exception's, a deployment's name) goes only to the log, under the job id."""
     if isinstance(exc, SkyrelayError):
-        return {"code": exc.code, "message": public_message(exc)[:500]}
+        return {"code": exc.code, "message": (exc.public if isinstance(exc, ProviderError) else exc.message)[:500]}
     return {"code": "internal_error", "message": "internal error"}
 
 
