@@ -34,6 +34,7 @@ from loadgen import free_port, wait_port
 ROOT = Path(__file__).resolve().parents[1]
 PRIMARY = "anthropic.claude-3-haiku-20240307-v1:0"
 MESSAGES = [{"role": "user", "content": "one two three"}]
+METRICS_KEY = "sk-demo-metrics"  # where examples/local.yaml guards /metrics with a token (api.metrics_keys)
 
 
 def start(cmd: list[str]) -> subprocess.Popen:
@@ -70,7 +71,8 @@ def call(client: openai.OpenAI, stream: bool) -> tuple[str, float]:
 
 
 def breaker_open(url: str) -> bool:
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+    req = urllib.request.Request(url + "/metrics", headers={"authorization": f"Bearer {METRICS_KEY}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
         return re.search(r'skyrelay_breaker_state\{deployment="fast-bedrock"\} 2\.0', r.read().decode()) is not None
 
 
@@ -80,6 +82,7 @@ def one_round(sim: str, tmp: Path, warm: bool) -> dict:
     for d in raw["deployments"]:
         d["endpoint"] = sim
     raw.pop("jobs", None)
+    raw["limiter"] = {"backend": "memory"}  # one process, a fresh server per round: limits are not measured here
     cfg = tmp / f"router-{os.getpid()}-{time.monotonic_ns()}.yaml"
     cfg.write_text(yaml.safe_dump(raw))
     port = free_port()

@@ -21,6 +21,7 @@ from tests.servekit import Serve, example_config
 
 PRIMARY, SECONDARY = "anthropic.claude-3-haiku-20240307-v1:0", "gpt-4o-mini"  # model `fast`: fast-bedrock, fast-openai
 MESSAGES = [{"role": "user", "content": "one two three"}]
+METRICS_KEY = "sk-demo-metrics"  # where examples/local.yaml guards /metrics with a token (api.metrics_keys)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,8 @@ def served(sim, tmp_path):
 
 
 def metrics(server) -> str:
-    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as r:
+    req = urllib.request.Request(server.url + "/metrics", headers={"authorization": f"Bearer {METRICS_KEY}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
         return r.read().decode()
 
 
