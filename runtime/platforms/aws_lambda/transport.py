@@ -200,21 +200,12 @@ class _Stream:
         adapter, signer = adapter_for(up.provider)
         http_call = adapter.build(up, self.request, True)
         what = f"{up.provider} {up.model}"
-        try:
+        with self._failures(lambda: f"{what}: no first delta within {self.ttft_timeout}s", what):
             async with asyncio.timeout(self.ttft_timeout):
                 deadline = time.monotonic() + self.ttft_timeout
                 await signer.sign(up, http_call)
                 self._exchange = _Exchange(http_call.url, http_call, deadline)
                 status, headers, body = await self._in_thread(self._start, adapter, deadline)
-        except ProviderError:
-            self._abort()
-            raise
-        except TimeoutError:
-            self._abort()
-            raise UpstreamTimeout(f"{what}: no first delta within {self.ttft_timeout}s") from None
-        except (OSError, http.client.HTTPException) as exc:
-            self._abort()
-            raise UpstreamServerError(f"{what}: {type(exc).__name__}: {exc}") from None
         if status >= 300:
             raise adapter.error(status, headers, body)
         return self
@@ -262,17 +253,8 @@ class _Stream:
         if not self._opened:
             await self.open()
         if not self._pending and not self._finished:
-            try:
+            with self._failures(lambda: f"stream idle for over {self.idle_timeout}s", "stream cut"):
                 await self._in_thread(self._next_batch)
-            except ProviderError:
-                self._abort()
-                raise
-            except TimeoutError:
-                self._abort()
-                raise UpstreamTimeout(f"stream idle for over {self.idle_timeout}s") from None
-            except (OSError, http.client.HTTPException) as exc:
-                self._abort()
-                raise UpstreamServerError(f"stream cut: {type(exc).__name__}: {exc}") from None
         if self._pending:
             return self._pending.popleft()
         raise StopAsyncIteration
@@ -284,19 +266,14 @@ class _Stream:
             await self.open()
         if not self._finished:
             end = time.monotonic() + within
-            try:
-                await self._in_thread(self._read_to_end, end)
-            except ProviderError:
-                self._abort()
-                raise
-            except TimeoutError:
-                self._abort()
+
+            def timed_out() -> str:
                 if time.monotonic() >= end:
-                    raise UpstreamTimeout(f"no complete answer within {within:.3g}s") from None
-                raise UpstreamTimeout(f"stream idle for over {self.idle_timeout}s") from None
-            except (OSError, http.client.HTTPException) as exc:
-                self._abort()
-                raise UpstreamServerError(f"stream cut: {type(exc).__name__}: {exc}") from None
+                    return f"no complete answer within {within:.3g}s"
+                return f"stream idle for over {self.idle_timeout}s"
+
+            with self._failures(timed_out, "stream cut"):
+                await self._in_thread(self._read_to_end, end)
         out = list(self._pending)
         self._pending.clear()
         return out
@@ -310,6 +287,22 @@ class _Stream:
             sock.settimeout(min(self.idle_timeout, left))
             if not self._read():
                 return
+
+    @contextlib.contextmanager
+    def _failures(self, timed_out, what: str):
+        """Every failure of a step aborts the stream and surfaces as a canonical `ProviderError`: a timeout
+        as `UpstreamTimeout(timed_out())`, a socket or HTTP error as `UpstreamServerError`."""
+        try:
+            yield
+        except ProviderError:
+            self._abort()
+            raise
+        except TimeoutError:
+            self._abort()
+            raise UpstreamTimeout(timed_out()) from None
+        except (OSError, http.client.HTTPException) as exc:
+            self._abort()
+            raise UpstreamServerError(f"{what}: {type(exc).__name__}: {exc}") from None
 
     async def _in_thread(self, fn, *args):
         try:
