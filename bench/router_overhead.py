@@ -47,14 +47,17 @@ def start_nginx(tmp: Path) -> tuple[subprocess.Popen, int]:
     return proc, port
 
 
-def router_config(tmp: Path, upstream: str) -> Path:
+def router_config(tmp: Path, upstream: str, sync_upstream: str = "stream") -> Path:
+    # The router reads non-streamed answers from an upstream stream (timeouts.stream_sync, the default):
+    # then `fast` points at nginx's canned stream; with `--sync-upstream json`, at the canned JSON.
+    fast = upstream + "/sse" if sync_upstream == "stream" else upstream
     cfg = {
         "deployments": [
             {"name": "primary", "model": "fast", "provider": "openai_compat", "upstream_model": "bench",
-             "endpoint": upstream, "auth": "none", "price": {"input": 0.00015, "output": 0.0006},
+             "endpoint": fast, "auth": "none", "price": {"input": 0.00015, "output": 0.0006},
              "capabilities": ["fast"], "context_window": 128000},
             {"name": "secondary", "model": "fast", "provider": "openai_compat", "upstream_model": "bench",
-             "endpoint": upstream, "auth": "none", "price": {"input": 0.0002, "output": 0.0008}},
+             "endpoint": fast, "auth": "none", "price": {"input": 0.0002, "output": 0.0008}},
             {"name": "sse", "model": "fast-sse", "provider": "openai_compat", "upstream_model": "bench",
              "endpoint": upstream + "/sse", "auth": "none", "price": {"input": 0.00015, "output": 0.0006}},
         ],
@@ -65,6 +68,7 @@ def router_config(tmp: Path, upstream: str) -> Path:
         "tier_overrides": {"enterprise": {"rpm": 100_000_000, "tpm": 10**12}},
         "limiter": {"backend": "memory"},
         "cache": {"enabled": False},  # every request goes upstream
+        "timeouts": {"stream_sync": sync_upstream == "stream"},
     }
     path = tmp / "router.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -72,7 +76,7 @@ def router_config(tmp: Path, upstream: str) -> Path:
 
 
 def start_target(kind: str, upstream_port: int, tmp: Path, workers: int,
-                 placement: str = "reuseport") -> tuple[subprocess.Popen, int]:
+                 placement: str = "reuseport", sync_upstream: str = "stream") -> tuple[subprocess.Popen, int]:
     port = free_port()
     upstream = f"http://127.0.0.1:{upstream_port}"
     env = {**os.environ}
@@ -81,7 +85,8 @@ def start_target(kind: str, upstream_port: int, tmp: Path, workers: int,
         cmd = [sys.executable, "-m", "bench.passthrough_proxy", "--port", str(port), "--workers", str(workers),
                "--placement", placement]
     else:
-        cmd = [sys.executable, "-m", "skyrelay.cli.main", "serve", "--config", str(router_config(tmp, upstream)),
+        cmd = [sys.executable, "-m", "skyrelay.cli.main", "serve", "--config",
+               str(router_config(tmp, upstream, sync_upstream)),
                "--port", str(port), "--workers", str(workers), "--placement", placement]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
     wait_port(port)
@@ -217,6 +222,9 @@ def main() -> None:
     ap.add_argument("--placement", default="reuseport", choices=("reuseport", "shared"),
                     help="worker placement for both Python targets (skyrelay serve --placement)")
     ap.add_argument("--modes", default="open,closed,sse", help="comma-separated subset of open, closed, sse")
+    ap.add_argument("--sync-upstream", default="stream", choices=("stream", "json"),
+                    help="how skyrelay reads non-streamed answers: from an upstream stream (timeouts.stream_sync, "
+                         "the default) or as one JSON body")
     args = ap.parse_args()
     modes = [(m, a) for m, a in MODES if m in args.modes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="skyrelay-bench-"))
@@ -226,7 +234,8 @@ def main() -> None:
         procs.append(nginx)
         pp, pport = start_target("passthrough", nport, tmp, args.workers, args.placement)
         procs.append(pp)
-        sp, sport = start_target("skyrelay", nport, tmp, args.workers, args.placement)
+        sp, sport = start_target("skyrelay", nport, tmp, args.workers, args.placement, args.sync_upstream)
+        print(f"skyrelay reads non-streamed answers as: {args.sync_upstream}")
         print(f"{args.workers} workers per Python target, placement: {args.placement} "
               f"({'one SO_REUSEPORT socket per worker' if args.placement == 'reuseport' else 'one shared socket'}, "
               "the same for the pass-through proxy and skyrelay)")

@@ -102,43 +102,60 @@ class Overloaded(RetryAfterError):
 
 # ---- upstream (provider) errors: raised by provider adapters, judged by the router ----
 class ProviderError(RetryAfterError):
-    """Base for upstream failures. `retryable` says whether another attempt may succeed."""
+    """Base for upstream failures. `retryable` says whether another attempt may succeed.
+
+    `message` says what happened inside (a deployment name, an aiohttp exception's text, the provider's
+    own words): it is logged, never answered. Clients get `public`, one fixed sentence per class."""
 
     status, code = 502, "upstream_error"
     retryable = True
+    public = "the upstream provider failed"
 
 
 class UpstreamRateLimited(ProviderError):
     status, code = 429, "upstream_rate_limited"
+    public = "every deployment of this model is rate-limited by its provider; retry after Retry-After"
 
 
 class UpstreamOverloaded(ProviderError):
     status, code = 503, "upstream_overloaded"
+    public = "the upstream provider is overloaded"
 
 
 class UpstreamTimeout(ProviderError):
     status, code = 504, "upstream_timeout"
+    public = "the upstream provider did not answer in time"
 
 
 class UpstreamServerError(ProviderError):
     status, code = 502, "upstream_server_error"
+    public = "the upstream provider failed"
 
 
 class ContextLengthExceeded(ProviderError):
     status, code = 400, "context_length_exceeded"
     retryable = False
+    public = "the prompt plus max_tokens does not fit the context window of any deployment of this model"
 
 
 class ContentFiltered(ProviderError):
     status, code = 400, "content_filtered"
     retryable = False
+    public = "the provider's content filter blocked the prompt or the completion"
 
 
 class UpstreamAuth(ProviderError):
     status, code = 502, "upstream_auth_failed"
     retryable = False
+    public = "the router could not authenticate to the upstream provider"
 
 
 class UpstreamBadRequest(ProviderError):
     status, code = 400, "upstream_bad_request"
     retryable = False
+    public = "the upstream provider rejected the request"
+
+
+def public_message(exc: SkyrelayError) -> str:
+    """What a client is told: the fixed sentence of an upstream error, our own message for any other."""
+    return exc.public if isinstance(exc, ProviderError) else exc.message

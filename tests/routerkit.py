@@ -72,10 +72,14 @@ HANG = "hang"
 
 class FakeProvider:
     """Scripted upstreams keyed by upstream model id. `script(model, *outcomes)`: consumed in order, the
-    last one repeats. An outcome is OK, HANG, an exception instance, or ("cut", n, exc) for streams."""
+    last one repeats. An outcome is OK, HANG, an exception instance, ("cut", n, exc) for streams, or
+    ("delay", seconds): OK after that long. `streams` counts opened streams, `left` the streams closed
+    before their end."""
 
     def __init__(self, text: str = "hello world", usage: Usage | None = None):
         self.calls: Counter[str] = Counter()
+        self.streams: Counter[str] = Counter()
+        self.left: Counter[str] = Counter()
         self.scripts: dict[str, list] = {}
         self.text = text
         self.usage = usage or Usage(10, 0, 0, 5)
@@ -96,10 +100,13 @@ class FakeProvider:
             raise o
         if o == HANG:
             await asyncio.sleep(3600)
+        if isinstance(o, tuple) and o[0] == "delay":
+            await asyncio.sleep(o[1])
         return ChatResult(f"{self.text} from {upstream.model}", self.usage, "stop", upstream.model)
 
     def open_stream(self, upstream, request, ttft, idle):
         self.calls[upstream.model] += 1
+        self.streams[upstream.model] += 1
         outcome = self._next(upstream.model)
         return self._stream(upstream.model, outcome)
 
@@ -108,13 +115,19 @@ class FakeProvider:
             raise o
         if o == HANG:
             await asyncio.sleep(3600)
+        if isinstance(o, tuple) and o[0] == "delay":
+            await asyncio.sleep(o[1])
         words = f"{self.text} from {model}".split(" ")
         if isinstance(o, tuple) and o[0] == "cut":
             for w in words[: o[1]]:
                 yield StreamDelta(w + " ")
             raise o[2]
-        for w in words[:-1]:
-            yield StreamDelta(w + " ")
+        try:
+            for w in words[:-1]:
+                yield StreamDelta(w + " ")
+        except GeneratorExit:
+            self.left[model] += 1
+            raise
         yield StreamDelta(words[-1], self.usage, "stop")
 
 
@@ -143,3 +156,4 @@ class ServerThread:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(10)
+

@@ -4,6 +4,7 @@ A raw ASGI endpoint: no pydantic and no Request object on the hot path. Validati
 and names the offending field; every failure is a 4xx with a stable code.
 """
 
+import asyncio
 import os
 import time
 from itertools import count
@@ -12,6 +13,7 @@ import orjson
 
 from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
+from skyrelay.runtime.api.watch import CLIENT_CLOSED, DisconnectWatch
 from skyrelay.runtime.errors import (
     PayloadTooLarge,
     ProviderError,
@@ -71,7 +73,7 @@ class ChatEndpoint:
             pref = h.get(b"x-model-preference")
             pref = pref.decode("latin-1").strip().lower() if pref else None
             if req.stream:
-                return await self._stream(send, state, req, tenant, pref, include_usage)
+                return await self._stream(send, receive, state, req, tenant, pref, include_usage)
             cc = h.get(b"cache-control", b"").lower()
             use_cache = b"no-store" not in cc and b"no-cache" not in cc and h.get(b"x-skyrelay-cache") != b"off"
             out = await self.ctx.router.complete(req, tenant, pref, use_cache)
@@ -98,7 +100,7 @@ class ChatEndpoint:
         state["status"] = 200
         await send_json(send, 200, orjson.dumps(doc), extra)
 
-    async def _stream(self, send, state, req, tenant, pref, include_usage):
+    async def _stream(self, send, receive, state, req, tenant, pref, include_usage):
         rs = await self.ctx.router.stream(req, tenant, pref)  # errors before the commit are plain 4xx/5xx
         state["upstream_s"] = rs.upstream_s
         state["deployment"] = rs.deployment
@@ -106,11 +108,12 @@ class ChatEndpoint:
         w = ChunkWriter(f"chatcmpl-{_node}{next(_ids):x}", int(time.time()), req.model)
         headers = SSE_HEADERS + [(k.encode(), v.encode()) for k, v in rs.headers.items()]
         headers.append((b"x-skyrelay-deployment", rs.deployment.encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
         finish = "stop"
         out = [w.role()]
         ready = rs.ready
+        watch = DisconnectWatch(receive, rs)
         try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             async for delta in rs:
                 if delta.text:
                     out.append(w.text(delta.text))
@@ -128,9 +131,14 @@ class ChatEndpoint:
             await send({"type": "http.response.body", "body": b"".join(out)})
         except ProviderError as exc:  # after the first byte: never splice, end with an error event
             state["status"] = exc.status
-            out.append(error_event(exc.code, exc.message))
+            out.append(error_event(exc))
             await send({"type": "http.response.body", "body": b"".join(out)})
+        except asyncio.CancelledError:
+            if not watch.left():
+                raise
+            state["status"] = CLIENT_CLOSED
         finally:
+            watch.stop()
             await rs.aclose()
 
 

@@ -1,10 +1,16 @@
-"""Every error answer is `{"error": {"code", "message"}}` with a stable code from runtime/errors.py."""
+"""Every error answer is `{"error": {"code", "message"}}` with a stable code from runtime/errors.py.
+
+An upstream error's own text (aiohttp's exception, a deployment name, the provider's words) is logged
+with a request id and never answered: the client gets the code, a fixed sentence and that request id.
+"""
 
 import logging
+import os
+from itertools import count
 
 import orjson
 
-from skyrelay.runtime.errors import RetryAfterError, SkyrelayError
+from skyrelay.runtime.errors import ProviderError, RetryAfterError, SkyrelayError, public_message
 
 log = logging.getLogger("skyrelay.api")
 JSON = (b"content-type", b"application/json")
@@ -31,8 +37,22 @@ def error_parts(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], byt
     extra = getattr(exc, "headers", None)
     if extra:
         headers.extend((k.encode(), v.encode()) for k, v in extra.items())
-    body = orjson.dumps({"error": {"code": exc.code, "message": exc.message}})
+    body = orjson.dumps({"error": error_doc(exc)})
     return exc.status, headers, body
+
+
+_node = os.urandom(3).hex()
+_request_ids = count()
+
+
+def error_doc(exc: SkyrelayError) -> dict:
+    """The `error` object of an answer. An upstream error is logged with a new request id, which the
+    answer carries so an operator can find the details."""
+    if not isinstance(exc, ProviderError):
+        return {"code": exc.code, "message": exc.message}
+    request_id = f"req_{_node}{next(_request_ids):x}"
+    log.warning("%s %s: %s", request_id, exc.code, exc.message)
+    return {"code": exc.code, "message": public_message(exc), "request_id": request_id}
 
 
 async def send_error(send, exc: BaseException) -> int:

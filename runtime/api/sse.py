@@ -2,7 +2,9 @@
 
 import orjson
 
+from skyrelay.runtime.api.errors import error_doc
 from skyrelay.runtime.canonical import Usage
+from skyrelay.runtime.errors import ProviderError
 
 DONE = b"data: [DONE]\n\n"
 
@@ -42,6 +44,7 @@ class ChunkWriter:
         return self.head + b'"choices":[],"usage":' + orjson.dumps(usage_doc(u)) + b"}\n\n"
 
 
-def error_event(code: str, message: str) -> bytes:
-    """Ends a committed stream that failed upstream: an SSE `error` event, and no [DONE] after it."""
-    return b"event: error\ndata: " + orjson.dumps({"error": {"code": code, "message": message}}) + b"\n\n"
+def error_event(exc: ProviderError) -> bytes:
+    """Ends a committed stream that failed upstream: an SSE `error` event (the JSON error's object: code,
+    fixed sentence, request id), and no [DONE] after it."""
+    return b"event: error\ndata: " + orjson.dumps({"error": error_doc(exc)}) + b"\n\n"

@@ -69,9 +69,11 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
 
 
 def _error_doc(exc: BaseException) -> dict:
+    """The error a job record shows its tenant: a stable code and, for an upstream error, a fixed sentence;
+    the internal text (an exception's, a deployment's name) goes only to the log, under the job id."""
     if isinstance(exc, SkyrelayError):
-        return {"code": exc.code, "message": exc.message[:500]}
-    return {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"[:500]}
+        return {"code": exc.code, "message": (exc.public if isinstance(exc, ProviderError) else exc.message)[:500]}
+    return {"code": "internal_error", "message": "internal error"}
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -253,6 +255,7 @@ class Worker:
 
     async def _failed_attempt(self, job: Job, msg: Delivery, exc: BaseException) -> None:
         err = _error_doc(exc)
+        log.info("%s: %s attempt %d: %s: %s", self.name, job.id, job.attempts, type(exc).__name__, exc)
         retry = _retryable(exc)
         if not retry or job.attempts >= self.w.max_attempts:
             if retry:

@@ -10,7 +10,8 @@
 delta, all within `ttft_timeout`; every failure up to that point raises a canonical
 `ProviderError` before anything was yielded, so the caller can still fail over. After that, a gap
 over `idle_timeout` raises `UpstreamTimeout`, and a cut, malformed or unterminated stream raises
-`UpstreamServerError` (or the upstream's in-stream error, mapped).
+`UpstreamServerError` (or the upstream's in-stream error, mapped). `rest()` reads the remainder at
+once (a non-streamed answer read from a stream).
 """
 
 import asyncio
@@ -200,6 +201,45 @@ class ProviderStream:
             if deltas:
                 self._pending.extend(deltas)
                 return self._pending.popleft()
+
+    async def rest(self, within: float) -> list[StreamDelta]:
+        """Every delta not taken yet, the body read to its end within `within` seconds and parsed at once: how
+        a non-streamed answer is read from a stream. Each read also within `idle_timeout` (one timer for both,
+        moved on per read); errors as in `__anext__`."""
+        if not self._opened:
+            await self.open()
+        out = list(self._pending)
+        self._pending.clear()
+        if self._finished:
+            return out
+        content, idle, chunks = self._resp.content, self.idle_timeout, []
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        try:
+            if content.is_eof():  # the whole body is here already (a short answer): no wait, no timer
+                chunks.append(content.read_nowait())
+            else:
+                async with asyncio.timeout(min(idle, within)) as timer:
+                    while chunk := await content.readany():
+                        chunks.append(chunk)
+                        timer.reschedule(min(loop.time() + idle, end))
+        except TimeoutError:
+            self._abort()
+            if loop.time() >= end:
+                raise UpstreamTimeout(f"no complete answer within {within:.3g}s") from None
+            raise UpstreamTimeout(f"stream idle for over {idle}s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            self._abort()
+            raise _transport_error(exc, "stream cut") from None
+        except BaseException:  # cancelled: the connection cannot be reused
+            self._abort()
+            raise
+        self._finished = True
+        self._resp.release()
+        if chunks:
+            out.extend(self._parser.feed(b"".join(chunks)))
+        self._parser.close()  # raises a deferred in-stream error, or when the end-of-stream marker never came
+        return out
 
     def _abort(self) -> None:
         self._finished = True

@@ -120,6 +120,27 @@ class Timeouts(_M):
     attempt_s: float = Field(default=30.0, gt=0, description="one non-streamed upstream attempt")
     ttft_s: float = Field(default=10.0, gt=0, description="time to the first streamed chunk")
     idle_s: float = Field(default=30.0, gt=0, description="longest gap between streamed chunks")
+    stream_sync: bool = Field(default=True, description="non-streamed requests are streamed from the upstream "
+                              "and aggregated, so `ttft_s` and hedging see a first chunk in every mode")
+
+
+class HedgeConfig(_M):
+    """While an attempt has sent no first chunk after its deployment's hedge delay, the next deployment is
+    started too; the first to send a first chunk wins. The delay is the deployment's TTFT estimate
+    (EWMA + 4 x mean deviation) between `min_s` and `max_s`; `initial_s` before it has one."""
+
+    enabled: bool = True
+    min_s: float = Field(default=0.25, gt=0, description="never hedge sooner")
+    initial_s: float = Field(default=0.5, gt=0, description="the delay before a deployment's first TTFT sample")
+    max_s: float = Field(default=5.0, gt=0, description="never wait longer before hedging")
+    max_share: float = Field(default=0.2, gt=0, le=1, description="hedges in flight: at most this share of "
+                             "the requests in flight (at least 3), so an overloaded router does not multiply its load")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "HedgeConfig":
+        if not self.min_s <= self.initial_s <= self.max_s:
+            raise ValueError("initial_s: must lie between min_s and max_s")
+        return self
 
 
 class BreakerConfig(_M):
@@ -158,6 +179,7 @@ class RouterConfig(_M):
     limiter: LimiterConfig = LimiterConfig()
     cache: CacheConfig = CacheConfig()
     timeouts: Timeouts = Timeouts()
+    hedge: HedgeConfig = HedgeConfig()
     breaker: BreakerConfig = BreakerConfig()
     retry: RetryConfig = RetryConfig()
     api: ApiConfig = ApiConfig()

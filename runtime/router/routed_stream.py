@@ -5,8 +5,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from skyrelay.runtime.canonical import ChatRequest, StreamDelta, Usage
-from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
+from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta, Usage
+from skyrelay.runtime.errors import UpstreamServerError, UpstreamTimeout
+from skyrelay.runtime.router.failover import judge
 from skyrelay.runtime.router.strategies import DeploymentState
 
 if TYPE_CHECKING:
@@ -19,6 +20,28 @@ async def close_quietly(it) -> None:
         with contextlib.suppress(Exception):  # the stream is being abandoned; its error was already judged
             await close()
 
+
+
+async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str, within: float) -> ChatResult:
+    """A whole answer, within `within` seconds, from a stream whose first delta was already read. The
+    provider streams read the remainder at once and bound it themselves (`rest`); any other async iterator
+    is iterated under a timer here."""
+    rest = getattr(it, "rest", None)
+    if rest is not None:
+        deltas = await rest(within)
+    else:
+        async with asyncio.timeout(within):
+            deltas = [d async for d in it]
+    texts = [first.text]
+    usage, finish = first.usage, first.finish_reason
+    for delta in deltas:
+        texts.append(delta.text)
+        usage = delta.usage or usage
+        finish = delta.finish_reason or finish
+    text = "".join(texts)
+    if usage is None:
+        usage = Usage(output_tokens=estimate_output(len(text)))
+    return ChatResult(text, usage, finish or "stop", model)
 
 
 class RoutedStream:
@@ -43,6 +66,7 @@ class RoutedStream:
         self.upstream_s = router.clock() - t0
         self.usage: Usage | None = None
         self.cost = 0.0
+        self.ended = False  # set when the stream has ended, however it ended, and its accounting began
         self._it = it
         self._first = first
         self._t0 = t0
@@ -59,13 +83,17 @@ class RoutedStream:
         return ready() if ready is not None else False
 
     async def aclose(self) -> None:
+        """Ends the stream: closes the upstream and does the accounting, even when it was never iterated."""
         await self._gen.aclose()
+        if not self.ended:  # never started: the generator's own `finally` never ran
+            await self._finish(0, None, "client_closed")
 
     async def _run(self):
         r = self.router
         it, bounded = self._it, self._bounded
         chars = 0
-        ok = False
+        error: BaseException | None = None
+        outcome: str | None = "client_closed"  # unless it ends (ok) or fails (error) below
         delta = self._first
         try:
             while True:
@@ -80,7 +108,7 @@ class RoutedStream:
                         async with asyncio.timeout(r.timeouts.idle_s):
                             delta = await anext(it)
                 except StopAsyncIteration:
-                    ok = True
+                    outcome = None
                     return
                 except TimeoutError:
                     raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
@@ -90,14 +118,32 @@ class RoutedStream:
                     raise UpstreamTimeout(f"{self.deployment}: stream idle for {r.timeouts.idle_s:.3g}s") from None
                 except OSError as exc:
                     raise UpstreamServerError(f"{self.deployment}: {exc.__class__.__name__}") from None
-        except ProviderError:
-            self.dep.breaker.on_failure()
+        except (GeneratorExit, asyncio.CancelledError):  # the consumer left before the end (a client disconnect)
+            raise
+        except BaseException as exc:
+            error, outcome = exc, None
             raise
         finally:
-            await close_quietly(self._it)
-            usage = self.usage or Usage(input_tokens=self.estimate, output_tokens=chars // 4 + (1 if chars else 0))
-            if ok:
-                self.dep.observe(r.clock() - self._t0)
-            self.cost = r.ledger.record(self.tenant, self.deployment, self.request.model, usage, self.dep.cfg.price)
-            r.observer.usage(self.tenant, self.deployment, self.request.model, usage, self.cost)
-            await r.limiter.settle(self.reservation, self.tier, usage.total_tokens)
+            await self._finish(chars, error, outcome)
+
+    async def _finish(self, chars: int, error: BaseException | None, outcome: str | None) -> None:
+        """Closes the upstream, judges the attempt and bills what was relayed. Only now is the attempt judged:
+        a stream that fails after its first chunk is a failure of its deployment; one that the client left
+        (`outcome` "client_closed") says nothing about it."""
+        r = self.router
+        self.ended = True
+        await close_quietly(self._it)
+        seconds = r.clock() - self._t0
+        if error is None and outcome is None:
+            self.dep.observe(seconds)
+        judge(self.dep, r.observer, seconds, error, outcome)
+        usage = self.usage or Usage(input_tokens=self.estimate, output_tokens=estimate_output(chars))
+        self.cost = r.ledger.record(self.tenant, self.deployment, self.request.model, usage, self.dep.cfg.price)
+        r.observer.usage(self.tenant, self.deployment, self.request.model, usage, self.cost)
+        await r.limiter.settle(self.reservation, self.tier, usage.total_tokens)
+
+
+def estimate_output(chars: int) -> int:
+    """The output tokens billed for `chars` characters of text when the provider reported no usage
+    (a stream that was cut, or that the client left): about 4 characters a token, rounded up."""
+    return (chars + 3) // 4

@@ -34,11 +34,11 @@ from skyrelay.runtime.router.breaker import Breaker
 from skyrelay.runtime.router.cache import cache_key, make_cache
 from skyrelay.runtime.router.config import RouterConfig, Tenant
 from skyrelay.runtime.router.cost import CostLedger
-from skyrelay.runtime.router.failover import failover
+from skyrelay.runtime.router.failover import Attempt, Hedging, failover
 from skyrelay.runtime.router.limits import check_request, estimate_prompt, make_limiter, reserve_for
 from skyrelay.runtime.router.outcome import Observer, Outcome
 from skyrelay.runtime.router.retry import Deadline
-from skyrelay.runtime.router.routed_stream import RoutedStream, close_quietly
+from skyrelay.runtime.router.routed_stream import RoutedStream, close_quietly, collect
 from skyrelay.runtime.router.strategies import DeploymentState, Planner
 
 __all__ = ["CallFn", "Observer", "Outcome", "RoutedStream", "Router", "StreamFn"]
@@ -93,6 +93,9 @@ class Router:
         self.tiers = config.tiers()
         self.timeouts = config.timeouts
         self.retry = config.retry
+        h = config.hedge
+        self._hedge = Hedging(h.min_s, h.initial_s, h.max_s, h.max_share) if h.enabled else None
+        self._background: set = set()  # hedged attempts that lost, until they end
         b = config.breaker
         self.deployments = {
             d.name: DeploymentState(d, Breaker(b.failure_threshold, b.open_s, b.half_open_probes, clock))
@@ -130,7 +133,7 @@ class Router:
             order = planner.order(self._pins.get((t.name, request.model), frozenset()), preference,
                                   estimate + (request.max_tokens or 0), stream=False)
             t0 = self.clock()
-            result, dep = await self._failover(order, deadline, lambda d: self._attempt(d, request, deadline))
+            result, dep = await self._failover(order, deadline, self._sync_attempt(request, deadline))
             upstream_s = self.clock() - t0
             used = result.usage.total_tokens
             cost = self.ledger.record(t.name, dep.name, request.model, result.usage, dep.cfg.price)
@@ -150,7 +153,9 @@ class Router:
             order = planner.order(self._pins.get((t.name, request.model), frozenset()), preference,
                                   estimate + (request.max_tokens or 0), stream=True)
             t0 = self.clock()
-            (it, first), dep = await self._failover(order, deadline, lambda d: self._open(d, request, deadline))
+            (it, first), dep = await self._failover(order, deadline, Attempt(
+                lambda d: self._open(d, request, deadline), discard=_discard, hedge=self._hedge,
+                deferred=True))  # judged when the stream ends (RoutedStream)
         except BaseException:
             await self.limiter.settle(reservation, tier, 0)
             raise
@@ -160,6 +165,8 @@ class Router:
     async def aclose(self) -> None:
         """Closes the limiter, the cache and, when this router uses the provider client, its pooled
         upstream sessions (otherwise a stopping worker leaks them and aiohttp logs them as unclosed)."""
+        for task in list(self._background):
+            task.cancel()
         await self.limiter.close()
         if self.cache is not None:
             await self.cache.close()
@@ -189,6 +196,14 @@ class Router:
             raise
 
     # ---- one attempt ----
+    def _sync_attempt(self, request: ChatRequest, deadline: Deadline) -> Attempt:
+        """A non-streamed attempt: read from an upstream stream (`timeouts.stream_sync`), so a hung upstream
+        shows as a missing first chunk and is hedged like a stream; else one plain call within `attempt_s`."""
+        if not self.timeouts.stream_sync:
+            return Attempt(lambda d: self._attempt(d, request, deadline))
+        return Attempt(lambda d: self._open(d, request, deadline, sync=True),
+                       lambda d, opened: self._collect(d, opened, deadline), _discard, self._hedge)
+
     async def _attempt(self, dep: DeploymentState, request: ChatRequest, deadline: Deadline) -> ChatResult:
         timeout = min(self.timeouts.attempt_s, deadline.remaining())
         t0 = self.clock()
@@ -208,8 +223,12 @@ class Router:
         dep.observe(self.clock() - t0)
         return result
 
-    async def _open(self, dep: DeploymentState, request: ChatRequest, deadline: Deadline):
+    async def _open(self, dep: DeploymentState, request: ChatRequest, deadline: Deadline, sync: bool = False):
+        """Opens an upstream stream and reads its first delta within `ttft_s`: (stream, first delta), and with
+        `sync` also the attempt's start (its whole answer must arrive within `attempt_s`)."""
         ttft = min(self.timeouts.ttft_s, deadline.remaining())
+        if sync:
+            ttft = min(ttft, self.timeouts.attempt_s)
         t0 = self.clock()
         it = None
         try:
@@ -236,9 +255,28 @@ class Router:
         except BaseException:
             await close_quietly(it)
             raise
-        dep.observe(self.clock() - t0, self.clock() - t0)
-        return it, first
+        dep.observe_ttft(self.clock() - t0)
+        return (it, first, t0) if sync else (it, first)
 
-    async def _failover(self, order: list[DeploymentState], deadline: Deadline, attempt):
-        return await failover(order, deadline, attempt, retry=self.retry, clock=self.clock, sleep=self.sleep,
-                              rng=self.rng, observer=self.observer)
+    async def _collect(self, dep: DeploymentState, opened, deadline: Deadline) -> ChatResult:
+        """The rest of a non-streamed answer read from its upstream stream, within the attempt's `attempt_s`."""
+        it, first, t0 = opened
+        budget = min(t0 + self.timeouts.attempt_s, deadline.expires) - self.clock()
+        try:
+            return await collect(it, first, dep.upstream.model, max(budget, 0.0))
+        except TimeoutError:
+            raise UpstreamTimeout(f"{dep.name}: no complete answer within {self.timeouts.attempt_s:.3g}s") from None
+        except OSError as exc:
+            raise UpstreamServerError(f"{dep.name}: {exc.__class__.__name__}") from None
+        finally:
+            await close_quietly(it)
+            dep.observe(self.clock() - t0)
+
+    async def _failover(self, order: list[DeploymentState], deadline: Deadline, how: Attempt):
+        return await failover(order, deadline, how, retry=self.retry, clock=self.clock, sleep=self.sleep,
+                              rng=self.rng, observer=self.observer, background=self._background)
+
+
+async def _discard(opened) -> None:
+    """Closes the stream of an attempt that lost a hedged race."""
+    await close_quietly(opened[0])

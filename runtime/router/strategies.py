@@ -25,7 +25,8 @@ _ALPHA = 0.3  # EWMA weight of the newest sample
 class DeploymentState:
     """A deployment's config plus what the router learns about it at run time."""
 
-    __slots__ = ("cfg", "name", "upstream", "breaker", "ttft", "total", "cooldown_until", "wrr", "price_sum")
+    __slots__ = ("cfg", "name", "upstream", "breaker", "ttft", "ttft_dev", "total", "cooldown_until", "wrr",
+                 "price_sum")
 
     def __init__(self, cfg: Deployment, breaker: Breaker):
         self.cfg = cfg
@@ -33,6 +34,7 @@ class DeploymentState:
         self.upstream = cfg.upstream()
         self.breaker = breaker
         self.ttft: float | None = None
+        self.ttft_dev = 0.0  # EWMA of |sample - ttft|: with `ttft`, the hedge delay
         self.total: float | None = None
         self.cooldown_until = 0.0
         self.wrr = 0.0
@@ -41,7 +43,22 @@ class DeploymentState:
     def observe(self, total_s: float, ttft_s: float | None = None) -> None:
         self.total = total_s if self.total is None else self.total + _ALPHA * (total_s - self.total)
         if ttft_s is not None:
-            self.ttft = ttft_s if self.ttft is None else self.ttft + _ALPHA * (ttft_s - self.ttft)
+            self.observe_ttft(ttft_s)
+
+    def observe_ttft(self, ttft_s: float) -> None:
+        if self.ttft is None:
+            self.ttft, self.ttft_dev = ttft_s, ttft_s / 2  # as TCP starts its RTT variance
+            return
+        self.ttft_dev += _ALPHA * (abs(ttft_s - self.ttft) - self.ttft_dev)
+        self.ttft += _ALPHA * (ttft_s - self.ttft)
+
+    def hedge_delay(self, min_s: float, initial_s: float, max_s: float) -> float:
+        """How long an attempt may go without a first chunk before the next deployment is started too: a
+        high percentile of this deployment's TTFT (mean + 4 mean deviations, as TCP's retransmission
+        timeout), clamped to [min_s, max_s]; `initial_s` before the first sample."""
+        if self.ttft is None:
+            return initial_s
+        return min(max_s, max(min_s, self.ttft + 4 * self.ttft_dev))
 
     def latency_key(self, stream: bool) -> float:
         value = self.ttft if stream and self.ttft is not None else self.total

@@ -184,23 +184,44 @@ async def serve(request: web.Request, wire: Wire, req: SimRequest) -> web.Stream
 
     resp = web.StreamResponse(headers={"content-type": wire.stream_content_type, "cache-control": "no-cache"})
     await resp.prepare(request)
+    try:
+        await _stream(request, resp, wire, req, cfg, name, fault, pieces, usage, finish, first_delay)
+    except ConnectionError:  # the client went away mid-stream
+        state.client_left(req.model)
+    return resp
+
+
+async def _stream(request, resp, wire, req, cfg, name, fault, pieces, usage, finish, first_delay) -> None:
     head = wire.stream_start(req)
     if head:
         await resp.write(head)
-    await _sleep_ms(first_delay)
+    await _pause(request, first_delay)
     after = int(fault.param()) if name in ("cut", "stall", "malformed") else -1
     for i, piece in enumerate(pieces):
         if i:
-            await _sleep_ms(cfg.chunk_ms)
+            await _pause(request, cfg.chunk_ms)
         if i == after and await _mid_stream_fault(request, resp, wire, req, name):
-            return resp
+            return
         await resp.write(wire.stream_chunk(req, piece, i))
     # The fault point lies past the last piece: apply it before the end.
     if after >= len(pieces) and await _mid_stream_fault(request, resp, wire, req, name):
-        return resp
+        return
     await resp.write(wire.stream_end(req, usage, finish, marker=name != "no-end"))
     await resp.write_eof()
-    return resp
+
+
+async def _pause(request: web.Request, ms: float) -> None:
+    """A gap between stream chunks that ends early, with ConnectionResetError, when the client has closed
+    the connection (so a stream the client left stops at once, as a real upstream's does)."""
+    deadline = time.monotonic() + ms / 1000
+    while True:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("the client closed the stream")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, 0.05))
 
 
 async def _mid_stream_fault(request: web.Request, resp: web.StreamResponse, wire: Wire, req: SimRequest,

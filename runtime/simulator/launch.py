@@ -95,6 +95,10 @@ class SimControl:
     def total(self, model: str) -> int:
         return self.calls(model).get("total", 0)
 
+    def client_closed(self, model: str) -> int:
+        """Streams of `model` whose client closed the connection before their end."""
+        return self.calls()["client_closed"].get(model, 0)
+
     def set_fault(self, model: str, fault: str | None, duration_s: float | None = None, count: int | None = None,
                   **params) -> dict:
         return self._call("POST", "/_sim/faults", {"model": model, "fault": fault, "duration_s": duration_s,

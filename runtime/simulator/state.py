@@ -34,6 +34,7 @@ class SimState:
         self.calls: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.by_provider: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.prefixes: set[tuple[str, str, int]] = set()
+        self.client_closed: dict[str, int] = defaultdict(int)
         self.sequence = 0
 
     def count(self, provider: str, model: str, outcome: str) -> None:
@@ -42,6 +43,10 @@ class SimState:
         per[outcome] += 1
         self.by_provider[provider][model] += 1
         self.sequence += 1
+
+    def client_left(self, model: str) -> None:
+        """Counts a stream whose client closed the connection before its end."""
+        self.client_closed[model] += 1
 
     def seen_prefix(self, provider: str, model: str, key: int) -> bool:
         """True if this prefix was cached before; remembers it either way."""
@@ -56,11 +61,13 @@ class SimState:
             "total": sum(c["total"] for c in self.calls.values()),
             "models": {m: dict(c) for m, c in self.calls.items()},
             "providers": {p: dict(c) for p, c in self.by_provider.items()},
+            "client_closed": dict(self.client_closed),
         }
 
     def reset(self) -> None:
         self.calls.clear()
         self.by_provider.clear()
         self.prefixes.clear()
+        self.client_closed.clear()
         self.faults.clear()
         self.config = self.initial

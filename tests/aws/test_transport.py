@@ -1,8 +1,9 @@
 """The Lambda worker's light transport (stdlib http.client) against the provider simulator: for
 every provider, success and each fault give the same canonical result or error as the aiohttp
-provider client (`client.complete`), which the rest of the runtime uses."""
+provider client (`client.complete`, `client.open_stream`), which the rest of the runtime uses."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -99,14 +100,125 @@ def test_keeps_the_connection_alive_and_survives_a_peer_close(sim):
     assert sim.calls("ok")["total"] == 3
 
 
-def test_streams_go_through_the_provider_client(sim):
-    up = upstream_for("vertex", "ok", sim.base_url)
+STREAM_CASES = [  # (model, error class, content deltas before it)
+    ("ok", None, 12),
+    ("x-fault-429-2", UpstreamRateLimited, 0),
+    ("x-fault-500", UpstreamServerError, 0),
+    ("x-fault-503", UpstreamOverloaded, 0),
+    ("x-fault-reset", UpstreamServerError, 0),
+    ("x-fault-hang", UpstreamTimeout, 0),
+    ("x-fault-slow-first-token-1000", UpstreamTimeout, 0),
+    ("x-fault-context-length", ContextLengthExceeded, 0),
+    ("x-fault-content-filter", ContentFiltered, 0),
+    ("x-fault-cut-2", UpstreamServerError, 2),
+    ("x-fault-stall-2", UpstreamTimeout, 2),
+    ("x-fault-malformed-1", UpstreamServerError, 1),
+    ("x-fault-no-end", UpstreamServerError, 12),
+]
+STREAMS = {"aiohttp": client.open_stream, "http.client": transport.open_stream}
+
+
+def stream_outcome(open_stream, up, ttft, idle, read):
+    """What one stream gives: (texts before the end, finish, usage, error class or None, where it was raised).
+    `read`: "iterate" (a streamed request) or "rest" (the rest at once, as a non-streamed answer is read)."""
 
     async def main():
+        texts, finish, usage, stage = [], None, None, "open"
         try:
-            return [d async for d in await transport.open_stream(up, REQ, 2, 2)]
+            stream = await open_stream(up, REQ, ttft, idle)
+            stage = read
+
+            async def deltas():
+                if read == "rest":
+                    yield await anext(stream)
+                    for delta in await stream.rest(GENEROUS):
+                        yield delta
+                else:
+                    async for delta in stream:
+                        yield delta
+
+            async for delta in deltas():
+                texts.append(delta.text)
+                finish, usage = delta.finish_reason or finish, delta.usage or usage
+            return texts, finish, usage, None, None
+        except Exception as exc:  # noqa: BLE001 - compared below
+            return texts, finish, usage, type(exc), stage
         finally:
             await client.close_all()
 
-    deltas = asyncio.run(main())
-    assert deltas[-1].finish_reason == "stop"
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("read", ["iterate", "rest"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize(("model", "cls", "texts"), STREAM_CASES, ids=lambda v: str(v))
+def test_same_stream_or_error_as_the_provider_client(sim, provider, model, cls, texts, read):
+    up = upstream_for(provider, model, sim.base_url)
+    ttft = SHORT if model in ("x-fault-hang", "x-fault-slow-first-token-1000") else GENEROUS
+    idle = SHORT if model == "x-fault-stall-2" else GENEROUS
+    got = {name: stream_outcome(open_stream, up, ttft, idle, read) for name, open_stream in STREAMS.items()}
+
+    assert got["http.client"] == got["aiohttp"]
+    got_texts, finish, usage, error, stage = got["http.client"]
+    assert error is cls
+    if cls is None:
+        assert finish == "stop" and usage.output_tokens == 12 and len([t for t in got_texts if t]) == texts
+    else:  # errors before the first delta surface when the stream is opened, so the router can fail over
+        assert stage == ("open" if texts == 0 else read)
+        # iterating delivers the text before a mid-stream error; reading the rest at once gives only the error
+        assert len([t for t in got_texts if t]) == (texts if read == "iterate" else min(texts, 1))
+    assert sim.calls(model)["total"] == 2  # one upstream call each: nothing re-sent
+
+
+def test_a_stream_read_to_its_end_gives_its_connection_back(sim):
+    up = upstream_for("openai_compat", "ok", sim.base_url)
+
+    async def two_streams():
+        first = [d async for d in await transport.open_stream(up, REQ, 2, 2)]
+        pool = transport._idle[("http", sim.base_url.removeprefix("http://"))]
+        conn = pool[0]
+        second = [d async for d in await transport.open_stream(up, REQ, 2, 2)]
+        return first, second, pool == [conn]
+
+    first, second, reused = asyncio.run(two_streams())
+    assert reused and [d.text for d in first] == [d.text for d in second]
+    assert sim.calls("ok")["total"] == 2
+
+
+def test_a_stream_closed_early_closes_its_connection_at_once(sim):
+    sim.configure(chunk_ms=200)  # a 2.4 s stream
+    up = upstream_for("openai_compat", "slow", sim.base_url)
+
+    async def leave():
+        stream = await transport.open_stream(up, REQ, 5, 5)
+        first = await anext(stream)
+        started = time.monotonic()
+        await stream.aclose()
+        for _ in range(100):
+            if sim.client_closed("slow"):
+                break
+            await asyncio.sleep(0.02)
+        return first, time.monotonic() - started
+
+    first, took = asyncio.run(leave())
+    assert first.text and sim.client_closed("slow") == 1 and took < 2  # well before the stream's end
+
+
+@pytest.mark.parametrize("name", STREAMS)
+def test_the_rest_of_a_stream_is_bounded_as_a_whole(sim, name):
+    sim.configure(chunk_ms=100)  # 1.2 s of chunks, each gap well within the idle timeout
+    up = upstream_for("openai_compat", "long", sim.base_url)
+
+    async def main():
+        stream = await STREAMS[name](up, REQ, GENEROUS, GENEROUS)
+        await anext(stream)
+        started = time.monotonic()
+        try:
+            await stream.rest(SHORT)
+        except UpstreamTimeout:
+            return time.monotonic() - started
+        finally:
+            await client.close_all()
+
+    took = asyncio.run(main())
+    assert took is not None and took < 1.0  # the whole budget, not the idle timeout, ended it

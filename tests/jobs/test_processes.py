@@ -44,6 +44,11 @@ class Upstream:
         if "hang" in prompt:
             self.hung.set()
             await asyncio.sleep(3600)
+        if body.get("stream"):  # the router reads non-streamed answers from a stream (timeouts.stream_sync)
+            chunks = [{"choices": [{"index": 0, "delta": {"content": f"echo {prompt}"}, "finish_reason": "stop"}]},
+                      {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}]
+            sse = b"".join(b"data: " + orjson.dumps(c) + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+            return web.Response(body=sse, content_type="text/event-stream")
         return web.json_response({
             "id": "c1", "object": "chat.completion", "created": 1, "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": f"echo {prompt}"},

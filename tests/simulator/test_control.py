@@ -41,7 +41,7 @@ def test_header_fault_and_counts_by_outcome(sim):
     assert snap["models"]["dep"] == {"total": 2, "503": 1, "ok": 1}
     assert snap["providers"]["openai_compat"]["dep"] == 2 and snap["total"] == 2
     sim.reset()
-    assert sim.calls() == {"total": 0, "models": {}, "providers": {}}
+    assert sim.calls() == {"total": 0, "models": {}, "providers": {}, "client_closed": {}}
 
 
 def test_unknown_fault_is_rejected(sim):
