@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from skyrelay.runtime.canonical import Message, Usage
-from skyrelay.runtime.router.config import parse_config
+from skyrelay.runtime.config import parse_config
 from skyrelay.runtime.router.cost import cost_of
 from skyrelay.runtime.router.limits import estimate_prompt
 from skyrelay.runtime.router.routed_stream import estimate_output
