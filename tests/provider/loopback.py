@@ -19,10 +19,12 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import (
     engine_pb2,
     engine_pb2_grpc,
+    errors_pb2,
     provider_pb2,
     provider_pb2_grpc,
     resource_pb2,
     resource_pb2_grpc,
+    status_pb2,
 )
 
 from skyrelay.plan.mocks import PlanMocks
@@ -180,3 +182,15 @@ def secret(value: Any) -> dict[str, Any]:
 
 def state_of(response: provider_pb2.ConstructResponse) -> dict[str, Any]:
     return json_format.MessageToDict(response.state)
+
+
+def property_errors(error: grpc.RpcError) -> list[tuple[str, str]]:
+    """The (property path, reason) pairs of an input-properties error the plugin answered with."""
+    found = []
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            for detail in status_pb2.Status.FromString(value).details:
+                details = errors_pb2.InputPropertiesError()
+                if detail.Unpack(details):
+                    found += [(e.property_path, e.reason) for e in details.errors]
+    return found
