@@ -3,6 +3,7 @@ same program in Python renders through `skyrelay plan`; numbers sent as floats r
 component as the integers it checks for; bad inputs fail with the component's own key-naming
 error."""
 
+import json
 import re
 
 import grpc
@@ -12,7 +13,7 @@ from pulumi.provider.experimental.component import ComponentProvider
 
 from skyrelay.components.aws import AsyncJobs
 from skyrelay.errors import ConfigError
-from tests.provider.loopback import ROOT, Plugin, property_errors, state_of
+from tests.provider.loopback import ROOT, Plugin, property_errors, secret, state_of
 
 EXAMPLE = ROOT / "examples" / "yaml-consumer" / "Pulumi.yaml"
 TWIN = ROOT / "tests" / "provider" / "yaml_twin"
@@ -159,3 +160,22 @@ def test_overriding_a_secure_default_warns_through_the_engine_log(plugin):
     plugin.construct("skyrelay:aws:WorkQueue", "warned", {"consumerTimeoutSeconds": 60, "overrides": {"queueTlsOnly": False}})
     warnings = [m for severity, m in plugin.engine.logs if severity == 2]  # engine_pb2.WARNING
     assert any("WorkQueue: overriding the secure default queue_tls_only=True with False" in m for m in warnings)
+
+
+def test_a_secret_input_reaches_the_component_and_stays_secret(plugin):
+    """`routerConfig` is marked secret: the engine sends it wrapped as a secret, the component reads
+    its value (adding the generated key's digest) and the function gets it as a secret."""
+    from google.protobuf import json_format
+
+    from skyrelay import deployment
+    from skyrelay.plan.wire import SECRET, SIG
+
+    config = json.dumps({"tenants": [{"name": "acme", "tier": "professional"}]})
+    plugin.construct("skyrelay:aws:JobsApi", "secretive", {"routerConfig": secret(config), "apiKeys": ["professional:ci"]})
+    [function] = [r for r in plugin.monitor.planned if r.name.startswith("secretive-") and r.type == "aws:lambda/function:Function"]
+    assert function.inputs["environment"]["variables"][deployment.CONFIG_JSON] == "[secret]"
+    wire = json_format.MessageToDict(function.request.object)["environment"]["variables"][deployment.CONFIG_JSON]
+    assert wire[SIG] == SECRET
+    tenants = {t["name"]: t for t in json.loads(wire["value"])["tenants"]}
+    assert tenants["acme"]["tier"] == "professional"
+    assert len(tenants["professional"]["api_keys"]) == 1  # the generated key's sha256, added by the component
