@@ -55,32 +55,25 @@ class LoopbackMonitor(CapturingMonitor):
 
 
 class _MonitorService(resource_pb2_grpc.ResourceMonitorServicer):
+    """The resource monitor service; the calls the plugin makes go to the capturing monitor (below)."""
+
     def __init__(self, monitor: LoopbackMonitor):
         self.monitor = monitor
 
     def SupportsFeature(self, request, context):
         return resource_pb2.SupportsFeatureResponse(hasSupport=self.monitor.SupportsFeature(request).hasSupport)
 
-    def GetDeploymentInfo(self, request, context):
-        return self.monitor.GetDeploymentInfo(request)
-
-    def RegisterResource(self, request, context):
-        return self.monitor.RegisterResource(request)
-
-    def RegisterResourceOutputs(self, request, context):
-        return self.monitor.RegisterResourceOutputs(request)
-
-    def Invoke(self, request, context):
-        return self.monitor.Invoke(request)
-
-    def ReadResource(self, request, context):
-        return self.monitor.ReadResource(request)
-
-    def RegisterPackage(self, request, context):
-        return self.monitor.RegisterPackage(request)
-
     def SignalAndWaitForShutdown(self, request, context):
         return empty_pb2.Empty()
+
+
+def _delegate(method: str):
+    return lambda service, request, context: getattr(service.monitor, method)(request)
+
+
+for _method in ("GetDeploymentInfo", "RegisterResource", "RegisterResourceOutputs", "Invoke", "ReadResource",
+                "RegisterPackage"):
+    setattr(_MonitorService, _method, _delegate(_method))
 
 
 @dataclass
