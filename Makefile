@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 .PHONY: install demo test lint contracts bench clean
 
 # A new sub-package changes the editable install's package map, so every __init__.py is a prerequisite.
-PACKAGES := $(shell find skyrelay components blueprints policies runtime -name __init__.py 2>/dev/null)
+PACKAGES := $(shell find skyrelay components blueprints policies runtime provider -name __init__.py 2>/dev/null)
 
 $(STAMP): requirements.lock pyproject.toml setup.py $(PACKAGES)
 	test -x $(PY) || python3 -m venv $(VENV)

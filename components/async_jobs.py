@@ -42,9 +42,9 @@ class SharedArgs(TypedDict, total=False):
     job_seconds_p50: float
     """Typical job duration in seconds (default 10); with the quota, sizes the workers' concurrency."""
     provider_secrets: Sequence[str]
-    """Names of provider API key secrets to create (values are put out of band, never in config)."""
+    """Names of provider API key secrets to create (default: none; values are put out of band, never in config)."""
     environment: Mapping[str, pulumi.Input[str]]
-    """Extra environment for the worker (no secrets: use `provider_secrets`)."""
+    """Extra environment for the worker (default: none; no secrets: use `provider_secrets`)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 

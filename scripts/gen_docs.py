@@ -5,6 +5,9 @@
 - In `docs/tiers.md`, the block between `<!-- tiers -->` and `<!-- /tiers -->` is the tier table.
 - In `docs/policies.md`, the block between `<!-- policy-rules -->` and `<!-- /policy-rules -->` is the
   policy pack's rule table, from the rules' metadata (`skyrelay.policies.registry.rules()`).
+- The component provider's reference, from the package schema (`skyrelay.provider`): in `README.md`
+  between `<!-- provider-components -->` and `<!-- /provider-components -->` (components and inputs
+  by cloud), in `docs/provider.md` between `<!-- provider-reference -->` and `<!-- /provider-reference -->`.
 
 Run `.venv/bin/python scripts/gen_docs.py`; `--check` exits 1 listing the files that drift.
 """
@@ -18,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_BLOCK = re.compile(r"(<!-- defaults:(\w+) -->\n)(.*?)(<!-- /defaults -->)", re.S)
 TIERS_BLOCK = re.compile(r"(<!-- tiers -->\n)(.*?)(<!-- /tiers -->)", re.S)
 POLICY_BLOCK = re.compile(r"(<!-- policy-rules -->\n)(.*?)(<!-- /policy-rules -->)", re.S)
+PROVIDER_COMPONENTS_BLOCK = re.compile(r"(<!-- provider-components -->\n)(.*?)(<!-- /provider-components -->)", re.S)
+PROVIDER_REFERENCE_BLOCK = re.compile(r"(<!-- provider-reference -->\n)(.*?)(<!-- /provider-reference -->)", re.S)
 
 
 def tiers_table() -> str:
@@ -57,6 +62,24 @@ def render_policy_rules(text: str) -> str:
     return POLICY_BLOCK.sub(lambda m: m[1] + policy_rules_table() + m[3], text)
 
 
+def provider_schema() -> dict:
+    """The schema the plugin serves (built in-process by the same code)."""
+    from skyrelay.provider.inference import infer
+    from skyrelay.provider.provider import package_version
+
+    return infer(package_version()).schema
+
+
+def render_provider(text: str, schema: dict | None = None) -> str:
+    from skyrelay.provider import reference
+
+    if not (PROVIDER_COMPONENTS_BLOCK.search(text) or PROVIDER_REFERENCE_BLOCK.search(text)):
+        return text
+    schema = schema or provider_schema()
+    text = PROVIDER_COMPONENTS_BLOCK.sub(lambda m: m[1] + reference.components_table(schema) + m[3], text)
+    return PROVIDER_REFERENCE_BLOCK.sub(lambda m: m[1] + reference.markdown(schema) + m[3], text)
+
+
 def render(path: Path) -> str:
     from skyrelay.components.defaults import markdown_table
 
@@ -66,11 +89,12 @@ def render(path: Path) -> str:
         text = DEFAULTS_BLOCK.sub(lambda m: m[1] + markdown_table(getattr(module, m[2])) + "\n" + m[4], text)
     text = TIERS_BLOCK.sub(lambda m: m[1] + tiers_table() + m[3], text)
     text = render_policy_rules(text)
+    text = render_provider(text)
     return text
 
 
 def targets() -> list[Path]:
-    docs = [ROOT / "docs" / "tiers.md", ROOT / "docs" / "policies.md"]
+    docs = [ROOT / "docs" / "tiers.md", ROOT / "docs" / "policies.md", ROOT / "docs" / "provider.md", ROOT / "README.md"]
     return sorted(ROOT.glob("components/*/README.md")) + [p for p in docs if p.exists()]
 
 

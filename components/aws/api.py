@@ -45,17 +45,18 @@ class JobsApiArgs(TypedDict, total=False):
     code_path: str
     """Path of the Lambda zip (default: built from the installed skyrelay.runtime)."""
     environment: Mapping[str, pulumi.Input[str]]
-    """Environment of the API Lambda (AsyncJobs.environment: table, queues, secret ARNs; no secrets)."""
+    """Environment of the API Lambda (AsyncJobs.environment: table, queues, secret ARNs; no secrets; default: none)."""
     policy_statements: pulumi.Input[str]
-    """JSON list of IAM statements the API Lambda needs (AsyncJobs.api_statements()), least privilege."""
+    """JSON list of IAM statements the API Lambda needs (AsyncJobs.api_statements()), least privilege (default: `[]`)."""
     tiers: Sequence[TierLimits]
     """Usage plans to create (default: every tier of the core tier table)."""
     api_keys: Sequence[str]
-    """Names of API keys to create, as `<tier>:<key name>`; each joins its tier's usage plan."""
+    """Names of API keys to create, as `<tier>:<key name>`; each joins its tier's usage plan (default: none)."""
     router_config: pulumi.Input[str]
     """The runtime's router config as JSON. JobsApi adds the sha256 of every API key it creates to
     the tenant named after the key's tier (`tenants[].api_keys`) and sets the result on the API
-    Lambda as CONFIG_JSON (a secret output), so the runtime accepts the generated keys."""
+    Lambda as CONFIG_JSON (a secret output), so the runtime accepts the generated keys. Secret: it may hold
+    provider endpoints and tenants. Default: none (CONFIG_JSON is not set)."""
     timeout_seconds: int
     """API Lambda timeout, at most 29 (the REST API integration limit; default 29)."""
     memory_mb: int
@@ -69,9 +70,9 @@ class JobsApiArgs(TypedDict, total=False):
     jwt_authorizer: bool
     """Also require a Cognito-issued JWT (15-minute tokens) on every method (default False)."""
     user_pool_arn: pulumi.Input[str]
-    """Use this existing Cognito user pool for the JWT authorizer instead of creating one."""
+    """Use this existing Cognito user pool for the JWT authorizer instead of creating one (default: a new pool)."""
     kms_key_arn: pulumi.Input[str]
-    """Customer KMS key for the log groups."""
+    """Customer KMS key for the log groups (default: CloudWatch Logs' own encryption)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 
@@ -81,9 +82,13 @@ class JobsApi(pulumi.ComponentResource):
 
     # Annotated attributes are the schema outputs; other children are plain attributes.
     rest_api: aws.apigateway.RestApi
+    """The REST (v1) API."""
     stage: aws.apigateway.Stage
+    """The deployed stage (access logs, X-Ray, throttles, WAF)."""
     function: aws.lambda_.Function
+    """The API Lambda (the runtime's ASGI app)."""
     url: pulumi.Output[str]
+    """The stage's invoke URL."""
 
     def __init__(self, name: str, args: JobsApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:aws:JobsApi", name, None, opts)

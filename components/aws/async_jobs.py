@@ -56,12 +56,12 @@ class AsyncJobsArgs(SharedArgs, total=False):
     reserved_concurrency: int
     """Reserved concurrency of the worker (default 100); caps both event source mappings together."""
     alarm_topic_arn: pulumi.Input[str]
-    """SNS topic for alarms (the cost guard's topic in the blueprint)."""
+    """SNS topic for alarms (the cost guard's topic in the blueprint; default: none, alarms without actions)."""
     kms_key_arn: pulumi.Input[str]
     """Customer KMS key for queues, table, logs and secrets (default: AWS-managed encryption)."""
     bedrock_model_arns: Sequence[str]
     """Bedrock foundation-model ARNs the router config's SigV4 deployments call; the worker (and, via
-    `api_statements()`, the API) may invoke exactly these."""
+    `api_statements()`, the API) may invoke exactly these (default: none, no Bedrock access)."""
 
 
 def max_concurrency(model_quota_rpm: int, job_seconds_p50: float, reserved: int) -> tuple[int, int]:
@@ -82,16 +82,27 @@ class AsyncJobs(pulumi.ComponentResource):
     # The annotated attributes are the component's schema outputs (pulumi.provider.experimental);
     # the other children (`interactive`, `batch`, alarms, ...) are plain attributes.
     table: aws.dynamodb.Table
+    """The DynamoDB job table (records expire by TTL; PITR and deletion protection by default)."""
     worker: aws.lambda_.Function
+    """The worker Lambda both queues deliver to."""
     worker_role: aws.iam.Role
+    """The worker's execution role (least privilege: its queues, table, secrets)."""
     worker_log_group: aws.cloudwatch.LogGroup
+    """The worker's log group, with explicit retention."""
     webhook_secret: aws.secretsmanager.Secret
+    """The Standard Webhooks signing secret (its value is generated, never in config)."""
     interactive_queue_url: pulumi.Output[str]
+    """URL of the interactive job queue."""
     interactive_queue_arn: pulumi.Output[str]
+    """ARN of the interactive job queue."""
     batch_queue_url: pulumi.Output[str]
+    """URL of the batch job queue."""
     batch_queue_arn: pulumi.Output[str]
+    """ARN of the batch job queue."""
     interactive_dlq_url: pulumi.Output[str]
+    """URL of the interactive queue's dead-letter queue."""
     batch_dlq_url: pulumi.Output[str]
+    """URL of the batch queue's dead-letter queue."""
 
     def __init__(self, name: str, args: AsyncJobsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:aws:AsyncJobs", name, None, opts)

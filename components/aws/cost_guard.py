@@ -7,7 +7,7 @@ account that owns the spend (cost-allocation tag activation needs the management
 
 import json
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -19,14 +19,14 @@ from skyrelay.tags import REQUIRED_TAG_KEYS
 
 
 class CostGuardArgs(TypedDict, total=False):
-    budget_amount: float
+    budget_amount: Required[float]
     """Monthly budget, in `currency`. Required, above 0."""
-    cost_center: str
+    cost_center: Required[str]
     """The cost-center tag value the budget and anomaly monitor are scoped to. Required."""
     currency: str
     """ISO currency code of the budget (default USD)."""
     alert_emails: Sequence[str]
-    """Email addresses subscribed to the alert topic."""
+    """Email addresses subscribed to the alert topic (default: none)."""
     alert_thresholds: Sequence[int]
     """ACTUAL-spend alert thresholds in percent (default 50, 80, 100)."""
     forecast_threshold: int
@@ -41,9 +41,13 @@ class CostGuard(pulumi.ComponentResource):
     """Budget, anomaly alerts and tag activation for one cost center. Children are attributes."""
 
     topic: aws.sns.Topic
+    """The encrypted, TLS-only alert topic budgets and anomaly alerts publish to (alarms can use it too)."""
     budget: aws.budgets.Budget
+    """The monthly cost budget, scoped to the cost-center tag."""
     anomaly_monitor: aws.costexplorer.AnomalyMonitor
+    """The cost anomaly monitor for the cost center."""
     anomaly_subscription: aws.costexplorer.AnomalySubscription
+    """The anomaly subscription that publishes to the alert topic."""
 
     def __init__(self, name: str, args: CostGuardArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:aws:CostGuard", name, None, opts)

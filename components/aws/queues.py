@@ -6,7 +6,7 @@ holds it (AWS Lambda SQS guidance; getlift/lift is the only library that enforce
 """
 
 import json
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -21,14 +21,14 @@ SQS_MAX_RETENTION = 1209600
 
 
 class WorkQueueArgs(TypedDict, total=False):
-    consumer_timeout_seconds: int
+    consumer_timeout_seconds: Required[int]
     """Timeout of the function that consumes the queue (required, 1-900)."""
     batching_window_seconds: int
     """Batching window of the event source mapping (default 0)."""
     retention_seconds: int
     """How long a job message is kept (default 4 days; at least the consumer timeout)."""
     kms_key_arn: pulumi.Input[str]
-    """Encrypt with this customer KMS key (SSE-KMS) instead of SSE-SQS."""
+    """Encrypt with this customer KMS key (SSE-KMS) instead of SSE-SQS (the default)."""
     overrides: dict[str, Any]
     """Changes to the AsyncJobs defaults table (see the component README)."""
 
@@ -42,7 +42,9 @@ class WorkQueue(pulumi.ComponentResource):
     """A job queue and its DLQ. Children: `queue`, `dlq`, `queue_policy`, `dlq_policy`."""
 
     queue: aws.sqs.Queue
+    """The job queue (encrypted, TLS-only, redrive to `dlq`)."""
     dlq: aws.sqs.Queue
+    """The queue's dead-letter queue (14 days' retention)."""
 
     def __init__(self, name: str, args: WorkQueueArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:aws:WorkQueue", name, None, opts)

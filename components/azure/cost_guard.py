@@ -9,7 +9,7 @@ subscription); policy assignments need Resource Policy Contributor on the resour
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -24,18 +24,18 @@ MAX_BUDGET_NOTIFICATIONS = 5  # an Azure budget holds at most five notifications
 
 
 class CostGuardArgs(TypedDict, total=False):
-    budget_amount: float
+    budget_amount: Required[float]
     """Monthly budget, in the billing account's currency. Required, above 0."""
-    cost_center: str
+    cost_center: Required[str]
     """The cost-center tag value this guard watches (names and descriptions). Required."""
-    resource_group_name: pulumi.Input[str]
+    resource_group_name: Required[pulumi.Input[str]]
     """The resource group the budget and the tag policies are scoped to. Required."""
     subscription_id: str
     """Subscription of the resource group; default: the provider's (getClientConfig)."""
     alert_emails: Sequence[str]
-    """Addresses that get budget and anomaly alerts. Required unless action groups are given."""
+    """Addresses that get budget and anomaly alerts (default: none). Required unless action groups are given."""
     action_group_ids: Sequence[pulumi.Input[str]]
-    """Azure Monitor action group ids the budget notifies as well (contactGroups)."""
+    """Azure Monitor action group ids the budget notifies as well (contactGroups; default: none)."""
     alert_thresholds: Sequence[int]
     """Actual-spend alert thresholds in percent (default 50, 80, 100)."""
     forecast_threshold: int
@@ -50,6 +50,7 @@ class CostGuard(pulumi.ComponentResource):
     """Budget, anomaly alert and tag policies for one resource group. Children are attributes."""
 
     budget: azure_native.consumption.Budget
+    """The monthly Consumption budget on the resource group."""
 
     def __init__(self, name: str, args: CostGuardArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:azure:CostGuard", name, None, opts)

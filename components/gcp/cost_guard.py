@@ -12,7 +12,7 @@ API call needs a quota project (the blueprint's provider sets billing_project).
 """
 
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
@@ -26,11 +26,11 @@ APIS = ("billingbudgets.googleapis.com", "pubsub.googleapis.com", "monitoring.go
 
 
 class CostGuardArgs(TypedDict, total=False):
-    budget_amount: float
+    budget_amount: Required[float]
     """Monthly budget, in `currency`. Required, above 0."""
-    cost_center: str
+    cost_center: Required[str]
     """The cost-center label value the budget is filtered to. Required."""
-    billing_account: str
+    billing_account: Required[str]
     """Billing account id (`XXXXXX-XXXXXX-XXXXXX`) that owns the budget. Required."""
     project: str
     """Project whose spend is watched; default: the provider's project."""
@@ -39,13 +39,13 @@ class CostGuardArgs(TypedDict, total=False):
     currency: str
     """ISO currency code; must be the billing account's currency (default USD)."""
     alert_emails: Sequence[str]
-    """Addresses that get budget and spend-driver alerts (email notification channels, at most 5)."""
+    """Addresses that get budget and spend-driver alerts (email notification channels, at most 5; default: none)."""
     alert_thresholds: Sequence[int]
     """Current-spend alert thresholds in percent (default 50, 80, 100)."""
     forecast_threshold: int
     """Forecasted-spend alert threshold in percent (default 100)."""
     user_labels: dict[str, str]
-    """Labels for the alert policy and channels (`user_labels`, which the tagging policy cannot see)."""
+    """Labels for the alert policy and channels (`user_labels`, which the tagging policy cannot see; default: none)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 
@@ -54,7 +54,9 @@ class CostGuard(pulumi.ComponentResource):
     """Budget, notification topic and spend-driver alert for one project. Children are attributes."""
 
     topic: gcp.pubsub.Topic
+    """The Pub/Sub topic budget notifications publish to (pinned to `region`)."""
     budget: gcp.billing.Budget
+    """The monthly budget on the billing account, filtered to the project and cost-center label."""
 
     def __init__(self, name: str, args: CostGuardArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("skyrelay:gcp:CostGuard", name, None, opts)
