@@ -36,8 +36,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-from proton import Data, Delivery, Link, Message, symbol, timestamp
-from proton import Handler
+from proton import Data, Delivery, Handler, Link, Message, symbol, timestamp
 from proton.reactor import Container
 
 DLQ = "/$DeadLetterQueue"
