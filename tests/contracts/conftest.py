@@ -133,6 +133,7 @@ store_twins = {"sqlite": sqlite_twin, "dynamodb": dynamodb_twin}
 store_factories["cosmos"] = azure_adapters.cosmos_store
 store_twins["cosmos"] = azure_adapters.cosmos_twin
 queue_factories = {"sqlite": sqlite_queue, "sqs": sqs_queue, "sqs-lambda": sqs_lambda_queue}
+queue_factories["servicebus-functions"] = azure_adapters.servicebus_functions_queue  # Azure
 PULL = ("sqlite", "sqs")  # the entries whose adapter is a PullQueue
 EXCLUSIVE = ("sqlite",)  # pull queues that never hand one message to two concurrent receivers
 
