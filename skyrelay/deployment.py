@@ -201,7 +201,8 @@ def host_json(worker_timeout_s: float, max_concurrent_calls: int,
               lock_duration_s: float = SERVICEBUS_DEFAULT_LOCK_S) -> dict:
     """The Function App's host.json for the Service Bus triggers (runtime/platforms/azure_functions/
     host.json is this with the runtime's defaults; a component renders its own from the stack's worker
-    timeout). `autoCompleteMessages` stays on: the host completes the message when the function
+    timeout). The API is served at its own paths (`routePrefix: ""`: /v1/jobs, not /api/v1/jobs).
+    `autoCompleteMessages` stays on: the host completes the message when the function
     returns and abandons it when the function raises; the runtime dead-letters (with a reason) and
     schedules delayed retries itself (runtime/queues/servicebus.py)."""
     if max_concurrent_calls < 1:
@@ -211,7 +212,7 @@ def host_json(worker_timeout_s: float, max_concurrent_calls: int,
         "version": "2.0",
         "functionTimeout": hms(lock["function_timeout_s"]),
         "extensionBundle": {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"},
-        "extensions": {"serviceBus": {
+        "extensions": {"http": {"routePrefix": ""}, "serviceBus": {
             "autoCompleteMessages": True,
             "maxAutoLockRenewalDuration": hms(lock["max_auto_lock_renewal_s"]),
             "maxConcurrentCalls": max_concurrent_calls,
