@@ -13,7 +13,7 @@ the cross-receiver settlement the .NET and Go SDKs expose. The Python SDK has th
 used for deferred messages and as its fallback when a receive link is gone
 (`ServiceBusReceiver._settle_message_via_mgmt_link`, `_renew_locks`), but no public call that takes a
 bare token: this module wraps those two methods of the pinned azure-servicebus (7.15), and
-tests/azure runs them against the peer.
+tests/azure_runtime runs them against the peer.
 
 The SDK's connection set-up polls its handshake in 50 ms steps (about 0.5 s for a fresh connection),
 so nothing here connects until a message must be sent or settled by the runtime itself.

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from standardwebhooks import Webhook
 
-from tests.azure.kit import FAST_UPSTREAMS, AzureKit
+from tests.azure_runtime.kit import FAST_UPSTREAMS, AzureKit
 
 pytestmark = pytest.mark.anyio
 

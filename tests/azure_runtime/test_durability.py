@@ -74,7 +74,7 @@ def open_messages(queues: dict) -> int:
 def start(container: str, queues: dict, log: Path) -> subprocess.Popen:
     env = {**os.environ, contract.COSMOS_ENDPOINT: peers.cosmos(), contract.COSMOS_EMULATOR_KEY: peers.COSMOS_EMULATOR_KEY,
            contract.SERVICEBUS_EMULATOR_CONNECTION: peers.servicebus().connection_string}
-    p = subprocess.Popen([sys.executable, "-m", "tests.azure.durability_worker", container, queues["interactive"],
+    p = subprocess.Popen([sys.executable, "-m", "tests.azure_runtime.durability_worker", container, queues["interactive"],
                           queues["batch"], str(log), str(MAX_ATTEMPTS)],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(ROOT))
     assert p.stdout.readline().strip() == "ready"

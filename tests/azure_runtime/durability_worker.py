@@ -4,7 +4,7 @@ then complete or abandon) around the real handler (runtime/platforms/azure_funct
 the Cosmos store and the Service Bus queue, with an in-process fake upstream that appends one line per
 call to a log (O_APPEND writes survive SIGKILL).
 
-    python -m tests.azure.durability_worker <container> <interactive queue> <batch queue> <calls.log> <max_attempts>
+    python -m tests.azure_runtime.durability_worker <container> <interactive queue> <batch queue> <calls.log> <max_attempts>
 
 The peers' endpoints come in the environment, under the deployment contract's names.
 """

@@ -12,7 +12,7 @@ import sys
 import pytest
 import yaml
 
-from tests.azure.kit import FAST_UPSTREAMS, AzureKit
+from tests.azure_runtime.kit import FAST_UPSTREAMS, AzureKit
 from tests.contracts.azure_adapters import servicebus_producer
 
 pytestmark = pytest.mark.anyio
