@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from skyrelay.runtime.clouds.azure.cosmos import ContainerClient
 from skyrelay.runtime.jobs.model import Job, JobStatus
 from skyrelay.runtime.stores.template import VersionedStore, decode_cursor, encode_cursor
 
@@ -62,26 +63,15 @@ def _errors():
     return exceptions
 
 
-class CosmosJobStore(VersionedStore):
+class CosmosJobStore(ContainerClient, VersionedStore):
     """The store template on Cosmos DB ETag-conditional writes (see the module docstring)."""
 
     def __init__(self, endpoint: str, database: str, container: str, *, client_id: str | None = None,
                  emulator_key: str | None = None, clock: Callable[[], float] = time.time,
                  takeover_s: float = TAKEOVER_S):
-        super().__init__(clock)
-        self.endpoint, self.database, self.container_name = endpoint, database, container
-        self.client_id, self.emulator_key, self.takeover_s = client_id, emulator_key, takeover_s
-        self._client = self._container = None
-
-    @property
-    def container(self):
-        if self._container is None:
-            from skyrelay.runtime.clouds.azure.cosmos import open_container
-
-            self._client, self._container = open_container(
-                self.endpoint, self.database, self.container_name, client_id=self.client_id,
-                emulator_key=self.emulator_key)
-        return self._container
+        ContainerClient.__init__(self, endpoint, database, container, client_id=client_id, emulator_key=emulator_key)
+        VersionedStore.__init__(self, clock)
+        self.takeover_s = takeover_s
 
     def _doc(self, job: Job, now: float) -> dict:
         return {**job.to_doc(), "type": "job", "ttl": ttl_s(job.expires_at, now)}
@@ -210,10 +200,6 @@ class CosmosJobStore(VersionedStore):
             {"@n": limit, "@s": status.value, "@b": updated_before, "@now": self.clock()})
         return [self._job(d) for d in docs]
 
-    async def close(self) -> None:
-        client, self._client, self._container = self._client, None, None
-        if client is not None:
-            await client.close()
 
 
 def from_config(cfg) -> CosmosJobStore:

@@ -34,3 +34,25 @@ async def create_container(endpoint: str, database: str, container: str, spec: d
         await db.create_container_if_not_exists(
             container, partition_key=PartitionKey(path=pk["paths"][0], kind=pk["kind"], version=pk["version"]),
             default_ttl=spec["defaultTtl"], indexing_policy=spec["indexingPolicy"])
+
+
+class ContainerClient:
+    """A container opened on first use and closed with its client: what the store and the limiter hold."""
+
+    def __init__(self, endpoint: str, database: str, container: str, *, client_id: str | None = None,
+                 emulator_key: str | None = None):
+        self.endpoint, self.database, self.container_name = endpoint, database, container
+        self.client_id, self.emulator_key = client_id, emulator_key
+        self._client = self._container = None
+
+    @property
+    def container(self):
+        if self._container is None:
+            self._client, self._container = open_container(self.endpoint, self.database, self.container_name,
+                                                           client_id=self.client_id, emulator_key=self.emulator_key)
+        return self._container
+
+    async def close(self) -> None:
+        client, self._client, self._container = self._client, None, None
+        if client is not None:
+            await client.close()

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable
 
+from skyrelay.runtime.clouds.azure.cosmos import ContainerClient
 from skyrelay.runtime.router.limits.versioned import VersionedStateLimiter, expires_in
 
 
@@ -18,24 +19,12 @@ def limit_id(tenant: str) -> str:
     return "limit_" + hashlib.sha256(tenant.encode()).hexdigest()[:48]
 
 
-class CosmosLimiter(VersionedStateLimiter):
+class CosmosLimiter(ContainerClient, VersionedStateLimiter):
     def __init__(self, endpoint: str, database: str, container: str, *, client_id: str | None = None,
                  emulator_key: str | None = None, stream_lease_s: float = 3600.0,
                  clock: Callable[[], float] = time.time):
-        super().__init__(stream_lease_s, clock)
-        self.endpoint, self.database, self.container_name = endpoint, database, container
-        self.client_id, self.emulator_key = client_id, emulator_key
-        self._client = self._container = None
-
-    @property
-    def container(self):
-        if self._container is None:
-            from skyrelay.runtime.clouds.azure.cosmos import open_container
-
-            self._client, self._container = open_container(
-                self.endpoint, self.database, self.container_name, client_id=self.client_id,
-                emulator_key=self.emulator_key)
-        return self._container
+        ContainerClient.__init__(self, endpoint, database, container, client_id=client_id, emulator_key=emulator_key)
+        VersionedStateLimiter.__init__(self, stream_lease_s, clock)
 
     async def _read(self, tenant: str) -> tuple[dict, str | None]:
         from azure.cosmos.exceptions import CosmosResourceNotFoundError
@@ -65,7 +54,3 @@ class CosmosLimiter(VersionedStateLimiter):
             return None
         return out["_etag"]
 
-    async def close(self) -> None:
-        client, self._client, self._container = self._client, None, None
-        if client is not None:
-            await client.close()
