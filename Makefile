@@ -30,6 +30,7 @@ lint: install
 
 test: install
 	bash scripts/system-deps.sh
+	bash scripts/node-peers.sh
 	$(VENV)/bin/ruff check .
 	$(PY) scripts/import_tree.py >/dev/null
 	cd build/import-tree && ../../$(VENV)/bin/lint-imports ../../.importlinter
@@ -43,6 +44,7 @@ bench: install
 	$(PY) bench/router_overhead.py
 	$(PY) bench/jobs.py --workers 2
 	$(PY) bench/lambda_cold.py
+	$(PY) bench/functions_cold.py
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra iac --extra cli --extra runtime --extra dev --python-version 3.11 -o requirements.lock

@@ -121,3 +121,102 @@ def cost_guard_args(config) -> dict:
         "alert_thresholds": list(budget.alert_thresholds),
         "forecast_threshold": budget.forecast_threshold,
     }
+
+
+# ==== Azure (issue 11): what components/azure writes into the Function App's app settings ====
+# The job store and the shared limiter: one Cosmos DB (NoSQL) container, reached with the function's
+# user-assigned managed identity (AZURE_CLIENT_ID) through the account's data-plane RBAC.
+COSMOS_ENDPOINT = "SKYRELAY_COSMOS_ENDPOINT"  # https://<account>.documents.azure.com:443/
+COSMOS_DATABASE = "SKYRELAY_COSMOS_DATABASE"
+COSMOS_CONTAINER = "SKYRELAY_COSMOS_CONTAINER"  # jobs, idempotency keys and limiter counters (see COSMOS_CONTAINER_SPEC)
+AZURE_CLIENT_ID = "SKYRELAY_AZURE_CLIENT_ID"  # the user-assigned identity's client id (Cosmos, Service Bus)
+# The queues: one Service Bus queue per priority; the triggers' connection is the host's identity-based
+# `ServiceBusConnection__*` settings, the runtime's (sends, settlement by lock token) this namespace.
+SERVICEBUS_NAMESPACE = "SKYRELAY_SERVICEBUS_NAMESPACE"  # <namespace>.servicebus.windows.net
+SERVICEBUS_CONNECTION_SETTING = "ServiceBusConnection"  # the triggers' `connection`: <this>__fullyQualifiedNamespace, ...
+# Emulators in tests only (production has local auth disabled on both services):
+COSMOS_EMULATOR_KEY = "SKYRELAY_COSMOS_EMULATOR_KEY"  # key auth and no TLS verification (self-signed peer)
+SERVICEBUS_EMULATOR_CONNECTION = "SKYRELAY_SERVICEBUS_EMULATOR_CONNECTION"  # ...;UseDevelopmentEmulator=true
+
+SERVICEBUS_MAX_LOCK_S = 300  # the longest message lock Service Bus grants (PT5M)
+SERVICEBUS_DEFAULT_LOCK_S = 60  # PT1M, the Azure Verified Modules' queue default
+
+# The one container the Cosmos store and limiter use. Every document's id is its partition key: a job
+# is read by id alone (the worker knows nothing else), and an idempotency key or a tenant's limiter
+# counters are documents of their own (`type` tells them apart). Listing a tenant's jobs and the
+# sweeper's stale query are cross-partition queries served by the composite indexes below; nothing
+# else is indexed (prompts and results stay out of the index). `defaultTtl: -1` turns TTL on without a
+# default, so each document's own `ttl` (seconds after its last write) expires it; the runtime still
+# filters expired documents itself, as TTL deletion is lazy.
+COSMOS_CONTAINER_SPEC = {
+    "partitionKey": {"paths": ["/id"], "kind": "Hash", "version": 2},
+    "defaultTtl": -1,
+    "indexingPolicy": {
+        "indexingMode": "consistent",
+        "automatic": True,
+        "includedPaths": [{"path": f"/{p}/?"} for p in
+                          ("type", "tenant", "status", "created_at", "updated_at", "expires_at")],
+        "excludedPaths": [{"path": "/*"}],
+        "compositeIndexes": [
+            # GET /v1/jobs: a tenant's jobs newest first, (created_at, id) keyset pages
+            [{"path": "/created_at", "order": "descending"}, {"path": "/id", "order": "descending"}],
+            # the sweeper: jobs in one status, oldest update first
+            [{"path": "/status", "order": "ascending"}, {"path": "/updated_at", "order": "ascending"}],
+        ],
+    },
+}
+
+
+def queue_name(priority: str) -> str:
+    """Azure: the Service Bus queue of a priority (the trigger binds it as %SKYRELAY_QUEUE_<P>_NAME%)."""
+    return f"SKYRELAY_QUEUE_{_upper(priority)}_NAME"
+
+
+def servicebus_lock(worker_timeout_s: float, lock_duration_s: float = SERVICEBUS_DEFAULT_LOCK_S) -> dict:
+    """The Service Bus form of the visibility rule: how long a message stays locked while a worker
+    runs its job, computed from the worker timeout (the longest a job's run may take), never guessed.
+
+    The queue's lock is at most 5 minutes; the Functions host renews it while the function runs, up
+    to host.json's `maxAutoLockRenewalDuration`. That must cover the whole run plus one lock period
+    (the settle and the webhook after the result), or a long call is redelivered mid-run
+    (azure-functions-host#1026). `functionTimeout` gets the same bound: a run the host cuts short
+    would be redelivered anyway. Returns seconds: lock_duration_s, max_auto_lock_renewal_s,
+    function_timeout_s. ValueError names the bad argument."""
+    if not worker_timeout_s > 0:
+        raise ValueError(f"worker_timeout_s must be > 0, got {worker_timeout_s!r}")
+    if not 5 <= lock_duration_s <= SERVICEBUS_MAX_LOCK_S:
+        raise ValueError(f"lock_duration_s must be 5..{SERVICEBUS_MAX_LOCK_S} s (Service Bus), got {lock_duration_s!r}")
+    lock = int(lock_duration_s)
+    renewal = int(-(-worker_timeout_s // 1)) + lock
+    return {"lock_duration_s": lock, "max_auto_lock_renewal_s": renewal, "function_timeout_s": renewal}
+
+
+def hms(seconds: float) -> str:
+    """A host.json / ISO-less TimeSpan: hh:mm:ss."""
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def host_json(worker_timeout_s: float, max_concurrent_calls: int,
+              lock_duration_s: float = SERVICEBUS_DEFAULT_LOCK_S) -> dict:
+    """The Function App's host.json for the Service Bus triggers (runtime/platforms/azure_functions/
+    host.json is this with the runtime's defaults; a component renders its own from the stack's worker
+    timeout). The API is served at its own paths (`routePrefix: ""`: /v1/jobs, not /api/v1/jobs).
+    `autoCompleteMessages` stays on: the host completes the message when the function
+    returns and abandons it when the function raises; the runtime dead-letters (with a reason) and
+    schedules delayed retries itself (runtime/queues/servicebus.py)."""
+    if max_concurrent_calls < 1:
+        raise ValueError(f"max_concurrent_calls must be >= 1, got {max_concurrent_calls!r}")
+    lock = servicebus_lock(worker_timeout_s, lock_duration_s)
+    return {
+        "version": "2.0",
+        "functionTimeout": hms(lock["function_timeout_s"]),
+        "extensionBundle": {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"},
+        "extensions": {"http": {"routePrefix": ""}, "serviceBus": {
+            "autoCompleteMessages": True,
+            "maxAutoLockRenewalDuration": hms(lock["max_auto_lock_renewal_s"]),
+            "maxConcurrentCalls": max_concurrent_calls,
+            "prefetchCount": 0,
+        }},
+        "logging": {"logLevel": {"default": "Information"}},
+    }

@@ -137,3 +137,67 @@ def redis() -> str:
         return peer
 
     return once("redis", make).url
+
+
+# ---- Azure (issue 11) ----
+COSMOS_EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+NODE_PEERS = Path(__file__).resolve().parent / "node"
+
+
+def cosmos() -> str:
+    """@vercel/cosmosdb-server (tests/node, installed by scripts/node-peers.sh) behind its keep-alive
+    HTTPS launcher; returns the account endpoint. The key is COSMOS_EMULATOR_KEY, the certificate
+    self-signed."""
+
+    def make() -> Peer:
+        node = executable("node", "install Node.js 20 (Debian package nodejs)")
+        launcher = NODE_PEERS / "cosmos-server.js"
+        if not (NODE_PEERS / "node_modules" / "@vercel" / "cosmosdb-server").is_dir():
+            raise PeerMissing("@vercel/cosmosdb-server is not installed: run scripts/node-peers.sh (make test does)")
+        port = free_port()
+        return start("cosmosdb-server", [node, str(launcher), "127.0.0.1", str(port)], port,
+                     url=f"https://127.0.0.1:{port}")
+
+    return once("cosmos", make).url
+
+
+class ServiceBusPeer:
+    """The in-project Service Bus peer (tests/wirepeers/servicebus.py) and its control port."""
+
+    def __init__(self, peer: Peer, control_port: int):
+        self.peer, self.control = peer, f"http://127.0.0.1:{control_port}"
+        self.connection_string = (f"Endpoint=sb://127.0.0.1:{peer.port};SharedAccessKeyName=k;"
+                                  "SharedAccessKey=v;UseDevelopmentEmulator=true")
+
+    def create_queue(self, name: str, max_delivery_count: int = 10, lock_duration_s: float = 60.0,
+                     default_ttl_s: float | None = None) -> str:
+        import json
+
+        body = json.dumps({"max_delivery_count": max_delivery_count, "lock_duration_s": lock_duration_s,
+                           "default_ttl_s": default_ttl_s}).encode()
+        urllib.request.urlopen(urllib.request.Request(f"{self.control}/queues/{name}", body, method="PUT"),
+                               timeout=5).close()
+        return name
+
+    def counts(self, name: str) -> dict:
+        import json
+
+        with urllib.request.urlopen(f"{self.control}/queues/{name}", timeout=5) as r:
+            return json.loads(r.read())
+
+
+def servicebus() -> ServiceBusPeer:
+    def make() -> Peer:
+        try:
+            import proton  # noqa: F401
+        except ImportError:
+            raise PeerMissing("python-qpid-proton is not installed: install the dev extras (make install)") from None
+
+        port, control = free_port(), free_port()
+        peer = start("servicebus", [sys.executable, "-m", "tests.wirepeers.servicebus", str(port), str(control)],
+                     port, http_ok(f"http://127.0.0.1:{control}/healthz"), cwd=str(Path(__file__).resolve().parents[1]))
+        peer.control_port = control
+        return peer
+
+    peer = once("servicebus", make)
+    return ServiceBusPeer(peer, peer.control_port)

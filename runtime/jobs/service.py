@@ -101,7 +101,7 @@ class JobService:
         self.on_enqueue = on_enqueue
         self._depth = (0, -1.0)  # (value, monotonic time read)
 
-    async def _queue_depth(self) -> int:
+    async def _queue_depth(self) -> int | None:
         value, at = self._depth
         now = time.monotonic()
         if now - at > 0.2:  # one count per 200 ms, not one per submit
@@ -133,7 +133,7 @@ class JobService:
         if callback is not None:
             await self.policy.check(callback)
         depth = await self._queue_depth()
-        if depth >= self.cfg.queue.max_depth:
+        if depth is not None and depth >= self.cfg.queue.max_depth:  # None: the queue cannot count (Service Bus, Cloud Tasks)
             raise Overloaded(f"the job queue is full ({depth} jobs waiting); retry later",
                              retry_after=self.cfg.queue.retry_after_s)
         if self.limiter is not None:  # the tenant's request rate, on its own `<tenant>/jobs` bucket
@@ -159,7 +159,8 @@ class JobService:
                                         {"error": {"code": "enqueue_failed", "message": "the job queue is unavailable"},
                                          "finished_at": self.clock()})
             raise Overloaded("the job queue is unavailable; retry later", retry_after=self.cfg.queue.retry_after_s) from exc
-        self._depth = (self._depth[0] + 1, self._depth[1])
+        if self._depth[0] is not None:
+            self._depth = (self._depth[0] + 1, self._depth[1])
         if self.on_enqueue is not None:
             self.on_enqueue()
         return stored, True

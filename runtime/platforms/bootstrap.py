@@ -107,6 +107,22 @@ def store_and_queue(jobs):
     return make(jobs)
 
 
+JOBS_ROUTES = "skyrelay.runtime.api.jobs"
+
+
+def api_app(config, store, queue, jobs_cfg, router=None):
+    """The ASGI app a platform serves: the API's routes with the jobs routes, the job service wired to
+    the deployment's store and queue."""
+    from skyrelay.runtime.api.app import ROUTE_MODULES, create_app
+    from skyrelay.runtime.jobs.wiring import build_service
+
+    modules = ROUTE_MODULES if JOBS_ROUTES in ROUTE_MODULES else (*ROUTE_MODULES, JOBS_ROUTES)
+    app = create_app(config, router=router, route_modules=modules)
+    ctx = app.state.ctx
+    ctx.jobs = build_service(config, ctx.router, store, queue, jobs_cfg)
+    return app
+
+
 @dataclass
 class Started:
     config: object  # RuntimeConfig

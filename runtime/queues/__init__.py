@@ -9,6 +9,7 @@ import importlib
 ADAPTERS: dict[str, str] = {
     "sqlite": "skyrelay.runtime.queues.sqlite:from_config",
     "sqs": "skyrelay.runtime.queues.sqs:from_config",
+    "servicebus": "skyrelay.runtime.queues.servicebus:from_config",
 }
 
 

@@ -93,10 +93,11 @@ def sha256_digests(v: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class LimiterConfig(_M):
-    backend: Literal["memory", "sqlite", "redis", "dynamodb"] = Field(
+    backend: Literal["memory", "sqlite", "redis", "dynamodb", "cosmos"] = Field(
         default="memory",
         description="memory: one process only, lost on restart; sqlite: the processes of one host, kept across "
-                    "restarts; redis: shared by hosts (Lua); dynamodb: shared, serverless (Lambda, no VPC)",
+                    "restarts; redis: shared by hosts (Lua); dynamodb: shared, serverless (Lambda, no VPC); "
+                    "cosmos: shared, serverless (Azure Functions)",
     )
     path: str = Field(default=".skyrelay/limits.db", min_length=1, description="sqlite: the limits file")
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -105,6 +106,12 @@ class LimiterConfig(_M):
                               description="dynamodb: the table for the counters (on Lambda: the job table)")
     endpoint_url: str | None = Field(default=None, description="dynamodb: an emulator endpoint (tests)")
     region: str | None = Field(default=None, description="dynamodb: the table's region (default: AWS_REGION)")
+    # cosmos (Azure): the job store's container; on Azure Functions, bootstrap fills these in
+    cosmos_endpoint: str | None = Field(default=None, min_length=1, description="cosmos: the account endpoint")
+    cosmos_database: str | None = Field(default=None, min_length=1, description="cosmos: the database")
+    cosmos_container: str | None = Field(default=None, min_length=1, description="cosmos: the container")
+    client_id: str | None = Field(default=None, description="cosmos: the managed identity's client id")
+    cosmos_emulator_key: str | None = Field(default=None, description="cosmos: an emulator's key (tests)")
 
 
 class CacheConfig(_M):

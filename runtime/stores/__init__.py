@@ -9,6 +9,7 @@ import importlib
 ADAPTERS: dict[str, str] = {
     "sqlite": "skyrelay.runtime.stores.sqlite:from_config",
     "dynamodb": "skyrelay.runtime.stores.dynamodb:from_config",
+    "cosmos": "skyrelay.runtime.stores.cosmos:from_config",
 }
 
 

@@ -27,6 +27,7 @@ from skyrelay.runtime.queues.base import DeadLetter, Delivery, PullQueue, QueueP
 from skyrelay.runtime.queues.sqlite import SqliteJobQueue
 from skyrelay.runtime.stores.base import JobStore
 from skyrelay.runtime.stores.sqlite import SqliteJobStore
+from tests.contracts import azure_adapters
 
 
 @dataclass
@@ -127,7 +128,12 @@ def dynamodb_twin(store) -> JobStore:
 store_factories = {"sqlite": sqlite_store, "dynamodb": dynamodb_store}
 # A second instance over the same data, as another process or Lambda container would open it.
 store_twins = {"sqlite": sqlite_twin, "dynamodb": dynamodb_twin}
+
+# ---- Azure (tests/contracts/azure_adapters.py) ----
+store_factories["cosmos"] = azure_adapters.cosmos_store
+store_twins["cosmos"] = azure_adapters.cosmos_twin
 queue_factories = {"sqlite": sqlite_queue, "sqs": sqs_queue, "sqs-lambda": sqs_lambda_queue}
+queue_factories["servicebus-functions"] = azure_adapters.servicebus_functions_queue  # Azure
 PULL = ("sqlite", "sqs")  # the entries whose adapter is a PullQueue
 EXCLUSIVE = ("sqlite",)  # pull queues that never hand one message to two concurrent receivers
 

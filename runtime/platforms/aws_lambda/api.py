@@ -5,21 +5,9 @@ import os
 
 from skyrelay import deployment as contract
 from skyrelay.runtime.platforms.aws_lambda import runtime
+from skyrelay.runtime.platforms.bootstrap import api_app as build_app
 
-JOBS_ROUTES = "skyrelay.runtime.api.jobs"
 _state: dict = {}
-
-
-def build_app(config, store, queue, jobs_cfg, router=None):
-    """The ASGI app with the job service wired to the given store and queue."""
-    from skyrelay.runtime.api.app import ROUTE_MODULES, create_app
-    from skyrelay.runtime.jobs.wiring import build_service
-
-    modules = ROUTE_MODULES if JOBS_ROUTES in ROUTE_MODULES else (*ROUTE_MODULES, JOBS_ROUTES)
-    app = create_app(config, router=router, route_modules=modules)
-    ctx = app.state.ctx
-    ctx.jobs = build_service(config, ctx.router, store, queue, jobs_cfg)
-    return app
 
 
 def make_handler(app):

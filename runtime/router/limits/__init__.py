@@ -33,6 +33,16 @@ def make_limiter(cfg) -> Limiter:
             raise ValueError("limiter.table: required for the dynamodb backend")
         return DynamoDbLimiter(cfg.table, endpoint_url=getattr(cfg, "endpoint_url", None),
                                region=getattr(cfg, "region", None))
+    if cfg.backend == "cosmos":
+        # The job store's Cosmos container (type=limit documents); on Azure Functions, bootstrap sets
+        # the endpoint, database and container from the deployment's variables.
+        from skyrelay.runtime.router.limits.cosmos import CosmosLimiter
+
+        for name in ("cosmos_endpoint", "cosmos_database", "cosmos_container"):
+            if not getattr(cfg, name, None):
+                raise ValueError(f"limiter.{name}: required for the cosmos backend")
+        return CosmosLimiter(cfg.cosmos_endpoint, cfg.cosmos_database, cfg.cosmos_container,
+                             client_id=cfg.client_id, emulator_key=cfg.cosmos_emulator_key)
     return MemoryLimiter()
 
 

@@ -1,0 +1,140 @@
+"""1,000 jobs through the Azure Functions worker over the Cosmos DB and Service Bus peers, the worker
+process SIGKILLed at progress points (not times) and restarted, five times or more.
+
+Every job must end COMPLETE or FAILED (none lost), no job may complete twice, and every upstream call
+must be explained by a claimed attempt (calls <= attempts). The poison job ends FAILED after the
+configured attempts with its message in the dead-letter queue. (tests/jobs/test_durability.py is the
+local version.)
+"""
+
+import asyncio
+import collections
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from skyrelay import deployment as contract
+from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
+from tests import peers
+from tests.contracts.azure_adapters import cosmos_on, fresh_container, servicebus_producer, servicebus_queues
+
+N_JOBS = 1000
+MAX_ATTEMPTS = 5
+MIN_KILLS = 5
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def seed(container: str, queues: dict) -> list[str]:
+    store, producer = cosmos_on(container), servicebus_producer(queues, 50)
+    ids, now = [], time.time()
+    try:
+        for i in range(N_JOBS + 1):
+            prompt = "poison" if i == N_JOBS // 2 else f"p{i}"
+            job = Job(id=new_job_id(), tenant="t", status=JobStatus.PENDING,
+                      request={"model": "fast", "messages": [{"role": "user", "content": prompt}]},
+                      model="fast", created_at=now, updated_at=now, expires_at=now + 3600,
+                      priority="batch" if i % 2 else "interactive")
+            await store.create(job)
+            await producer.enqueue(job.id, job.priority)
+            ids.append(job.id)
+    finally:
+        await store.close()
+        await producer.close()
+    return ids
+
+
+async def all_jobs(container: str) -> list[Job]:
+    store = cosmos_on(container)
+    try:
+        docs = await store._query("SELECT * FROM c WHERE c.type = 'job'", {})
+        return [store._job(d) for d in docs]
+    finally:
+        await store.close()
+
+
+async def open_jobs(container: str) -> int:
+    store = cosmos_on(container)
+    try:
+        (n,) = await store._query("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'job' AND "
+                                  "(c.status = 'PENDING' OR c.status = 'PROCESSING')", {})
+        return n
+    finally:
+        await store.close()
+
+
+def open_messages(queues: dict) -> int:
+    bus = peers.servicebus()
+    return sum(c["active"] + c["scheduled"] + c["locked"] for c in (bus.counts(q) for q in queues.values()))
+
+
+def start(container: str, queues: dict, log: Path) -> subprocess.Popen:
+    env = {**os.environ, contract.COSMOS_ENDPOINT: peers.cosmos(), contract.COSMOS_EMULATOR_KEY: peers.COSMOS_EMULATOR_KEY,
+           contract.SERVICEBUS_EMULATOR_CONNECTION: peers.servicebus().connection_string}
+    p = subprocess.Popen([sys.executable, "-m", "tests.azure_runtime.durability_worker", container, queues["interactive"],
+                          queues["batch"], str(log), str(MAX_ATTEMPTS)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=str(ROOT))
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def test_sigkilled_functions_worker_loses_nothing_and_completes_once(tmp_path):
+    queues = servicebus_queues(max_receives=50, lock_duration_s=3)
+    container = asyncio.run(fresh_container())
+    ids = asyncio.run(seed(container, queues))
+    log = tmp_path / "calls.log"
+    kill_at = sorted(random.Random().sample(range(N_JOBS // 10, N_JOBS * 9 // 10), MIN_KILLS))
+    kills = 0
+    proc = start(container, queues, log)
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            left = asyncio.run(open_jobs(container)) + open_messages(queues)
+            if not left:
+                break
+            if kills < MIN_KILLS and 2 * (N_JOBS + 1) - left >= 2 * kill_at[kills]:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                proc = start(container, queues, log)
+            else:
+                time.sleep(0.2)
+    finally:
+        proc.kill()
+        proc.wait()
+
+    jobs = {j.id: j for j in asyncio.run(all_jobs(container))}
+    producer = servicebus_producer(queues, 50)
+
+    async def dead():
+        try:
+            return await producer.dead_letters()
+        finally:
+            await producer.close()
+
+    dead_letters = asyncio.run(dead())
+    assert kills >= MIN_KILLS, "the jobs finished before the worker was killed enough times"
+    # lost: 0
+    assert set(jobs) == set(ids)
+    assert all(j.status in (JobStatus.COMPLETE, JobStatus.FAILED) for j in jobs.values())
+    assert open_messages(queues) == 0
+    # completed twice: 0, and every upstream call is explained by an attempt
+    calls = collections.Counter(line.split(" ", 1)[1] for line in log.read_text().splitlines())
+    by_prompt = {j.request["messages"][0]["content"]: j for j in jobs.values()}
+    for prompt, job in by_prompt.items():
+        assert calls[prompt] <= job.attempts, (prompt, calls[prompt], job.attempts)
+        if job.status == JobStatus.COMPLETE:
+            assert calls[prompt] >= 1
+            assert [h["event"] for h in job.history].count("completed") == 1
+            assert job.result["text"] == f"done {prompt}"
+    # the poison job: FAILED after the configured attempts, its message dead-lettered with the reason
+    poison = by_prompt["poison"]
+    assert poison.status == JobStatus.FAILED and poison.attempts == MAX_ATTEMPTS
+    assert (poison.id, "upstream_server_error") in {(d.job_id, d.reason) for d in dead_letters}
+    others_failed = [j for j in jobs.values() if j.status == JobStatus.FAILED and j.id != poison.id]
+    assert all(j.error["code"] == "max_attempts" for j in others_failed)
+    print(f"\nkills={kills} calls={sum(calls.values())} completed={len(jobs) - 1 - len(others_failed)} "
+          f"max_attempts_failures={len(others_failed)}")
