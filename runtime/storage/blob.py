@@ -1,6 +1,8 @@
 """Object storage on Azure Blob Storage (azure-storage-blob): a container, with the Function's managed
 identity (DefaultAzureCredential) or, against Azurite in tests, a connection string."""
 
+import contextlib
+
 from skyrelay.runtime.storage.base import ThreadedStorage
 
 
@@ -65,10 +67,8 @@ class BlobStorage(ThreadedStorage):
     def _delete(self, full: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
-        try:
+        with contextlib.suppress(ResourceNotFoundError):
             self.container.delete_blob(full)
-        except ResourceNotFoundError:
-            pass
 
     def uri(self, key: str) -> str:
         return f"{self.container.url.rstrip('/')}/{self._key(key)}"

@@ -1,6 +1,8 @@
 """Object storage on Google Cloud Storage (google-cloud-storage), with Application Default Credentials,
 or anonymous against gcp-storage-emulator in tests (`endpoint`)."""
 
+import contextlib
+
 from skyrelay.runtime.storage.base import ThreadedStorage
 
 
@@ -55,10 +57,8 @@ class GcsStorage(ThreadedStorage):
     def _delete(self, full: str) -> None:
         from google.api_core.exceptions import NotFound
 
-        try:
+        with contextlib.suppress(NotFound):
             self.bucket.blob(full).delete()
-        except NotFound:
-            pass
 
     def uri(self, key: str) -> str:
         return f"gs://{self.bucket_name}/{self._key(key)}"
