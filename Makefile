@@ -30,6 +30,7 @@ lint: install
 
 test: install
 	bash scripts/system-deps.sh
+	bash scripts/node-peers.sh
 	$(VENV)/bin/ruff check .
 	$(PY) scripts/import_tree.py >/dev/null
 	cd build/import-tree && ../../$(VENV)/bin/lint-imports ../../.importlinter
