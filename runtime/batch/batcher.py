@@ -9,7 +9,8 @@ Per deployment with pending chunks (`pending/<deployment>/`, oldest first):
   `min_records` (Bedrock's per-model minimum); under the minimum past `max_wait_s`, they run on demand;
 - on Azure, a group is formed only while the deployment's open groups plus it stay within
   `max_enqueued_tokens` (the enqueued-token quota; the rest waits for the next tick).
-Then every open group (`open/<deployment>/`) takes the steps that are due (groups.py), and every open
+Cancelling batches come first (their unclaimed chunks are claimed as cancelled, so no group takes
+them). Then every open group (`open/<deployment>/`) takes the steps that are due (groups.py), and every open
 batch (`open-batches/`) is finalized once all of its lines are answered (finalize.py).
 
 `observe` reports lines served by batch and on demand, for /metrics and the dashboards (observe.py).
@@ -47,6 +48,11 @@ class Batcher:
     async def tick(self) -> dict:
         """Everything due now; returns what it did (for logs and tests)."""
         done = {"groups_formed": 0, "fallback_lines": 0, "batches_finalized": 0}
+        batches = [key.rsplit("/", 1)[1] for key in await self.storage.list("open-batches")]
+        for batch_id in batches:  # a cancelling batch's unclaimed chunks go first, so no group takes them
+            r = await self.store.get(batch_id)
+            if r is not None and r.attempts == rec.CANCELLING:
+                done["batches_finalized"] += await self.finalizer.advance(batch_id)
         pending: dict[str, list[rec.Chunk]] = {}
         for key in await self.storage.list("pending"):
             chunk = rec.parse_chunk(key)

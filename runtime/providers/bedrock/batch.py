@@ -118,8 +118,8 @@ class BedrockBatch:
         rid = doc.get("recordId")
         if doc.get("error"):
             err = doc["error"]
-            return LineResult(rid, error=error_of(str(err.get("errorCode", "upstream_error")),
-                                                  err.get("errorMessage", "")))
+            return LineResult(rid, error=error_of("upstream_line_error",
+                                                  f"{err.get('errorCode', '')}: {err.get('errorMessage', '')}"))
         out = doc.get("modelOutput") or {}
         if "output" in out:  # Converse
             content = (out.get("output") or {}).get("message", {}).get("content") or []
