@@ -110,7 +110,7 @@ class BatchService:
             _fail("input_file_id", "required")
         if endpoint != "/v1/chat/completions":
             _fail("endpoint", "must be /v1/chat/completions")
-        if window not in WINDOWS:
+        if not isinstance(window, str) or window not in WINDOWS:
             _fail("completion_window", "must be 24h")
         metadata = doc.get("metadata")
         if metadata is not None and (not isinstance(metadata, dict) or len(metadata) > 16 or not all(
