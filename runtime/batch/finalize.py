@@ -27,6 +27,13 @@ def _usage(job_usage: dict | None) -> Usage:
                  u.get("output_tokens", 0))
 
 
+def _read(path: str):
+    with open(path, "rb") as f:
+        for raw in f:
+            if raw.strip():
+                yield orjson.loads(raw)
+
+
 class Finalizer:
     def __init__(self, b):
         self.b = b
@@ -43,7 +50,17 @@ class Finalizer:
             return 0
         if not await self._answered(r):
             return 0
-        parts = await self._parts(r)
+        tmp = tempfile.mkdtemp(prefix="skyrelay-final-")
+        try:
+            return await self._finish(r, marker, tmp)
+        finally:
+            for name in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, name))
+            os.rmdir(tmp)
+
+    async def _finish(self, r, marker: str, tmp: str) -> int:
+        b = self.b
+        parts = await self._parts(r, tmp)
         if parts is None:  # a fallback job is still running
             return 0
         won = await b.store.transition(r.id, [JobStatus.PROCESSING], None, {
@@ -53,7 +70,7 @@ class Finalizer:
             expect_attempts=r.attempts)
         if won is None:
             return 0
-        await self._write(won, parts)
+        await self._write(won, parts, tmp)
         await b.storage.delete(marker)
         return 1
 
@@ -81,31 +98,32 @@ class Finalizer:
                 await b.store.transition(group.id, [JobStatus.PROCESSING], None, {"metadata": {"cancel": True}})
         return ready
 
-    async def _parts(self, r) -> list[dict] | None:
-        out = []
+    async def _parts(self, r, tmp: str) -> list[str] | None:
+        """The batch's part files, downloaded (None while a fallback job of it is still running)."""
+        paths = []
         for key in await self.b.storage.list(f"batches/{r.id}/parts"):
-            raw = await self.b.storage.get(key) or b""
-            for text in raw.splitlines():
-                if not text.strip():
-                    continue
-                doc = orjson.loads(text)
+            path = os.path.join(tmp, f"part-{len(paths)}")
+            if not await self.b.storage.get_file(key, path):
+                continue
+            paths.append(path)
+            for doc in _read(path):
                 if doc["kind"] == "fallback":
                     job = await self.b.store.get(doc["job"])
                     if job is not None and job.status not in FINAL:
                         return None
-                    doc["job_record"] = job
-                out.append(doc)
-        return out
+        return paths
 
-    async def _write(self, r, parts: list[dict]) -> None:
+    async def _write(self, r, parts: list[str], tmp: str) -> None:
+        """The output and error files, a line at a time (in no particular order, as OpenAI's)."""
         b = self.b
-        tmp = tempfile.mkdtemp(prefix="skyrelay-final-")
         out_path, err_path = os.path.join(tmp, "output.jsonl"), os.path.join(tmp, "errors.jsonl")
         counts = {"total": r.batch["lines"], "completed": 0, "failed": 0}
         usage, cost = Usage(), 0.0
-        try:
-            with open(out_path, "wb") as out, open(err_path, "wb") as err:
-                for p in sorted(parts, key=lambda d: d["n"]):
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            for path in parts:
+                for p in _read(path):
+                    if p["kind"] == "fallback":
+                        p["job_record"] = await b.store.get(p["job"])
                     line, u, c = self._line(r, p)
                     if line.get("error") is None:
                         counts["completed"] += 1
@@ -114,24 +132,20 @@ class Finalizer:
                     else:
                         counts["failed"] += 1
                         err.write(orjson.dumps(line) + b"\n")
-            tenant = r.batch["tenant"]
-            ids = {}
-            for kind, path in (("output", out_path), ("error", err_path)):
-                size = os.path.getsize(path)
-                if not size:
-                    continue
-                file_id = f"file-{r.id.removeprefix('batch_')}-{kind}"
-                key = f"batches/{r.id}/{kind}.jsonl"
-                await b.storage.put_file(key, path)
-                await b.store.create(rec.record(file_id, rec.files_of(tenant), JobStatus.COMPLETE, b.clock(),
-                                                b.cfg.store.ttl_s, batch={"kind": "file", "key": key, "bytes": size,
-                                                                          "filename": f"{r.id}_{kind}.jsonl",
-                                                                          "purpose": "batch_output"}))
-                ids[kind] = file_id
-        finally:
-            for name in os.listdir(tmp):
-                os.unlink(os.path.join(tmp, name))
-            os.rmdir(tmp)
+        tenant = r.batch["tenant"]
+        ids = {}
+        for kind, path in (("output", out_path), ("error", err_path)):
+            size = os.path.getsize(path)
+            if not size:
+                continue
+            file_id = f"file-{r.id.removeprefix('batch_')}-{kind}"
+            key = f"batches/{r.id}/{kind}.jsonl"
+            await b.storage.put_file(key, path)
+            await b.store.create(rec.record(file_id, rec.files_of(tenant), JobStatus.COMPLETE, b.clock(),
+                                            b.cfg.store.ttl_s, batch={"kind": "file", "key": key, "bytes": size,
+                                                                      "filename": f"{r.id}_{kind}.jsonl",
+                                                                      "purpose": "batch_output"}))
+            ids[kind] = file_id
         now = b.clock()
         cancelled = r.batch.get("cancelled")
         state = "cancelled" if cancelled else "completed"

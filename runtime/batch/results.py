@@ -55,8 +55,9 @@ class Apply:
         self.state = group.batch.get("provider_state", "completed")
         self.totals = {"lines": 0, "completed": 0, "failed": 0, "fallback": 0, "cost": 0.0, "on_demand_cost": 0.0,
                        "usage": usage_fields(Usage())}
-        self.parts: dict[str, list[bytes]] = {}
+        self.parts: dict[str, object] = {}  # batch id -> its part, a local file written line by line
         self._owners: dict[str, object] = {}
+        self._tmp = ""
 
     # ---- inputs ----
     async def _outputs(self, tmp: str) -> list[str]:
@@ -98,7 +99,7 @@ class Apply:
 
     # ---- the pass ----
     async def run(self) -> dict:
-        tmp = tempfile.mkdtemp(prefix="skyrelay-apply-")
+        tmp = self._tmp = tempfile.mkdtemp(prefix="skyrelay-apply-")
         try:
             lines_path = os.path.join(tmp, "lines.jsonl")
             if not await self.b.storage.get_file(f"groups/{self.r.id}/lines.jsonl", lines_path):
@@ -130,9 +131,12 @@ class Apply:
             missing = [i for i in range(len(meta)) if not seen[i]]
             if missing:
                 await self._missing(missing, meta, lines_path)
-            for owner, chunks in self.parts.items():
-                await self.b.storage.put(f"batches/{owner}/parts/{self.r.id}.jsonl", b"".join(chunks))
+            for owner, part in self.parts.items():
+                part.close()
+                await self.b.storage.put_file(f"batches/{owner}/parts/{self.r.id}.jsonl", part.name)
         finally:
+            for part in self.parts.values():
+                part.close()
             for name in os.listdir(tmp):
                 os.unlink(os.path.join(tmp, name))
             os.rmdir(tmp)
@@ -202,7 +206,10 @@ class Apply:
             await self.b.queue.enqueue(job.id, "batch")
 
     def _part(self, owner_id: str, doc: dict) -> None:
-        self.parts.setdefault(owner_id, []).append(orjson.dumps(doc) + b"\n")
+        part = self.parts.get(owner_id)
+        if part is None:
+            part = self.parts[owner_id] = open(os.path.join(self._tmp, f"part-{len(self.parts)}"), "wb")  # noqa: SIM115
+        part.write(orjson.dumps(doc) + b"\n")
 
     async def _missing(self, missing: list[int], meta: list, lines_path: str | None) -> None:
         state = self.state
