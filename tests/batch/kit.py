@@ -108,3 +108,14 @@ def jsonl(lines: list[dict]) -> bytes:
 def line(custom_id: str, model: str, text: str = "hello batch world", **body) -> dict:
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
             "body": {"model": model, "messages": [{"role": "user", "content": text}], **body}}
+
+
+async def file_bytes(rig: "Rig", tenant: str, file_id: str) -> bytes:
+    """A file's content through the batch service (what GET /v1/files/{id}/content sends)."""
+    from pathlib import Path
+
+    path = Path(await rig.batches.file_content(tenant, file_id))
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink()

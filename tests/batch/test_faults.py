@@ -11,7 +11,7 @@ import pytest
 from skyrelay.runtime.batch import records as rec
 from skyrelay.runtime.batch.wiring import make_batcher
 from skyrelay.runtime.jobs.model import JobStatus
-from tests.batch.kit import PRICE, UPSTREAM, Rig, jsonl, line, sim_batch
+from tests.batch.kit import PRICE, UPSTREAM, Rig, file_bytes, jsonl, line, sim_batch
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,7 @@ async def output(rig: Rig, batch_id: str) -> tuple[list[dict], list[dict], objec
     read = []
     for key in ("output_file_id", "error_file_id"):
         file_id = b.result.get(key)
-        content = open(await rig.batches.file_content("pro", file_id), "rb").read() if file_id else b""
+        content = await file_bytes(rig, "pro", file_id) if file_id else b""
         read.append([orjson.loads(x) for x in content.splitlines()])
     return read[0], read[1], b
 

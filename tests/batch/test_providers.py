@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from skyrelay.runtime.jobs.webhooks import new_secret
 from tests.batch.conftest import MODELS, STORAGES
-from tests.batch.kit import PRICE, Rig, jsonl, line, sim_batch
+from tests.batch.kit import PRICE, Rig, file_bytes, jsonl, line, sim_batch
 from tests.jobs.test_webhooks import Receiver
 
 pytestmark = pytest.mark.anyio
@@ -94,7 +94,7 @@ async def test_mixed_jobs_go_out_as_one_provider_job_and_come_back_to_the_right_
 
             batch = await rig.batches.get("pro", b.id)
             assert batch.result["request_counts"] == {"total": 4, "completed": 4, "failed": 0}
-            out = open(await rig.batches.file_content("pro", batch.result["output_file_id"]), "rb").read()
+            out = await file_bytes(rig, "pro", batch.result["output_file_id"])
             lines = [orjson.loads(x) for x in out.splitlines()]
             assert sorted(x["custom_id"] for x in lines) == [f"line-{k}" for k in range(4)]
             for x in lines:
