@@ -111,7 +111,10 @@ class Batcher:
             full = lines >= cap or (len(take) < len(chunks) and take)
             if take and (full or (waited and lines >= b.min_records)):
                 gid = await self.groups.create(deployment, take)
-                await self.groups.advance(deployment, gid)
+                try:
+                    await self.groups.advance(deployment, gid)
+                except Exception:  # its steps are retried from the open-group index
+                    log.exception("%s: group %s failed to advance; next tick retries", self.name, gid)
                 formed += 1
                 chunks = chunks[len(take):]
                 if room is not None:

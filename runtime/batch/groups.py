@@ -108,6 +108,9 @@ class Groups:
                 for key in r.request["chunks"]:
                     part = os.path.join(tmp, "chunk")
                     if not await self.b.storage.get_file(key, part):
+                        now = await self.b.store.get(r.id)
+                        if now is not None and now.attempts > rec.CLAIMED:
+                            return  # another run wrote the input first and removed the chunks
                         raise RuntimeError(f"{r.id}: chunk {key} is gone")
                     with open(part, "rb") as f:
                         for raw in f:
