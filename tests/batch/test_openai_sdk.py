@@ -126,3 +126,30 @@ def test_bad_input_is_a_4xx_naming_the_problem_and_nothing_is_stored(tmp_path, b
             free.files.retrieve(good.id)
         records, objects = _stored(tmp_path)
         assert records == 1 and objects == [f"files/{good.id}.jsonl"]  # only the good file: no batch, no chunk
+
+
+def test_a_mode_batch_job_completes_through_the_worker_process_batcher(tmp_path, batch_sim):
+    """`skyrelay serve` with its job worker process (the default): the batcher runs beside the worker that
+    sweeps, and a `mode: batch` job submitted to the API completes at the batch price."""
+    from tests.servekit import http
+
+    cfg = config(tmp_path, batch_sim.base_url)
+    cfg["jobs"]["worker"]["in_process"] = False
+    price = next(d["price"] for d in cfg["deployments"] if d["name"] == "fast-bedrock")
+    with Serve(tmp_path, cfg) as srv:
+        auth = {"authorization": f"Bearer {PRO}"}
+        status, _, job = http("POST", srv.url + "/v1/jobs", {"model": "fast", "prompt": "wait for the batch",
+                                                            "mode": "batch", "max_tokens": 6}, auth)
+        assert status == 202, job
+        deadline = time.monotonic() + 60
+        while True:
+            _, _, got = http("GET", f"{srv.url}/v1/jobs/{job['id']}", headers=auth)
+            if got["status"] in ("COMPLETE", "FAILED") or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert got["status"] == "COMPLETE" and got["mode"] == "batch" and got["batch"]["state"] == "completed", got
+        u = got["usage"]
+        assert u["output_tokens"] == 6
+        assert got["cost"] == pytest.approx((u["input_tokens"] * price["input"] + u["output_tokens"] * price["output"])
+                                            / 2 / 1000)
+        assert sim_batch(batch_sim.base_url)["counts"] == {"bedrock:created": 1}
