@@ -154,7 +154,9 @@ class FileItem:
         try:
             size = os.path.getsize(path)
             await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/octet-stream"),
+                        # JSONL is text: Mangum passes it through API Gateway as is (an octet stream would
+                        # go out base64-encoded without the API's binary media types)
+                        "headers": [(b"content-type", b"application/jsonl"),
                                     (b"content-length", str(size).encode())]})
             with open(path, "rb") as f:
                 while True:

@@ -63,7 +63,7 @@ def build_document(models: list[str] | None = None) -> dict:
                                 "description": "JSONL: one /v1/chat/completions request per line"},
                        "purpose": {"type": "string", "enum": ["batch"]}}}}}}
     content_ok = {"description": "the file's bytes",
-                  "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+                  "content": {"application/jsonl": {"schema": {"type": "string", "format": "binary"}}}}
     metrics_ok = {"description": "Prometheus text exposition",
                   "content": {"text/plain": {"schema": {"type": "string"}}}}
     return {

@@ -70,3 +70,37 @@ def test_the_worker_answers_the_batch_schedule_and_the_job_completes_at_the_batc
     assert any(e["Mode"] == "batch" and e["Jobs"] == 1 and e["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "skyrelay"
                for e in emf), emf
     assert handler({"skyrelay": "batch"})["groups_formed"] == 0  # a second tick: nothing left to do
+
+
+def test_the_openai_batch_api_through_api_gateway_and_the_scheduled_worker(started, sim):
+    """POST /v1/files (multipart, as the openai SDK sends it), POST /v1/batches and GET .../content through
+    the API Lambda's REST events; the content comes back as text (not base64: no binary media types)."""
+    from skyrelay.runtime.platforms.aws_lambda import api, worker
+
+    s, bucket = started
+    app = api.make_handler(api.build_app(s.config, s.store, s.queue, s.jobs))
+    lines = b"".join(json.dumps({"custom_id": f"c{i}", "method": "POST", "url": "/v1/chat/completions", "body": {
+        "model": "fast", "messages": [{"role": "user", "content": f"lambda line {i}"}], "max_tokens": 3}}).encode()
+        + b"\n" for i in range(3))
+    body = (b'--xyz\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+            b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n" + lines + b"\r\n--xyz--\r\n")
+    event = rest_event("POST", "/v1/files")
+    event["headers"]["content-type"] = "multipart/form-data; boundary=xyz"
+    event["multiValueHeaders"]["content-type"] = ["multipart/form-data; boundary=xyz"]
+    event["body"] = body.decode()
+    out = app(event)
+    assert out["statusCode"] == 200, out
+    file_id = json.loads(out["body"])["id"]
+    out = app(rest_event("POST", "/v1/batches", {"input_file_id": file_id, "endpoint": "/v1/chat/completions",
+                                                 "completion_window": "24h"}))
+    assert out["statusCode"] == 200, out
+    batch_id = json.loads(out["body"])["id"]
+    handler = worker.make_handler(s.store, s.queue, None, s.jobs, s.config)
+    handler(contract.BATCH_EVENT)
+    batch = json.loads(app(rest_event("GET", f"/v1/batches/{batch_id}"))["body"])
+    assert batch["status"] == "completed" and batch["request_counts"] == {"total": 3, "completed": 3, "failed": 0}
+    content = app(rest_event("GET", f"/v1/files/{batch['output_file_id']}/content"))
+    assert content["statusCode"] == 200 and not content.get("isBase64Encoded"), content
+    got = sorted(json.loads(x)["custom_id"] for x in content["body"].splitlines())
+    assert got == ["c0", "c1", "c2"]
