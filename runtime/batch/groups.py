@@ -6,9 +6,10 @@
 Every step is `transition(expect_attempts=step)` on the group record (records.py), so two runs of a
 tick never both take a step. The two steps with outside effects hold a lease (`claim.until`):
 - SUBMITTING: the run that won it submits. A run that finds it past its lease (the submitter died)
-  submits again only where that is idempotent: Bedrock's `clientRequestToken` is the group id, so the
-  retry returns the same job. On Azure and Vertex a stale SUBMITTING falls back to on demand instead
-  (a second provider job is never risked).
+  first makes sure no job exists: Bedrock's `clientRequestToken` is the group id, so submitting again
+  returns the same job; on Azure and Vertex it looks the job up by its name (the group id, in Azure's
+  `metadata` and Vertex's `displayName`) and submits only when none is there. If the look-up itself
+  fails, the lines run on demand rather than risk a second provider job.
 - APPLYING: results are written with conditional transitions (a job completes once) and files under
   deterministic keys (a rewrite writes the same bytes), so a run that takes over a stale lease
   re-applies without applying anything twice.
@@ -177,18 +178,31 @@ class Groups:
         if self._leased(r):
             return
         dep = self.b.config.deployment(r.request["deployment"])
-        if dep.provider == "bedrock":  # clientRequestToken = the group id: the same job comes back
-            won = await self.step(r, rec.SUBMITTING, None, lease=True)
-            if won is not None:
-                await self._send_submit(won)
+        tr = translator_for(dep.provider)
+        won = await self.step(r, rec.SUBMITTING, None, lease=True)
+        if won is None:
             return
-        log.error("%s: its submitter died mid-submit; on %s a second submit could run the work twice, so its "
-                  "lines run on demand", r.id, dep.provider)
-        won = await self.step(r, rec.APPLYING, {"batch": {**r.batch, "state": "submit_unknown",
-                                                          "provider_state": "failed",
-                                                          "message": "submit outcome unknown"}}, lease=True)
-        if won is not None:
-            await self._apply(won)
+        if not hasattr(tr, "find"):  # Bedrock: clientRequestToken = the group id: the same job comes back
+            await self._send_submit(won)
+            return
+        upstream = dep.upstream()
+        try:
+            job_id = tr.found(await self.b.transport.send(upstream, tr.find(upstream, r.id), f"{dep.name}: find"),
+                              r.id)
+        except BatchCallFailed as exc:
+            log.error("%s: its submitter died mid-submit and the look-up failed (%s); its lines run on demand",
+                      r.id, exc)
+            won = await self.step(won, rec.APPLYING, {"batch": {**r.batch, "state": "submit_unknown",
+                                                                "provider_state": "failed",
+                                                                "message": "submit outcome unknown"}}, lease=True)
+            if won is not None:
+                await self._apply(won)
+            return
+        if job_id is None:
+            await self._send_submit(won)
+            return
+        await self.step(won, rec.RUNNING, {"batch": {**r.batch, "state": "submitted", "provider_job": job_id,
+                                                     "submitted_at": self.b.clock(), "recovered": True}})
 
     async def _poll(self, r) -> None:
         dep = self.b.config.deployment(r.request["deployment"])

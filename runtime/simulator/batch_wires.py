@@ -135,6 +135,12 @@ async def azure_create(request: web.Request) -> web.Response:
     return _json(_azure_doc(job))
 
 
+async def azure_list(request: web.Request) -> web.Response:
+    _azure(request)
+    jobs = [j for j in request.app[BATCH_KEY].jobs.values() if j.provider == "azure_openai"]
+    return _json({"object": "list", "data": [_azure_doc(j) for j in reversed(jobs)], "has_more": False})
+
+
 async def azure_get(request: web.Request) -> web.Response:
     _azure(request)
     job = _job(request, "batch_id", "azure_openai")
@@ -170,6 +176,13 @@ async def vertex_create(request: web.Request) -> web.Response:
     return _json(_vertex_doc(request, job))
 
 
+async def vertex_list(request: web.Request) -> web.Response:
+    wanted = request.query.get("filter", "").removeprefix("display_name=").strip('"')
+    jobs = [j for j in request.app[BATCH_KEY].jobs.values()
+            if j.provider == "vertex" and (not wanted or j.extra.get("name") == wanted)]
+    return _json({"batchPredictionJobs": [_vertex_doc(request, j) for j in jobs]})
+
+
 async def vertex_get(request: web.Request) -> web.Response:
     job = _job(request, "job_id", "vertex")
     await progress(request.app, job)
@@ -190,9 +203,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/openai/files", azure_upload)
     app.router.add_get("/openai/files/{file_id}/content", azure_content)
     app.router.add_post("/openai/batches", azure_create)
+    app.router.add_get("/openai/batches", azure_list)
     app.router.add_get("/openai/batches/{batch_id}", azure_get)
     app.router.add_post("/openai/batches/{batch_id}/cancel", azure_cancel)
     jobs = "/v1/projects/{project}/locations/{location}/batchPredictionJobs"
     app.router.add_post(jobs, vertex_create)
+    app.router.add_get(jobs, vertex_list)
     app.router.add_get(jobs + "/{job_id:[^/:]+}", vertex_get)
     app.router.add_post(jobs + "/{job_id:[^/:]+}:cancel", vertex_cancel)

@@ -196,6 +196,31 @@ async def test_a_dead_runs_steps_are_taken_over_without_a_second_submit_or_apply
         await rig.close()
 
 
+@pytest.mark.parametrize("provider", ["azure_openai", "vertex"])
+async def test_a_dead_submitter_is_found_by_name_not_submitted_again(tmp_path, batch_sim, provider):
+    fault(batch_sim, provider, "batch-slow", seconds=0.5)
+    rig = Rig(tmp_path, batch_sim.base_url)
+    model = {"azure_openai": "m-azure", "vertex": "m-vertex"}[provider]
+    try:
+        ids = await submit(rig, 2, model)
+        await rig.batcher.tick()
+        [marker] = await rig.storage.list("open")
+        gid = marker.rsplit("/", 1)[1]
+        first = (await rig.store.get(gid)).batch["provider_job"]
+        # the submitter "died" after the provider made the job, before the batcher recorded it
+        await rig.store.transition(gid, [JobStatus.PROCESSING], None, {"attempts": rec.SUBMITTING,
+                                                                       "claim": {"msg": "dead", "until": 0}})
+        await asyncio.sleep(0.6)
+        await settle(rig, 3)
+        assert created(batch_sim, provider) == 1  # found by its name, not submitted again
+        group = await rig.store.get(gid)
+        assert group.batch["provider_job"] == first and group.batch.get("recovered") is True
+        states = [(await rig.store.get(i)).batch["state"] for i in ids]
+        assert states == ["completed", "completed"]
+    finally:
+        await rig.close()
+
+
 async def test_cancel_before_the_provider_job_runs_nothing(tmp_path, batch_sim):
     rig = Rig(tmp_path, batch_sim.base_url)
     try:

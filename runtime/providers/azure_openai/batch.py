@@ -64,6 +64,16 @@ class AzureBatch:
     def created(self, body: bytes) -> str:
         return orjson.loads(body)["id"]
 
+    def find(self, upstream: Upstream, name: str) -> HttpCall:
+        """The recent batches, to find the one a submitter created before it died (by `metadata`)."""
+        return HttpCall("GET", f"{_base(upstream)}/batches?{_version(upstream)}&limit=100", dict(JSON), b"")
+
+    def found(self, body: bytes, name: str) -> str | None:
+        for batch in orjson.loads(body).get("data") or ():
+            if (batch.get("metadata") or {}).get("skyrelay_group") == name:
+                return batch["id"]
+        return None
+
     def status(self, upstream: Upstream, job_id: str) -> HttpCall:
         return HttpCall("GET", f"{_base(upstream)}/batches/{job_id}?{_version(upstream)}", dict(JSON), b"")
 

@@ -51,6 +51,20 @@ class VertexBatch:
     def created(self, body: bytes) -> str:
         return orjson.loads(body)["name"]
 
+    def find(self, upstream: Upstream, name: str) -> HttpCall:
+        """The jobs of this display name, to find the one a submitter created before it died."""
+        from urllib.parse import quote
+
+        url = (f"{_base(upstream)}/projects/{upstream.project}/locations/{upstream.location}/batchPredictionJobs"
+               f"?filter={quote(f'display_name={chr(34)}{name}{chr(34)}')}")
+        return HttpCall("GET", url, dict(JSON), b"")
+
+    def found(self, body: bytes, name: str) -> str | None:
+        for job in orjson.loads(body).get("batchPredictionJobs") or ():
+            if job.get("displayName") == name:
+                return job["name"]
+        return None
+
     def status(self, upstream: Upstream, job_id: str) -> HttpCall:
         return HttpCall("GET", f"{_base(upstream)}/{job_id}", dict(JSON), b"")
 
