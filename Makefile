@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/jobs.py --workers 2
 	$(PY) bench/lambda_cold.py
 	$(PY) bench/functions_cold.py
+	$(PY) bench/batch.py
 
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra iac --extra cli --extra runtime --extra dev --python-version 3.11 -o requirements.lock

@@ -30,14 +30,20 @@ DEFAULT_BEDROCK_MODELS = (
 )
 
 
+BEDROCK_BATCH_MIN_RECORDS = 100
+
+
 def router_config_doc(config: StackConfig) -> dict:
     """The router config the deployed functions load (`skyrelay.runtime.router.config`, through the
     contract's `router_config_doc`): one Bedrock deployment per default model in the stack's region
     (SigV4), one tenant per offered tier, and the DynamoDB limiter. The tier numbers travel in
     TIERS, the job store and queue settings in AsyncJobs' own variables; no secrets."""
     settings = config.aws or AwsSettings()
+    # `batch`: batch work goes to Bedrock batch inference (the role from BATCH_ROLE_ARN); 100 records is
+    # the per-model minimum of most models (fewer run on demand, docs/batch.md).
     deployments = [
-        {"name": f"{m['model']}-bedrock", "provider": "bedrock", "region": settings.region, "auth": "sigv4", **m}
+        {"name": f"{m['model']}-bedrock", "provider": "bedrock", "region": settings.region, "auth": "sigv4",
+         "batch": {"min_records": BEDROCK_BATCH_MIN_RECORDS}, **m}
         for m in DEFAULT_BEDROCK_MODELS
     ]
     # Shared by every Lambda container (counters in the job table): a per-process memory limiter
@@ -114,6 +120,7 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "alarm_topic_arn": self.cost_guard.topic.arn,
                 "provider_secrets": list(settings.provider_secrets),
                 "bedrock_model_arns": bedrock_model_arns(config),
+                "batch": True,  # the batch bucket, Bedrock's batch role and the batcher's schedule
                 "environment": {contract.TIERS: tier_env, contract.CONFIG_JSON: self.router_config},
                 "overrides": overrides,
                 **({"kms_key_arn": settings.kms_key_arn} if settings.kms_key_arn else {}),
@@ -170,6 +177,7 @@ def deploy(config: StackConfig) -> dict:
         "batch_queue_url": app.jobs.batch.queue.url,
         "worker_function": app.jobs.worker.name,
         "dashboard": app.jobs.dashboard.dashboard_name if app.jobs.dashboard else None,
+        "batch_bucket": app.jobs.batch_parts.bucket.bucket,
         "usage_plans": {k: v.id for k, v in app.api.usage_plans.items()},
         "api_keys": pulumi.Output.secret({k: v.value for k, v in app.api.api_keys.items()}),
     }

@@ -30,6 +30,10 @@ TTL_ATTRIBUTE = "SKYRELAY_TTL_ATTRIBUTE"  # the store attribute the table's TTL 
 MAX_RECEIVE_COUNT = "SKYRELAY_MAX_RECEIVE_COUNT"  # deliveries before dead-lettering = the worker's attempts
 PRIORITIES = ("interactive", "batch")
 
+# ---- batch work (runtime/batch): the bucket of its JSONL and the provider's batch service role ----
+BATCH_BUCKET = "SKYRELAY_BATCH_BUCKET"  # AWS: the S3 bucket (Azure: a container, GCP: a GCS bucket)
+BATCH_ROLE_ARN = "SKYRELAY_BATCH_ROLE_ARN"  # AWS: the role Bedrock assumes to read the input and write the output
+
 # ---- secrets: the environment holds references; values live in the process only ----
 WEBHOOK_SECRET = "SKYRELAY_WEBHOOK_SECRET"  # the value, once resolved (every tenant's signing secret)
 SECRET_REF_SUFFIX = "_ARN"  # AWS: <value name>_ARN holds the Secrets Manager ARN
@@ -40,6 +44,7 @@ AWS_CLIENT = "SKYRELAY_AWS_CLIENT"  # "botocore" forces botocore (benchmark comp
 
 # ---- events a schedule sends a worker function ----
 SWEEP_EVENT = {"skyrelay": "sweep"}  # re-enqueue PENDING jobs that lost their message
+BATCH_EVENT = {"skyrelay": "batch"}  # one batcher tick: form, submit and poll provider batch jobs
 
 
 def queue_url(priority: str) -> str:
@@ -70,6 +75,10 @@ def is_secret_ref(name: str) -> bool:
 
 def is_sweep(event) -> bool:
     return isinstance(event, dict) and event.get("skyrelay") == SWEEP_EVENT["skyrelay"] and "Records" not in event
+
+
+def is_batch_tick(event) -> bool:
+    return isinstance(event, dict) and event.get("skyrelay") == BATCH_EVENT["skyrelay"] and "Records" not in event
 
 
 def _upper(name: str) -> str:

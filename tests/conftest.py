@@ -1,8 +1,20 @@
 """Shared fixtures. `render_stack` / `render_program` use the same harness as `skyrelay plan`."""
 
+import sys
 from pathlib import Path
 
 import pytest
+
+# ---- GCP (issue 12): pulumi and google-api-core in one test session ----
+# The Pulumi SDK ships its own copy of google.rpc.Status under another file name
+# (pulumi/runtime/proto/status_pb2.py: "google/protobuf/status.proto"), and protobuf refuses a second
+# definition of the symbol: a process that imports pulumi, then the google-cloud SDKs (or the reverse)
+# fails with "duplicate symbol 'google.rpc.Status'". The runtime never imports pulumi, so only a test
+# session meets both: there, pulumi's module is Google's (the same message, field for field).
+from google.rpc import status_pb2 as _google_rpc_status  # noqa: E402
+
+sys.modules.setdefault("pulumi.runtime.proto.status_pb2", _google_rpc_status)
+# ---- end GCP ----
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -201,3 +201,47 @@ def servicebus() -> ServiceBusPeer:
 
     peer = once("servicebus", make)
     return ServiceBusPeer(peer, peer.control_port)
+
+
+# ---- batch storage (issue 13) ----
+# Azurite's documented, public development account (the same in every Azurite install).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def node_package(script: str) -> str:
+    """A script of an npm peer installed from tests/node (scripts/node-peers.sh, which `make test` runs)."""
+    path = NODE_PEERS / "node_modules" / script
+    if not path.exists():
+        raise PeerMissing(f"{path} is missing: run scripts/node-peers.sh (npm ci in tests/node)")
+    return str(path)
+
+
+def azurite() -> str:
+    """Azurite's Blob service only (npm azurite 3.35: node 20), no telemetry, in memory; returns its
+    connection string (the public development account)."""
+
+    def make() -> Peer:
+        node = executable("node", "install Node.js 20 (Debian package nodejs)")
+        script = node_package("azurite/dist/src/blob/main.js")
+        port = free_port()
+        peer = start("azurite", [node, script, "--silent", "--disableTelemetry", "--inMemoryPersistence",
+                                 "--blobHost", "127.0.0.1", "--blobPort", str(port), "--skipApiVersionCheck",
+                                 "--loose"], port)
+        peer.url = (f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+                    f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};")
+        return peer
+
+    return once("azurite", make).url
+
+
+def gcs() -> str:
+    """gcp-storage-emulator (PyPI), in memory; returns its endpoint URL."""
+
+    def make() -> Peer:
+        exe = executable("gcp-storage-emulator", "install the dev extras (gcp-storage-emulator) from the lock file")
+        port = free_port()
+        return start("gcp-storage-emulator", [exe, "start", "--host=127.0.0.1", f"--port={port}", "--in-memory"],
+                     port)
+
+    return once("gcs", make).url

@@ -33,6 +33,7 @@ def example_config(tmp_path: Path, sim_url: str, **sections) -> dict:
     for d in raw["deployments"]:
         d["endpoint"] = sim_url
     raw["jobs"]["store"]["path"] = str(tmp_path / "jobs.db")
+    raw["jobs"].setdefault("batch", {})["storage"] = {"backend": "local", "options": {"root": str(tmp_path / "objects")}}
     if raw.get("limiter", {}).get("backend") == "sqlite":
         raw["limiter"]["path"] = str(tmp_path / "limits.db")
     return merge_sections(raw, sections)

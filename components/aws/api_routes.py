@@ -15,6 +15,13 @@ ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("v1/jobs", ("POST", "GET")),
     ("v1/jobs/{id}", ("GET", "DELETE")),
     ("v1/chat/completions", ("POST",)),
+    # the OpenAI Batch API (runtime/api/files.py, batches.py; docs/batch.md)
+    ("v1/files", ("POST",)),
+    ("v1/files/{id}", ("GET",)),
+    ("v1/files/{id}/content", ("GET",)),
+    ("v1/batches", ("POST", "GET")),
+    ("v1/batches/{id}", ("GET",)),
+    ("v1/batches/{id}/cancel", ("POST",)),
 )
 
 

@@ -21,13 +21,16 @@ from skyrelay.components.async_jobs import (
     split,
 )
 from skyrelay.components.aws import observability
+from skyrelay.components.aws.batch import api_statements as batch_api_statements
+from skyrelay.components.aws.batch import batch_bucket, job_arn
+from skyrelay.components.aws.batch import worker_statements as batch_worker_statements
 from skyrelay.components.aws.code_path import default_code_path
 from skyrelay.components.aws.defaults import ASYNC_JOBS
 from skyrelay.components.aws.job_secrets import provider_secret_env, provider_secrets, webhook_secret
 from skyrelay.components.aws.jobs_table import STATUS_INDEX, TENANT_INDEX, job_table
 from skyrelay.components.aws.queues import WorkQueue
 from skyrelay.components.aws.statements import api_policy, bedrock_statement, worker_policy
-from skyrelay.components.aws.sweeper import SWEEP_EVENT, sweeper
+from skyrelay.components.aws.sweeper import SWEEP_EVENT, batcher, sweeper
 from skyrelay.components.aws.worker import build_function, function_name
 from skyrelay.components.defaults import resolve
 from skyrelay.errors import ConfigError
@@ -62,6 +65,9 @@ class AsyncJobsArgs(SharedArgs, total=False):
     bedrock_model_arns: Sequence[str]
     """Bedrock foundation-model ARNs the router config's SigV4 deployments call; the worker (and, via
     `api_statements()`, the API) may invoke exactly these (default: none, no Bedrock access)."""
+    batch: bool
+    """Provider batch jobs (docs/batch.md): the batch bucket, Bedrock's batch service role and the batcher's
+    schedule (default False; the AWS blueprint turns it on)."""
 
 
 def max_concurrency(model_quota_rpm: int, job_seconds_p50: float, reserved: int) -> tuple[int, int]:
@@ -136,6 +142,10 @@ class AsyncJobs(pulumi.ComponentResource):
         )
 
         self._bedrock = bedrock_statement(list(args.get("bedrock_model_arns", ())))
+        # Batch inference: the bucket and Bedrock's role (batch.py); their names travel in the contract.
+        self.batch_parts = batch_bucket(self, name, settings, kms) if args.get("batch") else None
+        batch_env = {contract.BATCH_BUCKET: self.batch_parts.bucket.bucket,
+                     contract.BATCH_ROLE_ARN: self.batch_parts.role.arn} if self.batch_parts else {}
         self.environment: dict[str, pulumi.Input[str]] = {
             contract.JOBS_TABLE: self.table.name,
             contract.queue_url("interactive"): self.interactive.queue.url,
@@ -151,6 +161,7 @@ class AsyncJobs(pulumi.ComponentResource):
             contract.TTL_ATTRIBUTE: settings["table_ttl_attribute"],
             "POWERTOOLS_SERVICE_NAME": "skyrelay-worker",
             "POWERTOOLS_METRICS_NAMESPACE": observability.METRIC_NAMESPACE,
+            **batch_env,
             **dict(args.get("environment", {})),
         }
         secret_arns = self._secret_arns()
@@ -158,6 +169,11 @@ class AsyncJobs(pulumi.ComponentResource):
             self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns), kms,
             pulumi.Output.all(self.interactive.dlq.arn, self.batch.dlq.arn),
         ).apply(lambda a: worker_policy(a[0], a[1], a[2], list(a[3]), a[4], list(a[5])) + self._bedrock)
+        if self.batch_parts is not None:
+            models = list(args.get("bedrock_model_arns", ()))
+            worker_statements = pulumi.Output.all(
+                worker_statements, self.batch_parts.bucket.arn, self.batch_parts.role.arn, job_arn(self),
+            ).apply(lambda a: list(a[0]) + batch_worker_statements(a[1], a[2], a[3], models))
         fn_name = function_name(name, "worker")
         parts = build_function(
             self,
@@ -203,6 +219,13 @@ class AsyncJobs(pulumi.ComponentResource):
                 self, name, settings["sweeper_schedule"], self.worker
             )
 
+        # The batcher's schedule: one tick of runtime/batch per invocation.
+        self.batcher_rule = self.batcher_permission = self.batcher_target = None
+        if self.batch_parts is not None:
+            self.batcher_rule, self.batcher_permission, self.batcher_target = batcher(
+                self, name, settings["batch_schedule"], self.worker
+            )
+
         self.alarms = [
             *observability.queue_alarms(self, f"{name}-interactive", self.interactive.queue, self.interactive.dlq, topic, settings),
             *observability.queue_alarms(self, f"{name}-batch", self.batch.queue, self.batch.dlq, topic, settings),
@@ -245,6 +268,8 @@ class AsyncJobs(pulumi.ComponentResource):
                 "webhook_secret_arn": self.webhook_secret.arn,
                 "webhook_secret_value": self.webhook_secret_version.secret_string,
                 "dashboard_name": self.dashboard.dashboard_name if self.dashboard else None,
+                "batch_bucket_name": self.batch_parts.bucket.bucket if self.batch_parts else None,
+                "batch_role_arn": self.batch_parts.role.arn if self.batch_parts else None,
             }
         )
 
@@ -255,8 +280,12 @@ class AsyncJobs(pulumi.ComponentResource):
         """What the API Lambda may do: read/write the job table, send to both queues (and read their
         depth for back-pressure), read the secrets. Nothing else."""
         secret_arns = self._secret_arns()
-        return pulumi.Output.all(
+        statements = pulumi.Output.all(
             self.interactive.queue.arn, self.batch.queue.arn, self.table.arn, pulumi.Output.all(*secret_arns),
             getattr(self, "_kms", None),
         ).apply(lambda a: api_policy(a[0], a[1], a[2], list(a[3]), a[4]) + self._bedrock)
+        if self.batch_parts is None:
+            return statements
+        return pulumi.Output.all(statements, self.batch_parts.bucket.arn).apply(
+            lambda a: list(a[0]) + batch_api_statements(a[1]))
 

@@ -52,6 +52,14 @@ ASYNC_JOBS: dict[str, Default] = {
     "alarm_worker_throttles": Default(1, "alarm on any worker throttle in 5 minutes"),
     "sweeper_schedule": Default("rate(1 minute)", "EventBridge schedule that invokes the worker to re-enqueue PENDING jobs "
                                 "that lost their message (the runtime's Sweeper); None turns it off"),
+    # batch inference (`batch: True`): docs/batch.md
+    "batch_schedule": Default("rate(5 minutes)", "EventBridge schedule of the batcher (form, submit and poll provider "
+                              "batch jobs); provider jobs take minutes to hours, so minutes between polls cost nothing"),
+    "batch_object_expiry_days": Default(8, "batch JSONL (inputs, outputs, results) expires a day after the job records"),
+    "batch_bucket_sse": Default(True, "batch bucket encrypted at rest (SSE-S3, SSE-KMS with `kms_key_arn`)", secure=True),
+    "batch_bucket_public_access_block": Default(True, "every public access to the batch bucket blocked (prompts and "
+                                                      "answers are customer data)", secure=True),
+    "batch_bucket_tls_only": Default(True, "bucket policy denies s3:* without aws:SecureTransport", secure=True),
 }
 
 # JobsApi: the REST (v1) API in front of the API Lambda, with usage plans per tier and API keys.

@@ -2,7 +2,7 @@
 
 The runtime emits its business metrics as CloudWatch Embedded Metric Format into the `skyrelay`
 namespace (`Tokens`, `Requests`, `CostUsd` by `Tenant`, `CacheHits`/`CacheLookups`, `LatencyMs`,
-`Jobs` by `Mode`); the dashboard and alarms read them together with the AWS service metrics.
+`Jobs` by `Mode`: batch | on_demand, `BatchCostUsd`/`BatchSavedUsd`, runtime/batch/observe.py); the dashboard and alarms read them together with the AWS service metrics.
 """
 
 import json
@@ -170,10 +170,11 @@ def dashboard_body(region: str, worker: str, queues: list[str], dlqs: list[str])
             6,
             {
                 "metrics": [
+                    # runtime/batch/observe.py (batcher ticks) and the Lambda worker's jobs, as EMF
                     [ns, "Jobs", "Mode", "batch", {"stat": "Sum"}],
-                    [ns, "Jobs", "Mode", "interactive", {"stat": "Sum"}],
+                    [ns, "Jobs", "Mode", "on_demand", {"stat": "Sum"}],
+                    [ns, "BatchSavedUsd", "Mode", "batch", {"stat": "Sum", "yAxis": "right", "label": "saved (USD)"}],
                 ],
-                "stacked": True,
             },
         ),
         widget(

@@ -20,6 +20,7 @@ LAMBDA_REQUIREMENTS: tuple[str, ...] = (
     "aiohttp",
     "orjson",
     "prometheus-client",
+    "python-multipart",  # POST /v1/files streams a batch file's upload (runtime/api/files.py)
 )
 # Distributions never shipped: the Lambda runtime has them, or they are dev/IaC only.
 EXCLUDED_DISTRIBUTIONS = frozenset(

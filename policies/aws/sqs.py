@@ -91,7 +91,7 @@ def check_dlq(args):
             yield "queue has no redrive policy to a dead-letter queue", queue.urn
 
 
-def _denies_plain_http(policy) -> bool:
+def denies_plain_http(policy) -> bool:
     doc = as_json(policy)
     if not isinstance(doc, Mapping):
         return False
@@ -110,10 +110,10 @@ def check_tls(args):
     graph = Graph.of(args.resources, QUEUE)
     protected = set()
     for policy in of_type(args.resources, QUEUE_POLICY):
-        if _denies_plain_http(get(policy.props, "policy")):
+        if denies_plain_http(get(policy.props, "policy")):
             protected.update(q.urn for q in graph.targets(policy, "queueUrl", get(policy.props, "queueUrl"), [QUEUE]))
     for queue in of_type(args.resources, QUEUE):
-        if queue.urn not in protected and not _denies_plain_http(get(queue.props, "policy")):
+        if queue.urn not in protected and not denies_plain_http(get(queue.props, "policy")):
             yield "no queue policy denies aws:SecureTransport=false", queue.urn
 
 

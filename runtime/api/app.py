@@ -34,6 +34,8 @@ ROUTE_MODULES = (
     "skyrelay.runtime.api.openapi",
     "skyrelay.runtime.api.health",
     "skyrelay.runtime.api.jobs",
+    "skyrelay.runtime.api.files",
+    "skyrelay.runtime.api.batches",
 )
 CONFIG_ENV = contract.CONFIG_FILE
 _OVERHEAD = b"x-skyrelay-overhead-ms"

@@ -42,6 +42,16 @@ class Metrics(Observer):
                               registry=r)
         self.cost_total = Counter("skyrelay_cost", "cost in price-table currency", ["tenant", "deployment", "model"],
                                   registry=r)
+        # batch work (runtime/batch/observe.py): lines by how they were served, and the batch price's saving
+        self.batch_lines = Counter("skyrelay_batch_lines", "batch lines and mode: batch jobs, by how they were served "
+                                   "(batch: a provider batch job at its batch price; on_demand: fallback)",
+                                   ["deployment", "served", "outcome"], registry=r)
+        self.batch_cost = Counter("skyrelay_batch_cost", "cost of the lines provider batches served", ["deployment"],
+                                  registry=r)
+        self.batch_saved = Counter("skyrelay_batch_saved", "on-demand cost minus batch cost of those lines",
+                                   ["deployment"], registry=r)
+        self.batch_jobs = Counter("skyrelay_batch_provider_jobs", "provider batch jobs submitted", ["deployment"],
+                                  registry=r)
         self.cache_requests = Counter("skyrelay_cache_requests", "response cache lookups", ["result"], registry=r)
         self._hit = self.cache_requests.labels("hit")
         self._miss = self.cache_requests.labels("miss")
@@ -81,6 +91,20 @@ class Metrics(Observer):
         if child is None:  # created on first use, so /metrics shows only the series that happened
             child = self._children[(metric, key)] = metric.labels(*key)
         child.inc(amount)
+
+    # ---- the batcher's Observe (runtime/batch/observe.py) ----
+    def lines(self, deployment: str, served: str, completed: int, failed: int, cost: float,
+              on_demand_cost: float) -> None:
+        if completed:
+            self._inc(self.batch_lines, (deployment, served, "completed"), completed)
+        if failed:
+            self._inc(self.batch_lines, (deployment, served, "failed"), failed)
+        if served == "batch" and completed:
+            self._inc(self.batch_cost, (deployment,), cost)
+            self._inc(self.batch_saved, (deployment,), max(0.0, on_demand_cost - cost))
+
+    def submitted(self, deployment: str, lines: int) -> None:
+        self._inc(self.batch_jobs, (deployment,), 1)
 
     def cache(self, hit: bool) -> None:
         (self._hit if hit else self._miss).inc()

@@ -1,4 +1,4 @@
-"""GET /openapi.json: an OpenAPI 3.1 document of every route (chat, models, jobs, health, metrics),
+"""GET /openapi.json: an OpenAPI 3.1 document of every route (chat, models, jobs, files, batches, health, metrics),
 built once from the wire models in runtime/api/schemas.py.
 """
 
@@ -55,6 +55,15 @@ def build_document(models: list[str] | None = None) -> dict:
         "Idempotent-Replayed": _header("`true` when an Idempotency-Key named an existing job")},
         "links": {op: {"operationId": op, "parameters": {"job_id": "$response.body#/id"}}
                   for op in ("getJob", "cancelJob")}}
+    file_id = _param("file_id", "path", {"type": "string"}, "the id from POST /v1/files", required=True)
+    batch_id = _param("batch_id", "path", {"type": "string"}, "the id from POST /v1/batches", required=True)
+    upload = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file", "purpose"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "JSONL: one /v1/chat/completions request per line"},
+                       "purpose": {"type": "string", "enum": ["batch"]}}}}}}
+    content_ok = {"description": "the file's bytes",
+                  "content": {"application/jsonl": {"schema": {"type": "string", "format": "binary"}}}}
     metrics_ok = {"description": "Prometheus text exposition",
                   "content": {"text/plain": {"schema": {"type": "string"}}}}
     return {
@@ -109,6 +118,34 @@ def build_document(models: list[str] | None = None) -> dict:
                            "responses": {"200": _json("Job", "the cancelled job (FAILED, `cancelled`)"),
                                          **_errors(401, 404, 409)}},
             },
+            "/v1/files": {"post": {
+                "operationId": "createFile", "requestBody": upload,
+                "responses": {"200": {**_json("FileObject", "stored: every line passed"),
+                                      "links": {op: {"operationId": op, "parameters": {"file_id": "$response.body#/id"}}
+                                                for op in ("getFile", "getFileContent")}},
+                              **_errors(400, 401, 403, 404, 413)}}},
+            "/v1/files/{file_id}": {"get": {"operationId": "getFile", "parameters": [file_id], "responses": {
+                "200": _json("FileObject", "the file"), **_errors(401, 404)}}},
+            "/v1/files/{file_id}/content": {"get": {"operationId": "getFileContent", "parameters": [file_id],
+                                                    "responses": {"200": content_ok, **_errors(401, 404)}}},
+            "/v1/batches": {
+                "post": {"operationId": "createBatch", "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": _ref("BatchCreateRequest")}}},
+                    "responses": {"200": {**_json("Batch", "accepted: in_progress"),
+                                          "links": {op: {"operationId": op, "parameters": {"batch_id": "$response.body#/id"}}
+                                                    for op in ("getBatch", "cancelBatch")}},
+                                  "429": too_many, **_errors(400, 401, 403, 404, 413)}},
+                "get": {"operationId": "listBatches", "parameters": [
+                    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+                    _param("after", "query", {"type": "string"}, "the last id of the previous page")],
+                    "responses": {"200": _json("BatchList", "the caller's batches, newest first"),
+                                  **_errors(400, 401, 404)}},
+            },
+            "/v1/batches/{batch_id}": {"get": {"operationId": "getBatch", "parameters": [batch_id], "responses": {
+                "200": _json("Batch", "the batch"), **_errors(401, 404)}}},
+            "/v1/batches/{batch_id}/cancel": {"post": {"operationId": "cancelBatch", "parameters": [batch_id],
+                                                       "responses": {"200": _json("Batch", "cancelling (or cancelled)"),
+                                                                     **_errors(401, 404, 409)}}},
             "/healthz": {"get": {"operationId": "health", "security": [], "responses": {
                 "200": _json("Health", "serving"), "503": _json("Health", "no job worker is alive")}}},
             "/metrics": {"get": {"operationId": "metrics", "security": [{"metrics": []}],

@@ -52,6 +52,8 @@ class JobRequest(_Sampling):
     priority: Literal["interactive", "batch"] | None = None
     metadata: dict | None = Field(default=None, description="echoed on the job; at most jobs.max_metadata_bytes")
     preference: Literal["fast", "quality", "cheap"] | None = None
+    mode: Literal["on_demand", "batch"] | None = Field(
+        default=None, description="batch: the job may wait for a provider batch job, at the batch price (docs/batch.md)")
 
 
 JobStatus = Literal["PENDING", "PROCESSING", "COMPLETE", "FAILED"]
@@ -92,6 +94,13 @@ class JobWebhook(BaseModel):
     attempts: list[WebhookAttempt]
 
 
+class JobBatch(BaseModel):
+    state: str = Field(description="waiting, completed, failed, on_demand (fell back) or cancelled")
+    deployment: str | None = None
+    batch_id: str | None = None
+    custom_id: str | None = None
+
+
 class Job(BaseModel):
     id: str
     object: Literal["job"]
@@ -112,6 +121,8 @@ class Job(BaseModel):
     cost: float | None = None
     served_by: str | None = None
     webhook: JobWebhook | None = Field(default=None, description="jobs with a callback_url; not in the list view")
+    mode: Literal["batch"] | None = None
+    batch: JobBatch | None = None
 
 
 class JobList(BaseModel):
@@ -187,5 +198,83 @@ class Health(BaseModel):
     workers: WorkerHealth | None = None
 
 
+class FileObject(BaseModel):
+    """OpenAI's file object (a batch input, or a batch's output / error file)."""
+
+    id: str
+    object: Literal["file"]
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: Literal["batch", "batch_output"]
+    status: Literal["processed"]
+    expires_at: int | None = None
+    status_details: str | None = None
+
+
+class BatchCreateRequest(BaseModel):
+    model_config = ConfigDict(title="BatchCreateRequest", extra="forbid")
+    input_file_id: str = Field(min_length=1, description="a file uploaded with purpose batch")
+    endpoint: Literal["/v1/chat/completions"]
+    completion_window: Literal["24h"]
+    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+
+
+class RequestCounts(BaseModel):
+    total: int
+    completed: int
+    failed: int
+
+
+class BatchUsage(BaseModel):
+    input_tokens: int
+    input_tokens_details: dict
+    output_tokens: int
+    output_tokens_details: dict
+    total_tokens: int
+
+
+class BatchErrors(BaseModel):
+    object: str | None = None
+    data: list[dict] | None = None
+
+
+class Batch(BaseModel):
+    """OpenAI's batch object, plus `cost` (the batch's cost at the prices its lines were served at)."""
+
+    id: str
+    object: Literal["batch"]
+    endpoint: str
+    errors: BatchErrors | None = None
+    input_file_id: str
+    completion_window: str
+    status: Literal["validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling",
+                    "cancelled"]
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    created_at: int
+    in_progress_at: int | None = None
+    expires_at: int | None = None
+    finalizing_at: int | None = None
+    completed_at: int | None = None
+    failed_at: int | None = None
+    expired_at: int | None = None
+    cancelling_at: int | None = None
+    cancelled_at: int | None = None
+    request_counts: RequestCounts
+    metadata: dict | None = None
+    usage: BatchUsage | None = None
+    cost: float | None = None
+
+
+class BatchList(BaseModel):
+    object: Literal["list"]
+    data: list[Batch]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
 Job.model_rebuild()
-MODELS = [ChatCompletionRequest, ChatCompletion, ModelList, ErrorBody, Health, JobRequest, JobAccepted, Job, JobList]
+MODELS = [ChatCompletionRequest, ChatCompletion, ModelList, ErrorBody, Health, JobRequest, JobAccepted, Job, JobList,
+          FileObject, BatchCreateRequest, Batch, BatchList]

@@ -86,11 +86,32 @@ class WebhookConfig(_M):
         return tuple(out)
 
 
+class StorageConfig(_M):
+    backend: str = Field(default="local", description="an adapter registered in runtime/storage: local, s3, blob, gcs")
+    options: dict = Field(default={"root": ".skyrelay/objects"}, description="adapter settings (root, bucket, "
+                                                                             "container, endpoint, prefix)")
+
+
+class BatchConfig(_M):
+    """Batch work: the OpenAI Batch API (/v1/files, /v1/batches) and `POST /v1/jobs` with `mode: batch`
+    (docs/batch.md). Each deployment's own `batch:` section says whether and how it takes provider jobs."""
+
+    enabled: bool = Field(default=True, description="serve /v1/files and /v1/batches and run the batcher")
+    storage: StorageConfig = StorageConfig()
+    tick_s: float = Field(default=30.0, gt=0, description="how often a local worker runs the batcher (on Lambda: "
+                                                          "the EventBridge schedule)")
+    max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0, description="largest upload to POST /v1/files")
+    max_lines: int = Field(default=50_000, gt=0, description="most requests in one batch file")
+    lease_s: float = Field(default=600.0, gt=0, description="a batcher step (submit, apply) held this long by one "
+                                                            "run; another run takes over after it")
+
+
 class JobsConfig(_M):
     store: StoreConfig = StoreConfig()
     queue: QueueConfig = QueueConfig()
     worker: WorkerConfig = WorkerConfig()
     webhooks: WebhookConfig = WebhookConfig()
+    batch: BatchConfig = BatchConfig()
     default_priority: Literal["interactive", "batch"] = "interactive"
     max_metadata_bytes: int = Field(default=4096, gt=0)
     list_page_max: int = Field(default=100, gt=0)

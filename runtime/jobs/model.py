@@ -78,6 +78,9 @@ class Job:
     # The delivery that holds a PROCESSING job: {"msg": queue message id, "until": lease end}. Another
     # message for the same job (a duplicate) that meets a live claim is dropped, not run a second time.
     claim: dict | None = None
+    # Batch work (runtime/batch/): {"state", "deployment", ...} while a provider batch holds the job, or
+    # the record's own fields for the batcher's records (files, batches, groups, claims: records.py).
+    batch: dict | None = None
 
     # ---- (de)serialisation: one JSON document per job; every adapter stores this ----
     def to_doc(self) -> dict:
@@ -130,6 +133,10 @@ class Job:
             out["cost"] = self.cost
         if self.served_by is not None:
             out["served_by"] = self.served_by
+        if self.batch is not None:
+            out["mode"] = "batch"
+            out["batch"] = {k: self.batch[k] for k in ("state", "deployment", "batch_id", "custom_id")
+                            if self.batch.get(k) is not None}
         if self.callback_url:
             wh = self.webhook or {}
             out["webhook"] = {"id": wh.get("id"), "state": wh.get("state"), "attempts": wh.get("attempts", [])}

@@ -33,8 +33,9 @@ log = logging.getLogger("skyrelay.jobs")
 
 # The chat parameters a job carries to the worker: the router's honoured ones, except streaming.
 STREAM_PARAMETERS = frozenset(("stream", "stream_options"))
-JOB_PARAMETERS = frozenset(("prompt", "callback_url", "priority", "metadata", "preference"))
+JOB_PARAMETERS = frozenset(("prompt", "callback_url", "priority", "metadata", "preference", "mode"))
 PREFERENCES = ("fast", "quality", "cheap")
+MODES = ("on_demand", "batch")  # batch: the job may wait for a provider batch job, at its batch price
 
 
 class IdempotencyConflict(SkyrelayError):
@@ -50,7 +51,7 @@ def _fail(field: str, problem: str):
 
 
 def parse_job(doc, default_priority: str = "interactive", max_metadata_bytes: int = 4096):
-    """-> (ChatRequest, callback_url, priority, metadata, preference). Raises 4xx errors. The
+    """-> (ChatRequest, callback_url, priority, metadata, preference, mode). Raises 4xx errors. The
     ChatRequest is what the job stores (`to_doc`): the worker does not validate it again."""
     # the one chat validator and parameter check, shared with /v1/chat/completions
     from skyrelay.runtime.parse import CHAT_PARAMETERS, check_parameters, parse_chat
@@ -82,7 +83,10 @@ def parse_job(doc, default_priority: str = "interactive", max_metadata_bytes: in
     preference = doc.get("preference")
     if preference is not None and preference not in PREFERENCES:
         _fail("preference", "must be fast, quality or cheap")
-    return request, doc.get("callback_url"), priority, metadata, preference
+    mode = doc.get("mode") or "on_demand"
+    if mode not in MODES:
+        _fail("mode", "must be on_demand or batch")
+    return request, doc.get("callback_url"), priority, metadata, preference, mode
 
 
 class JobService:
@@ -99,6 +103,7 @@ class JobService:
         self.clock = clock
         self.policy = CallbackPolicy(cfg.webhooks.allow_hosts, cfg.webhooks.require_https)
         self.on_enqueue = on_enqueue
+        self.batches = None  # the BatchService (runtime/batch) when batch work is enabled: `mode: batch`
         self._depth = (0, -1.0)  # (value, monotonic time read)
 
     async def _queue_depth(self) -> int | None:
@@ -114,7 +119,7 @@ class JobService:
         """`tenant` is the router config's Tenant. Returns (job, created)."""
         from skyrelay.runtime.router.limits import check_request
 
-        request, callback, priority, metadata, body_pref = parse_job(
+        request, callback, priority, metadata, body_pref, mode = parse_job(
             doc, self.cfg.default_priority, self.cfg.max_metadata_bytes)
         preference = body_pref or preference
         if preference is not None and preference not in PREFERENCES:
@@ -146,6 +151,10 @@ class JobService:
                   request_hash=fingerprint(doc) if idempotency_key else None, metadata=metadata)
         if callback:
             job.webhook = {"id": "msg_" + job.id.removeprefix("job_"), "state": WEBHOOK_PENDING, "attempts": []}
+        if mode == "batch":  # held for a provider batch: no queue message until it falls back
+            if self.batches is None:
+                _fail("mode", "batch work is not enabled on this server (jobs.batch.enabled)")
+            return await self._submit_batch(job, request, tier)
         stored, created = await self.store.create(job)
         if not created:
             if stored.request_hash != job.request_hash:
@@ -164,6 +173,18 @@ class JobService:
         if self.on_enqueue is not None:
             self.on_enqueue()
         return stored, True
+
+    async def _submit_batch(self, job: Job, request, tier) -> tuple[Job, bool]:
+        from skyrelay.runtime.router.limits import effective_max_tokens, estimate_prompt, reserve_for
+
+        request.max_tokens = effective_max_tokens(tier, request, self.batches.config.api.default_max_tokens)
+        job.request = request.to_doc()
+        job = await self.batches.hold(job, request, reserve_for(estimate_prompt(request.messages),
+                                                                request.max_tokens, tier))
+        stored, created = await self.store.create(job)
+        if not created and stored.request_hash != job.request_hash:
+            raise IdempotencyConflict("this Idempotency-Key was used with a different request body")
+        return stored, created
 
     async def _replay(self, tenant: str, key: str, doc) -> Job | None:
         """The job an Idempotency-Key already names (409 if for another body), read without writing,
@@ -196,6 +217,10 @@ class JobService:
         """PENDING -> FAILED (code `cancelled`). The queue message is acked when a worker meets it."""
         job = await self.get(tenant, job_id)
         now = self.clock()
+        if job.batch is not None and job.status == JobStatus.PROCESSING and self.batches is not None:
+            held = await self.batches.cancel_job(job)  # waiting for (or in) a provider batch
+            if held is not None:
+                return held
         done = await self.store.transition(job.id, [JobStatus.PENDING], JobStatus.FAILED, {
             "error": {"code": "cancelled", "message": "cancelled by the client"},
             "finished_at": now,

@@ -22,8 +22,13 @@ def build_service(config, router, store=None, queue=None, cfg: JobsConfig | None
     if store is None or queue is None:
         made_store, made_queue = store_and_queue(cfg)
         store, queue = store or made_store, queue or made_queue
-    return JobService(store, queue, cfg, tiers=router.tiers, model_classes=router.model_classes,
-                      limiter=router.limiter)
+    svc = JobService(store, queue, cfg, tiers=router.tiers, model_classes=router.model_classes,
+                     limiter=router.limiter)
+    if cfg.batch.enabled:  # /v1/files, /v1/batches and `mode: batch` jobs (runtime/batch)
+        from skyrelay.runtime.batch.wiring import make_service
+
+        svc.batches = make_service(store, queue, cfg, config, router)
+    return svc
 
 
 def service_for(ctx) -> JobService | None:

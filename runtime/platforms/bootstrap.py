@@ -39,6 +39,7 @@ class Deployment:
     queue: Callable[[Env], dict]  # -> QueueConfig fields
     shared_limiter: Callable[[Env], dict | None]  # -> LimiterConfig fields, or None to keep the config's
     load_secrets: Callable[[Env], dict[str, str]] | None = None  # resolves references into os.environ
+    storage: Callable[[Env], dict | None] | None = None  # -> batch StorageConfig fields, or None (batch off)
 
 
 def router_config(env: Env | None = None, root: str | Path = ".", deployment: Deployment | None = None):
@@ -67,6 +68,11 @@ def apply_contract(config, env: Env, deployment: Deployment | None = None):
         tiers = contract.tiers_from_doc(env[contract.TIERS])
         update["tier_overrides"] = {**config.tier_overrides,
                                     **{TierName(t): TierOverride(**v) for t, v in tiers.items()}}
+    if env.get(contract.BATCH_ROLE_ARN):  # the provider's batch role, for every batch deployment that names none
+        deps = tuple(d.model_copy(update={"batch": d.batch.model_copy(update={"role_arn": env[contract.BATCH_ROLE_ARN]})})
+                     if d.batch is not None and d.provider == "bedrock" and not d.batch.role_arn else d
+                     for d in config.deployments)
+        update["deployments"] = deps
     if env.get(contract.MAX_BODY_BYTES):
         update["api"] = config.api.model_copy(update={"max_body_bytes": int(env[contract.MAX_BODY_BYTES])})
     shared = deployment.shared_limiter(env) if deployment is not None else None
@@ -89,6 +95,12 @@ def jobs_config(config, env: Env | None = None, deployment: Deployment | None = 
     if deployment is not None:
         doc["store"].update(deployment.store(env))
         doc["queue"].update(deployment.queue(env))
+    if deployment is not None and deployment.storage is not None:
+        storage = deployment.storage(env)
+        if storage is None:  # the component deployed no bucket: no batch work on this deployment
+            doc["batch"]["enabled"] = False
+        else:
+            doc["batch"]["storage"] = storage
     if env.get(contract.MAX_RECEIVE_COUNT):
         doc["worker"]["max_attempts"] = doc["queue"]["max_receives"] = int(env[contract.MAX_RECEIVE_COUNT])
     if env.get(contract.JOB_TTL_SECONDS):

@@ -33,6 +33,58 @@ class Price(_M):
     output: float = Field(default=0.0, ge=0)
     cache_read: float | None = Field(default=None, ge=0, description="defaults to `input`")
     cache_write: float | None = Field(default=None, ge=0, description="defaults to `input`")
+    batch_input: float | None = Field(default=None, ge=0, description="provider batch jobs; defaults to the "
+                                      "provider's documented batch discount of `input` (docs/batch.md)")
+    batch_output: float | None = Field(default=None, ge=0, description="provider batch jobs; defaults like batch_input")
+
+    def for_batch(self, provider: str) -> "Price":
+        """The price of a line answered by a provider batch job: `batch_input` / `batch_output` when set,
+        else BATCH_DISCOUNT of on-demand (cache reads and writes discounted alike, except on Vertex,
+        where the batch discount does not stack with the cache discount: a cache read costs batch input)."""
+        factor = BATCH_DISCOUNT.get(provider, 1.0)
+        inp = self.input * factor if self.batch_input is None else self.batch_input
+        out = self.output * factor if self.batch_output is None else self.batch_output
+
+        def scaled(v: float | None) -> float:
+            return inp if v is None or provider == "vertex" else v * factor
+
+        return Price(input=inp, output=out, cache_read=scaled(self.cache_read), cache_write=scaled(self.cache_write))
+
+
+# The batch discount each provider documents for its batch API (Bedrock batch inference, Azure
+# OpenAI Global Batch, Vertex batch prediction: 50% of on-demand).
+BATCH_DISCOUNT = {"bedrock": 0.5, "azure_openai": 0.5, "vertex": 0.5}
+# The most records one provider job takes (Bedrock: 50,000 per job; Azure: 100,000 per file;
+# Vertex: 200,000 per job); a deployment's `batch.max_records` may only lower it.
+BATCH_MAX_RECORDS = {"bedrock": 50_000, "azure_openai": 100_000, "vertex": 200_000}
+
+
+class DeploymentBatch(_M):
+    """How a deployment's batch work goes to its provider's batch API (docs/batch.md). Without this
+    section a deployment takes no provider batches: batch work for its model runs on demand."""
+
+    min_records: int = Field(default=1, ge=1, description="the provider's minimum records per job (Bedrock: a "
+                                                           "per-model quota, 100 for most models); fewer fall back")
+    max_records: int | None = Field(default=None, ge=1, description="records per provider job (default: the "
+                                                                    "provider's maximum)")
+    max_wait_s: float = Field(default=3600.0, ge=0, description="submit once the oldest waiting line is this old, "
+                                                                "even below max_records")
+    deadline_s: float = Field(default=86400.0, gt=0, description="a line with no provider result this long after "
+                                                                 "submit runs on demand instead")
+    fallback: bool = Field(default=True, description="on a failed or expired provider job, run the unanswered "
+                                                      "lines on demand (false: fail them with the reason)")
+    max_enqueued_tokens: int | None = Field(default=None, gt=0, description="Azure: the deployment's enqueued-token "
+                                                                            "quota across its queued jobs")
+    role_arn: str | None = Field(default=None, description="Bedrock: the batch service role (on AWS: from "
+                                                           "deployment.BATCH_ROLE_ARN)")
+    invocation: Literal["auto", "converse", "invoke_model"] = Field(
+        default="auto", description="Bedrock: the record body and modelInvocationType (auto: InvokeModel for "
+                                    "anthropic.*, Converse for the rest)")
+    timeout_hours: int = Field(default=24, ge=24, le=168, description="Bedrock: timeoutDurationInHours")
+
+    def records(self, provider: str) -> int:
+        cap = BATCH_MAX_RECORDS.get(provider, 50_000)
+        return min(cap, self.max_records or cap)
 
 
 class Deployment(_M):
@@ -55,6 +107,8 @@ class Deployment(_M):
     capabilities: tuple[Capability, ...] = ()
     model_class: ModelClass = ModelClass.SMALL
     canary_percent: float = Field(default=0.0, ge=0, le=100)
+    batch: DeploymentBatch | None = Field(default=None, description="provider batch jobs (bedrock, azure_openai, "
+                                                                    "vertex); see docs/batch.md")
 
     def upstream(self) -> Upstream:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -200,6 +254,9 @@ class RouterConfig(_M):
             by_name[d.name] = d
             if d.model not in self.models:
                 raise ValueError(f"deployments[{i}].model: {d.model!r} is not in `models`")
+            if d.batch is not None and d.provider not in BATCH_DISCOUNT:
+                raise ValueError(f"deployments[{i}].batch: {d.provider} has no batch API here (bedrock, azure_openai, "
+                                 "vertex)")
         for name, m in self.models.items():
             for dep in m.deployments:
                 if dep not in by_name:

@@ -250,9 +250,16 @@ def test_api_is_rest_v1_and_every_method_requires_a_key_and_the_jwt(plan):
     routes = sorted((m.inputs["httpMethod"], m.name) for m in methods)
     assert routes == [
         ("DELETE", "api-delete-v1-jobs-id"),
+        ("GET", "api-get-v1-batches"),
+        ("GET", "api-get-v1-batches-id"),
+        ("GET", "api-get-v1-files-id"),
+        ("GET", "api-get-v1-files-id-content"),
         ("GET", "api-get-v1-jobs"),
         ("GET", "api-get-v1-jobs-id"),
+        ("POST", "api-post-v1-batches"),
+        ("POST", "api-post-v1-batches-id-cancel"),
         ("POST", "api-post-v1-chat-completions"),
+        ("POST", "api-post-v1-files"),
         ("POST", "api-post-v1-jobs"),
     ]
     authorizer = plan.one("aws:apigateway/authorizer:Authorizer")
@@ -264,7 +271,7 @@ def test_api_is_rest_v1_and_every_method_requires_a_key_and_the_jwt(plan):
     assert client.inputs["accessTokenValidity"] == 15 and client.inputs["idTokenValidity"] == 15
     assert client.inputs["tokenValidityUnits"]["accessToken"] == "minutes"
     integrations = plan.of_type("aws:apigateway/integration:Integration")
-    assert len(integrations) == len(methods) == 5
+    assert len(integrations) == len(methods) == 12
     for i in integrations:
         assert i.inputs["type"] == "AWS_PROXY" and i.inputs["timeoutMilliseconds"] <= 29000
 

@@ -22,22 +22,28 @@ def plan():
     return render_stack("aws-dev")[0]
 
 
-def test_a_schedule_invokes_the_worker_with_the_sweep_event_and_only_it_may(plan):
-    from skyrelay.deployment import SWEEP_EVENT, is_sweep
+@pytest.mark.parametrize(("name", "event", "schedule"), [("jobs-sweeper", "SWEEP_EVENT", "rate(1 minute)"),
+                                                     ("jobs-batcher", "BATCH_EVENT", "rate(5 minutes)")])
+def test_a_schedule_invokes_the_worker_with_its_event_and_only_it_may(plan, name, event, schedule):
+    from skyrelay import deployment
 
+    event = getattr(deployment, event)
+    recognised = deployment.is_sweep if name == "jobs-sweeper" else deployment.is_batch_tick
     worker = next(f for f in plan.of_type(FUNCTION) if f.name == "jobs-worker")
-    rule = plan.one("aws:cloudwatch/eventRule:EventRule")
-    assert rule.inputs["scheduleExpression"] == "rate(1 minute)"
-    target = plan.one("aws:cloudwatch/eventTarget:EventTarget")
+    rule = next(r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name == name)
+    assert rule.inputs["scheduleExpression"] == schedule
+    target = next(t for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name == name)
     assert target.inputs["arn"].endswith(f":function:{worker.inputs['name']}")
-    assert json.loads(target.inputs["input"]) == SWEEP_EVENT and is_sweep(SWEEP_EVENT)
-    perms = [p for p in plan.of_type("aws:lambda/permission:Permission") if p.inputs["principal"] == "events.amazonaws.com"]
+    assert json.loads(target.inputs["input"]) == event and recognised(event)
+    assert not (deployment.is_sweep(event) and deployment.is_batch_tick(event))
+    perms = [p for p in plan.of_type("aws:lambda/permission:Permission")
+             if p.inputs["principal"] == "events.amazonaws.com" and p.name == name]
     assert len(perms) == 1
     assert perms[0].inputs["function"] == worker.inputs["name"]
     # only this rule may invoke it (the source ARN is the rule's own ARN, not a wildcard)
     assert perms[0].property_dependencies["sourceArn"] == [rule.urn]
     assert "*" not in perms[0].inputs["sourceArn"]
-    assert target.inputs["retryPolicy"]["maximumRetryAttempts"] == 0  # the next minute's sweep retries
+    assert target.inputs["retryPolicy"]["maximumRetryAttempts"] == 0  # the next tick retries
 
 
 def test_worker_may_requeue_to_its_own_queues_and_query_only_the_status_index(plan):

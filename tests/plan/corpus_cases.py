@@ -70,6 +70,11 @@ CASES = {
             "m stack-cost-anomaly-alert (stack)",
             "m tags-required aws:s3/bucketObject:BucketObject::404.html",
             "m tags-required aws:s3/bucketObject:BucketObject::index.html",
+            # a public website bucket: unencrypted, plain HTTP allowed, public access open, no expiry
+            "m aws-s3-encryption aws:s3/bucket:Bucket::site",
+            "m aws-s3-tls-only aws:s3/bucket:Bucket::site",
+            "m aws-s3-public-access-block aws:s3/bucket:Bucket::site",
+            "a aws-s3-lifecycle aws:s3/bucket:Bucket::site",
         },
         unknown=set(),
         invokes=set(),

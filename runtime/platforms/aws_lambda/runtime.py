@@ -53,8 +53,16 @@ def _load_secrets(env) -> dict[str, str]:
     return load_secrets(env)
 
 
+def _storage(env) -> dict | None:
+    """Batch work's bucket (AsyncJobs' batch bucket), or None when the stack deployed none."""
+    if not env.get(contract.BATCH_BUCKET):
+        return None
+    return {"backend": "s3", "options": {"bucket": env[contract.BATCH_BUCKET],
+                                         "endpoint_url": env.get(contract.AWS_ENDPOINT_URL)}}
+
+
 AWS = bootstrap.Deployment("aws", store=_store, queue=_queue, shared_limiter=_shared_limiter,
-                           load_secrets=_load_secrets)
+                           load_secrets=_load_secrets, storage=_storage)
 
 
 def start(env=None) -> bootstrap.Started:

@@ -7,13 +7,15 @@ Lambda deletes the records this reports as done and leaves the `batchItemFailure
 message's visibility to its backoff), a crash or an unreadable record is a failure.
 
 The same function runs the sweeper: an EventBridge schedule invokes it with deployment.SWEEP_EVENT,
-and it calls `Sweeper.sweep_once()` (PENDING jobs untouched for `worker.sweep_grace_s` are re-enqueued).
+and it calls `Sweeper.sweep_once()` (PENDING jobs untouched for `worker.sweep_grace_s` are re-enqueued);
+and the batcher: a second schedule sends deployment.BATCH_EVENT and it runs one `Batcher.tick()`
+(runtime/batch/batcher.py), reporting lines by mode as CloudWatch EMF (`Jobs` by `Mode`).
 """
 
 import logging
 import os
 
-from skyrelay.deployment import is_sweep
+from skyrelay.deployment import is_batch_tick, is_sweep
 from skyrelay.runtime.platforms.aws_lambda import runtime
 
 log = logging.getLogger("skyrelay.lambda.worker")
@@ -29,6 +31,25 @@ async def sweep(store, queue, cfg) -> dict:
     from skyrelay.runtime.jobs.sweeper import Sweeper
 
     return {"requeued": await Sweeper(store, queue, cfg, name=_name() + ":sweeper").sweep_once()}
+
+
+async def batch_tick(store, queue, cfg, config) -> dict:
+    from skyrelay.runtime.batch.observe import EmfObserve
+    from skyrelay.runtime.batch.wiring import make_batcher
+
+    batcher = make_batcher(store, queue, cfg, config, observe=EmfObserve(), name=_name() + ":batcher")
+    try:
+        return await batcher.tick()
+    finally:
+        await batcher.close()
+
+
+def _emit_on_demand(worker) -> None:
+    """Jobs this invocation completed on demand, for the dashboard's batch vs on-demand split."""
+    if worker.processed:
+        from skyrelay.runtime.batch.observe import emf
+
+        print(emf({"Jobs": worker.processed}, {"Mode": "on_demand"}))
 
 
 async def process_batch(event: dict, store, queue, generate, cfg) -> dict:
@@ -48,14 +69,19 @@ async def process_batch(event: dict, store, queue, generate, cfg) -> dict:
         await deliver(worker, deliveries)
     finally:
         await worker.sender.close()
+    _emit_on_demand(worker)
     failures += [d.id for d in deliveries if not d.done]
     return {"batchItemFailures": [{"itemIdentifier": i} for i in failures if i]}
 
 
-def make_handler(store, queue, generate, cfg):
+def make_handler(store, queue, generate, cfg, config=None):
     """A Lambda handler over the given adapters (tests inject theirs; `handler` builds from env)."""
 
     def handle(event, context=None):
+        if is_batch_tick(event):
+            if config is None or not cfg.batch.enabled:
+                return {"batch": "disabled"}
+            return runtime.loop().run_until_complete(batch_tick(store, queue, cfg, config))
         if is_sweep(event):
             return runtime.loop().run_until_complete(sweep(store, queue, cfg))
         return runtime.loop().run_until_complete(process_batch(event, store, queue, generate, cfg))
@@ -71,7 +97,7 @@ def _build():
     started = runtime.start()
     # stdlib transport: one job per invocation, so aiohttp's pool buys nothing and its import is cold-start time
     router = Router(started.config, call=transport.call, open_stream=transport.open_stream)
-    return make_handler(started.store, started.queue, router_generate(router), started.jobs)
+    return make_handler(started.store, started.queue, router_generate(router), started.jobs, started.config)
 
 
 def handler(event, context=None):

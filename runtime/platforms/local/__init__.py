@@ -60,6 +60,12 @@ class LocalRuntime:
         self.workers = [Worker(wstore, wqueue, gen, self.jobs_cfg, name=f"worker-{i + 1}", sweep=sweep and i == 0)
                         for i in range(n)]
         self.service.on_enqueue = self._wake
+        # The batcher (runtime/batch) runs beside the worker that sweeps: one per host, like the sweeper.
+        self.batcher = None
+        if n and sweep and self.jobs_cfg.batch.enabled:
+            from skyrelay.runtime.batch.wiring import make_batcher
+
+            self.batcher = make_batcher(wstore, wqueue, self.jobs_cfg, config, observe=self.ctx.metrics)
         self._tasks: list[asyncio.Task] = []
         self.supervisor = None  # a WorkerSupervisor when the workers are processes (serve_config)
         if self.workers:
@@ -73,6 +79,16 @@ class LocalRuntime:
         self._tasks = [asyncio.create_task(w.run(), name=w.name) for w in self.workers]
         if self.supervisor is not None:
             self._tasks.append(asyncio.create_task(self.supervisor.run(), name="supervisor"))
+        if self.batcher is not None:
+            self._tasks.append(asyncio.create_task(self._batch_loop(), name="batcher"))
+
+    async def _batch_loop(self) -> None:
+        while True:
+            try:
+                await self.batcher.tick()
+            except Exception:
+                log.exception("batcher tick failed; the next one retries")
+            await asyncio.sleep(self.jobs_cfg.batch.tick_s)
 
     def _health(self) -> dict:
         """In-process workers: a worker task that ended while the server runs is a dead worker."""
@@ -87,6 +103,8 @@ class LocalRuntime:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if self.batcher is not None:
+            await self.batcher.close()
         for adapter in (self.store, self.queue, *self._own):
             await adapter.close()
 
