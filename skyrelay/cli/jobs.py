@@ -57,7 +57,7 @@ def replay_dlq(
     from skyrelay.errors import ConfigError
     from skyrelay.runtime.jobs.replay import make_source, replay
     from skyrelay.runtime.platforms import bootstrap
-    from skyrelay.runtime.router.config import load_config
+    from skyrelay.runtime.config import load_config
 
     try:
         target = _deployment(deployment)

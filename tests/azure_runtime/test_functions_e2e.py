@@ -190,7 +190,8 @@ async def test_an_expired_locks_redelivery_does_not_complete_the_job_twice(sim, 
         assert stored.status.value == "COMPLETE"
         assert [h["event"] for h in stored.history].count("completed") == 1
         calls = sum(kit.sim.total(m) for m in FAST_UPSTREAMS)
-        assert 1 <= calls <= stored.attempts
+        # the slow first attempt hedges to the model's second deployment: each attempt calls each at most once
+        assert stored.attempts <= calls <= stored.attempts * len(FAST_UPSTREAMS)
         assert await kit.receive(wait_s=1) == []
         assert kit.counts()["dead_lettered"] == 0
     finally:

@@ -136,7 +136,7 @@ def test_bad_input_fails_with_the_python_components_error(plugin, tmp_path, rend
     ("inputs", "message", "path"),
     [
         ({"workerTimeoutSecs": 300},
-         "AsyncJobs.workerTimeoutSecs: unknown input; known: alarmTopicArn, batchingWindowSeconds,", "workerTimeoutSecs"),
+         "AsyncJobs.workerTimeoutSecs: unknown input; known: alarmTopicArn, batch, batchingWindowSeconds,", "workerTimeoutSecs"),
         ({"workerTimeoutSeconds": "300"}, "AsyncJobs.worker_timeout_seconds: must be an integer, got '300'",
          "workerTimeoutSeconds"),
         ({"workerTimeoutSeconds": 300.5}, "AsyncJobs.worker_timeout_seconds: must be an integer, got 300.5",
