@@ -229,3 +229,45 @@ def host_json(worker_timeout_s: float, max_concurrent_calls: int,
         }},
         "logging": {"logLevel": {"default": "Information"}},
     }
+
+
+# ==== GCP (issue 12): what components/gcp writes into the Cloud Run services' environment ====
+# The job store and the shared limiter: one Firestore (Native) database; a collection of jobs (and
+# idempotency keys, limiter counters as documents of their own), reached with the service's own
+# service account (metadata-server credentials through google-auth).
+GCP_PROJECT = "SKYRELAY_GCP_PROJECT"
+GCP_LOCATION = "SKYRELAY_GCP_LOCATION"  # the region of the Tasks queues and the Cloud Run services
+FIRESTORE_DATABASE = "SKYRELAY_FIRESTORE_DATABASE"  # the database id ("(default)" or a named one)
+FIRESTORE_COLLECTION = "SKYRELAY_FIRESTORE_COLLECTION"
+FIRESTORE_TTL_FIELD = "expires_at"  # a timestamp field; the database's TTL policy deletes on it
+# The queues: one Cloud Tasks queue per priority (tasks_queue()); each task is an HTTP push to the
+# worker service's WORKER_URL with an OIDC token minted for TASKS_SERVICE_ACCOUNT, audience OIDC_AUDIENCE.
+WORKER_URL = "SKYRELAY_WORKER_URL"  # https://<worker>.run.app/tasks: what every task targets
+TASKS_SERVICE_ACCOUNT = "SKYRELAY_TASKS_SERVICE_ACCOUNT"  # the enqueuer's email: signs pushes, the worker checks it
+OIDC_AUDIENCE = "SKYRELAY_OIDC_AUDIENCE"  # the audience the worker requires on every push (its own URL)
+DISPATCH_DEADLINE_SECONDS = "SKYRELAY_DISPATCH_DEADLINE_SECONDS"  # set on each task (the queue has no default)
+# Emulators in tests only:
+TASKS_ENDPOINT = "SKYRELAY_TASKS_ENDPOINT"  # host:port of a Cloud Tasks REST peer on loopback
+OIDC_CERTS_URL = "SKYRELAY_OIDC_CERTS_URL"  # the peer's signing keys, instead of Google's certs
+# FIRESTORE_EMULATOR_HOST is the client library's own variable for the Firestore emulator.
+
+CLOUD_TASKS_MAX_DEADLINE_S = 1800  # the longest dispatch deadline Cloud Tasks accepts (30 minutes)
+CLOUD_TASKS_MIN_DEADLINE_S = 15
+
+
+def tasks_queue(priority: str) -> str:
+    """GCP: the Cloud Tasks queue of a priority, as its full name projects/<p>/locations/<l>/queues/<q>."""
+    return f"SKYRELAY_TASKS_{_upper(priority)}_QUEUE"
+
+
+def dispatch_deadline(worker_timeout_s: float) -> int:
+    """The Cloud Tasks form of the visibility rule: a push must stay open for the whole run plus the
+    settle, or the task is retried while the worker still runs it. Seconds; ValueError when the worker
+    timeout cannot fit Cloud Tasks' 30-minute ceiling."""
+    if not worker_timeout_s > 0:
+        raise ValueError(f"worker_timeout_s must be > 0, got {worker_timeout_s!r}")
+    deadline = max(CLOUD_TASKS_MIN_DEADLINE_S, int(-(-worker_timeout_s // 1)) + 30)
+    if deadline > CLOUD_TASKS_MAX_DEADLINE_S:
+        raise ValueError(f"worker_timeout_s {worker_timeout_s!r} needs a dispatch deadline of {deadline} s; "
+                         f"Cloud Tasks allows at most {CLOUD_TASKS_MAX_DEADLINE_S} s (30 minutes)")
+    return deadline
