@@ -94,5 +94,6 @@ def cosmos(owner: pulumi.Resource, name: str, resource_group: pulumi.Input[str],
         principal_id=principal_id,
         opts=child,
     )
-    endpoint = account.document_endpoint
+    # The account's name is its endpoint's host (documentEndpoint is the same, known only after create).
+    endpoint = account.name.apply(lambda n: f"https://{n}.documents.azure.com:443/")
     return Cosmos(account, database, container, role, endpoint)

@@ -28,6 +28,7 @@ FLEX_MIN_INSTANCES, FLEX_MAX_INSTANCES = 40, 1000  # Flex's bounds on maximumIns
 INSTANCE_MEMORY_MB = (512, 2048, 4096)
 DEPLOYMENT_CONTAINER = "app-package"
 PACKAGE_BLOB = "released-package.zip"
+FLEX_REJECTED_DEFAULTS = ("net_framework_version", "local_my_sql_enabled")
 HOST_SETTING = "AzureFunctionsJobHost__"  # app settings override host.json: the plan and the policy see them
 
 
@@ -79,9 +80,10 @@ def function_app(owner: pulumi.Resource, name: str, resource_group: pulumi.Input
         raise ConfigError("AsyncJobs.overrides.functions_instance_memory_mb",
                           f"must be one of {', '.join(map(str, INSTANCE_MEMORY_MB))}, got {memory!r}")
     child = pulumi.ResourceOptions(parent=owner)
+    account = compact("st", name)
     storage = azure_native.storage.StorageAccount(
         f"{name}-storage",
-        account_name=compact("st", name),
+        account_name=account,
         resource_group_name=resource_group,
         location=location,
         kind="StorageV2",
@@ -93,7 +95,7 @@ def function_app(owner: pulumi.Resource, name: str, resource_group: pulumi.Input
         default_to_o_auth_authentication=True,
         opts=child,
     )
-    blob_endpoint = storage.name.apply(lambda n: f"https://{n}.blob.core.windows.net/")
+    blob_endpoint = pulumi.Output.from_input(f"https://{account}.blob.core.windows.net/")  # the account is named here
     container = azure_native.storage.BlobContainer(
         f"{name}-deployment",
         account_name=storage.name,
@@ -124,11 +126,22 @@ def function_app(owner: pulumi.Resource, name: str, resource_group: pulumi.Input
     )
     client_id = identity.client_id
     host_storage = {
-        "AzureWebJobsStorage__accountName": storage.name,
+        "AzureWebJobsStorage__accountName": account,
         "AzureWebJobsStorage__credential": "managedidentity",
         "AzureWebJobsStorage__clientId": client_id,
     }
     all_settings = {**host_storage, **app_settings}
+    site_config = azure_native.web.SiteConfigArgs(
+        min_tls_version=settings["functions_min_tls"],
+        scm_min_tls_version=settings["functions_min_tls"],
+        ftps_state=settings["functions_ftps_state"],
+        http20_enabled=True,
+        app_settings=[azure_native.web.NameValuePairArgs(name=k, value=v) for k, v in sorted(all_settings.items())],
+    )
+    # The SDK fills `netFrameworkVersion: v4.6` (and localMySqlEnabled) in by default; Flex rejects the
+    # first (pulumi-azure-native#3411), so both are taken out again: unset, they are not sent.
+    for default in FLEX_REJECTED_DEFAULTS:
+        setattr(site_config, default, None)
     app = azure_native.web.WebApp(
         f"{name}-functions",
         resource_group_name=resource_group,
@@ -139,13 +152,7 @@ def function_app(owner: pulumi.Resource, name: str, resource_group: pulumi.Input
         identity=azure_native.web.ManagedServiceIdentityArgs(
             type="UserAssigned", user_assigned_identities=[identity.id]),
         key_vault_reference_identity=identity.id,  # Key Vault references resolve with this identity
-        site_config=azure_native.web.SiteConfigArgs(
-            min_tls_version=settings["functions_min_tls"],
-            scm_min_tls_version=settings["functions_min_tls"],
-            ftps_state=settings["functions_ftps_state"],
-            http20_enabled=True,
-            app_settings=[azure_native.web.NameValuePairArgs(name=k, value=v) for k, v in sorted(all_settings.items())],
-        ),
+        site_config=site_config,
         function_app_config=azure_native.web.FunctionAppConfigArgs(
             deployment=azure_native.web.FunctionsDeploymentArgs(
                 storage=azure_native.web.FunctionsDeploymentStorageArgs(
