@@ -59,6 +59,15 @@ def tier_limits_from_table(tiers=None) -> list[TierLimits]:
             for t in table.values()]
 
 
+class JwtArgs(TypedDict, total=False):
+    openid_config_url: Required[str]
+    """The issuer's OpenID configuration URL (https)."""
+    audience: Required[str]
+    """The audience the token must carry."""
+    issuer: str
+    """The issuer the token must carry (default: any the configuration names)."""
+
+
 class JobsApiArgs(TypedDict, total=False):
     resource_group_name: Required[pulumi.Input[str]]
     """The resource group. Required."""
@@ -78,7 +87,7 @@ class JobsApiArgs(TypedDict, total=False):
     """The runtime's router config JSON; written with the subscription keys' digests to `config_vault_name`."""
     config_vault_name: pulumi.Input[str]
     """AsyncJobs' Key Vault (`jobs.key_vault.name`): receives the `router-config` secret."""
-    jwt: dict
+    jwt: JwtArgs
     """Also require a JWT: {"openid_config_url", "audience", "issuer"?} (default: subscription keys only)."""
     identity_client_id: pulumi.Input[str]
     """For `backend_auth: managed_identity`: the identity APIM's token is for (default: system identity)."""
@@ -86,6 +95,17 @@ class JobsApiArgs(TypedDict, total=False):
     """For `backend_auth: managed_identity`: the token's resource (the function's app id URI)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
+
+
+# Properties the SDK fills in on every service that a Consumption service has no use for (no developer
+# or legacy portal, no NAT gateway): they are left out rather than sent.
+CONSUMPTION_UNSET = ("developerPortalStatus", "legacyPortalStatus", "natGatewayState",
+                     "developer_portal_status", "legacy_portal_status", "nat_gateway_state")
+
+
+def _without_sdk_defaults(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
+    props = {k: v for k, v in args.props.items() if k not in CONSUMPTION_UNSET}
+    return pulumi.ResourceTransformationResult(props, args.opts)
 
 
 def check_sku(sku: Any, capacity: Any) -> tuple[str, int]:
@@ -161,7 +181,7 @@ class JobsApi(pulumi.ComponentResource):
             identity=azure_native.apimanagement.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
             custom_properties={PROTOCOL_KEY.format(side=side, p=p): "False"
                                for side in ("", "Backend.") for p in INSECURE_PROTOCOLS},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, transformations=[_without_sdk_defaults] if sku == "Consumption" else None),
         )
         service = self.service.name
         backend_url = pulumi.Output.concat("https://", args["function_app_hostname"], "/v1")

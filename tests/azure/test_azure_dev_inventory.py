@@ -182,6 +182,7 @@ def test_logs_insights_alerts_and_the_dashboard(plan, config):
 def test_apim_products_rate_limit_and_quota_equal_the_tier_table(plan, config):
     service = one(plan, "apimanagement:ApiManagementService").inputs
     assert service["sku"] == {"name": "Consumption", "capacity": 0}
+    assert not {"developerPortalStatus", "legacyPortalStatus", "natGatewayState"} & set(service)  # SDK defaults, unset
     assert service["customProperties"]["Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10"] == "False"
     policies = {p.inputs["productId"]: p.inputs["value"] for p in plan.of_type("azure-native:apimanagement:ProductPolicy")}
     table = config.tier_table()
