@@ -23,8 +23,8 @@ from skyrelay.components.azure.batch import batch_storage
 from skyrelay.components.azure.cosmos import cosmos
 from skyrelay.components.azure.defaults import ASYNC_JOBS
 from skyrelay.components.azure.functions import function_app, host_settings, maximum_instances
-from skyrelay.components.azure.naming import compact
 from skyrelay.components.azure.keyvault import reference, secret_settings, vault
+from skyrelay.components.azure.naming import compact
 from skyrelay.components.azure.roles import grant, identity
 from skyrelay.components.azure.servicebus import service_bus
 from skyrelay.components.defaults import resolve
