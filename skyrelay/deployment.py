@@ -271,3 +271,9 @@ def dispatch_deadline(worker_timeout_s: float) -> int:
         raise ValueError(f"worker_timeout_s {worker_timeout_s!r} needs a dispatch deadline of {deadline} s; "
                          f"Cloud Tasks allows at most {CLOUD_TASKS_MAX_DEADLINE_S} s (30 minutes)")
     return deadline
+
+
+# ==== Azure (issue 11, components): what the lock rule was computed from ====
+# The worker timeout the Function App's lock renewal and function timeout were derived from
+# (servicebus_lock); the policy pack's stack rule checks the queues' lock and the host settings against it.
+WORKER_TIMEOUT_SECONDS = "SKYRELAY_WORKER_TIMEOUT_SECONDS"
