@@ -209,7 +209,7 @@ class AsyncJobs(pulumi.ComponentResource):
                                                     build_sa=ids.build, settings=settings, services=self.services)
         self.worker = service(
             self, f"{name}-worker", name=worker_name, role="worker", location=location, project=project_arg,
-            source=self.source, account=ids.worker, ingress=settings["worker_ingress"], timeout_s=timeout,
+            source=self.source, service_account=ids.worker.email, ingress=settings["worker_ingress"], timeout_s=timeout,
             concurrency=worker_concurrency, min_instances=min_instances, max_instances=max_instances,
             cpu=settings["worker_cpu"], memory=settings["worker_memory"], env=self.environment,
             secret_env=self.secret_environment, settings=settings, services=self.services,

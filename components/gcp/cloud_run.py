@@ -117,7 +117,7 @@ def env_entries(plain: Mapping[str, pulumi.Input[str]],
 
 
 def service(owner: pulumi.Resource, resource_name: str, *, name: str, role: str, location: str,
-            project: pulumi.Input[str] | None, source: RuntimeSource, account: gcp.serviceaccount.Account,
+            project: pulumi.Input[str] | None, source: RuntimeSource, service_account: pulumi.Input[str],
             ingress: str, timeout_s: int, concurrency: int, min_instances: int, max_instances: int,
             cpu: str, memory: str, env: Mapping[str, pulumi.Input[str]], secret_env: Mapping[str, pulumi.Input[str]],
             settings: dict[str, Any], services: Services, depends_on: Sequence[pulumi.Resource] = ()
@@ -158,7 +158,7 @@ def service(owner: pulumi.Resource, resource_name: str, *, name: str, role: str,
         invoker_iam_disabled=settings.get("invoker_iam_disabled", False),
         build_config=build,
         template=gcp.cloudrunv2.ServiceTemplateArgs(
-            service_account=account.email,
+            service_account=service_account,
             timeout=f"{timeout_s}s",
             max_instance_request_concurrency=concurrency,
             scaling=gcp.cloudrunv2.ServiceTemplateScalingArgs(min_instance_count=min_instances,
