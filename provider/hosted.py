@@ -41,4 +41,6 @@ HOSTED: tuple[Hosted, ...] = (
     Hosted("aws", aws.WorkQueue, aws_defaults.ASYNC_JOBS),
     Hosted("azure", azure.CostGuard, azure_defaults.COST_GUARD),
     Hosted("gcp", gcp.CostGuard, gcp_defaults.COST_GUARD),
+    Hosted("gcp", gcp.AsyncJobs, gcp_defaults.ASYNC_JOBS),
+    Hosted("gcp", gcp.JobsApi, gcp_defaults.API, secret_inputs=("router_config",)),
 )

@@ -29,9 +29,16 @@ from skyrelay.components.gcp.openapi import document_text, openapi_document
 from skyrelay.errors import ConfigError
 from skyrelay.tiers import default_tiers
 
-__all__ = ["ROUTES", "JobsApi", "JobsApiArgs", "tier_limits"]
+__all__ = ["ROUTES", "JobsApi", "JobsApiArgs", "TierRpm", "tier_limits"]
 
 MAX_API_TIMEOUT_S = 3600  # Cloud Run's request timeout ceiling
+
+
+class TierRpm(TypedDict):
+    name: str
+    """Tier name."""
+    rpm: int
+    """Requests per minute of the tier."""
 
 
 class JobsApiArgs(TypedDict, total=False):
@@ -46,21 +53,21 @@ class JobsApiArgs(TypedDict, total=False):
     service_account_email: pulumi.Input[str]
     """The API service's account (AsyncJobs.api_account.email; default: a new account without grants)."""
     image: pulumi.Input[str]
-    """The runtime image: the URI the source build writes (with `source_location`) or a prebuilt image."""
+    """The runtime image: the URI the source build writes (with `source_location`) or a prebuilt image (default: build one)."""
     source_location: pulumi.Input[str]
     """gs://bucket/object of the packaged source to build (AsyncJobs.source; default: package and upload one)."""
     build_service_account: pulumi.Input[str]
-    """Cloud Build's account for the source build, projects/<p>/serviceAccounts/<email> (with `source_location`)."""
+    """Cloud Build's account for the source build, projects/<p>/serviceAccounts/<email> (with `source_location`; default: Cloud Build's default)."""
     router_config: pulumi.Input[str]
     """The runtime's router config as JSON; JobsApi adds each generated key's sha256 (default: CONFIG_JSON unset)."""
-    tiers: Sequence[Mapping[str, Any]]
+    tiers: Sequence[TierRpm]
     """Tiers ({name, rpm}) the gateway's quota ceiling is taken from (default: every tier of the core table)."""
     api_keys: Sequence[str]
     """API keys to create, as `<tier>:<key name>` (default: none)."""
     jwt_issuer: str
     """Also require a JWT from this issuer on every operation (default: API key only)."""
     jwt_jwks_uri: str
-    """The issuer's JWKS URI (required with `jwt_issuer`)."""
+    """The issuer's JWKS URI (required with `jwt_issuer`; default: none)."""
     jwt_audiences: Sequence[str]
     """Accepted JWT audiences (default: the gateway's service name)."""
     timeout_seconds: int
@@ -71,7 +78,7 @@ class JobsApiArgs(TypedDict, total=False):
     """Changes to the defaults table (see the component README)."""
 
 
-def tier_limits(tiers=None) -> list[dict[str, Any]]:
+def tier_limits(tiers=None) -> list[TierRpm]:
     """{name, rpm} for each tier of a tier table (default: the core table)."""
     table = tiers if tiers is not None else default_tiers()
     return [{"name": str(getattr(t.name, "value", t.name)), "rpm": t.rpm} for t in table.values()]
