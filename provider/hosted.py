@@ -43,4 +43,6 @@ HOSTED: tuple[Hosted, ...] = (
     Hosted("azure", azure.AsyncJobs, azure_defaults.ASYNC_JOBS),
     Hosted("azure", azure.JobsApi, azure_defaults.API, secret_inputs=("router_config",)),
     Hosted("gcp", gcp.CostGuard, gcp_defaults.COST_GUARD),
+    Hosted("gcp", gcp.AsyncJobs, gcp_defaults.ASYNC_JOBS),
+    Hosted("gcp", gcp.JobsApi, gcp_defaults.API, secret_inputs=("router_config",)),
 )

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from skyrelay import deployment
 from skyrelay.errors import ConfigError, first_error
 from skyrelay.tags import TagSet
 from skyrelay.tiers import Tier, TierName, TierOverride, apply_overrides, default_tiers
@@ -158,10 +159,51 @@ class AzureSettings(_Model):
         return v
 
 
+# Regions where every service of the GCP blueprint exists: API Gateway is the narrowest (its
+# locations list); Cloud Run, Cloud Tasks and Cloud Scheduler cover all of these.
+GCP_REGIONS = ("asia-east1", "asia-northeast1", "australia-southeast1", "europe-west1", "europe-west2",
+               "us-central1", "us-east1", "us-east4", "us-west2", "us-west3", "us-west4")
+
+
 class GcpSettings(_Model):
+    """`skyrelay:gcp`: the GCP blueprint's knobs (stacks/Pulumi.gcp-dev.yaml documents each)."""
+
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = Field(default="europe-west1", pattern=r"^[a-z]+-[a-z]+\d$")
     billing_account: str = Field(pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+    firestore_location: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$", description="default: region")
+    worker_timeout_seconds: int = Field(default=300, ge=1, description="worker request timeout; its dispatch deadline must fit 30 min")
+    worker_concurrency: int = Field(default=8, ge=1, le=1000)
+    worker_min_instances: int = Field(default=0, ge=0, le=100, description="the warm pool")
+    api_timeout_seconds: int = Field(default=60, ge=1, le=3600)
+    max_receive_count: int = Field(default=5, ge=1, le=100, description="Cloud Tasks max_attempts")
+    model_quota_rpm: int = Field(default=600, gt=0, description="provider model quota the workers share (RPM)")
+    job_seconds_p50: float = Field(default=10, gt=0, le=1770, description="typical job duration, sizes concurrency")
+    provider_secrets: tuple[str, ...] = Field(default=(), description="names of provider API key secrets")
+    image: str | None = Field(default=None, min_length=1, description="a prebuilt runtime image instead of the source build")
+    jwt_issuer: str | None = Field(default=None, pattern=r"^https://")
+    jwt_jwks_uri: str | None = Field(default=None, pattern=r"^https://", validate_default=True)
+    alarm_oldest_message_seconds: int = Field(default=600, gt=0)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if v not in GCP_REGIONS:
+            raise ValueError(f"unknown or unsupported region {v!r}: API Gateway runs in {', '.join(GCP_REGIONS)}")
+        return v
+
+    @field_validator("worker_timeout_seconds")
+    @classmethod
+    def _worker_timeout(cls, v: int) -> int:
+        deployment.dispatch_deadline(v)  # ValueError: the deadline would pass Cloud Tasks' 30 minutes
+        return v
+
+    @field_validator("jwt_jwks_uri")
+    @classmethod
+    def _jwks(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None and info.data.get("jwt_issuer"):
+            raise ValueError("required with jwtIssuer")
+        return v
 
 
 class StackConfig(_Model):

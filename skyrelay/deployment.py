@@ -277,3 +277,13 @@ def dispatch_deadline(worker_timeout_s: float) -> int:
 # The worker timeout the Function App's lock renewal and function timeout were derived from
 # (servicebus_lock); the policy pack's stack rule checks the queues' lock and the host settings against it.
 WORKER_TIMEOUT_SECONDS = "SKYRELAY_WORKER_TIMEOUT_SECONDS"
+
+# ---- GCP metrics (issue 12): the Cloud Run runtime prints one JSON line per measurement to stdout,
+# the same Embedded Metric Format documents the Lambda worker prints (runtime/batch/observe.py emf():
+# metric names and dimensions as top-level keys). Cloud Logging parses each line into jsonPayload and
+# components/gcp turns these fields into log-based metrics for the alerts and the weekly dashboard.
+GCP_METRIC_FIELDS = {  # log-based metric suffix -> the jsonPayload field it extracts
+    "tokens": "Tokens", "cost_usd": "CostUsd", "cache_hits": "CacheHits", "latency_ms": "LatencyMs", "jobs": "Jobs",
+}
+GCP_METRIC_LABELS = {"tenant": "Tenant", "mode": "Mode"}  # label -> the jsonPayload dimension
+GCP_JOB_STATUS_FIELD = "Status"  # a job's final status ("FAILED" counts in the jobs-failed alert)

@@ -187,6 +187,16 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["member"] = "serviceAccount:" + state["email"]
         if module == "pubsub" and kind == "Topic":
             rid = f"projects/{project}/topics/{name}"
+        # ---- GCP (issue 12): outputs the GCP components compose into documents and environments ----
+        if module == "projects" and kind == "ApiKey":
+            state["keyString"] = pulumi.Output.secret("AIzaSyMock" + _short_hash(args.name) * 4)
+        if module == "apigateway" and kind == "Api":
+            state["managedService"] = f"{state.get('apiId', name)}-{_short_hash(name)}.apigateway.{project}.cloud.goog"
+        if module == "apigateway" and kind == "Gateway":
+            state["defaultHostname"] = f"{state.get('gatewayId', name)}-{_short_hash(name)}.ew.gateway.dev"
+        if module == "secretmanager" and kind == "Secret":
+            rid = f"projects/{project}/secrets/{state.get('secretId', name)}"
+        # ---- end GCP ----
         if module == "billing" and kind == "Budget":
             rid = f"billingAccounts/{state.get('billingAccount', 'X')}/budgets/{_short_hash(args.name)}"
         state.setdefault("project", project)  # the provider fills it in from its config at preview

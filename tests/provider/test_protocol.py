@@ -34,6 +34,8 @@ MINIMAL_INPUTS = {
         "budgetAmount": 100, "costCenter": "ai-platform", "billingAccount": "000000-AAAAAA-BBBBBB",
         "alertEmails": ["a@example.com"],
     },
+    "skyrelay:gcp:AsyncJobs": {},
+    "skyrelay:gcp:JobsApi": {"image": "europe-west1-docker.pkg.dev/p/r/skyrelay:1"},
 }
 
 
