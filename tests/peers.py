@@ -245,3 +245,47 @@ def gcs() -> str:
                      port)
 
     return once("gcs", make).url
+
+
+# ---- GCP (issue 12) ----
+FIRESTORE_JAR = "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
+GCLOUD_ROOTS = ("/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/opt/google-cloud-sdk",
+                str(Path.home() / "google-cloud-sdk"))
+
+
+def firestore_jar() -> str:
+    """The gcloud SDK's Firestore emulator jar (component cloud-firestore-emulator), found under the
+    SDK's platform folder (CLOUDSDK_ROOT_DIR, the Debian package's /usr/lib/google-cloud-sdk, ...)."""
+    roots = [os.environ["CLOUDSDK_ROOT_DIR"]] if os.environ.get("CLOUDSDK_ROOT_DIR") else []
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        roots.append(str(Path(os.path.realpath(gcloud)).parents[1]))
+    for root in [*roots, *GCLOUD_ROOTS]:
+        jar = Path(root) / FIRESTORE_JAR
+        if jar.is_file():
+            return str(jar)
+    raise PeerMissing("the Firestore emulator jar is missing: install the Debian package "
+                      "google-cloud-cli-firestore-emulator (scripts/system-deps.sh), or set CLOUDSDK_ROOT_DIR "
+                      f"to a gcloud SDK holding {FIRESTORE_JAR}")
+
+
+def firestore() -> str:
+    """The gcloud Firestore emulator (Java 17), in memory; returns its host:port and sets
+    FIRESTORE_EMULATOR_HOST (google-cloud-firestore then talks to it without credentials). Every test
+    uses a project or collection of its own, so one emulator serves the session."""
+
+    def make() -> Peer:
+        java = executable("java", "install a Java 17 runtime (Debian package openjdk-17-jre-headless; "
+                                  "scripts/system-deps.sh)")
+        jar = firestore_jar()
+        port = free_port()
+        peer = start("firestore", [java, "-Duser.language=en", "-cp", jar,
+                                   "com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start",
+                                   "--host=127.0.0.1", f"--port={port}"], port,
+                     http_ok(f"http://127.0.0.1:{port}/"))
+        peer.url = f"127.0.0.1:{port}"
+        return peer
+
+    host = once("firestore", make).url
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host
+    return host
