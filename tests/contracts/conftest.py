@@ -140,6 +140,7 @@ from tests.contracts import gcp_adapters  # noqa: E402 - beside its registration
 
 store_factories["firestore"] = gcp_adapters.firestore_store
 store_twins["firestore"] = gcp_adapters.firestore_twin
+queue_factories["cloudtasks-push"] = gcp_adapters.cloudtasks_push_queue
 PULL = ("sqlite", "sqs")  # the entries whose adapter is a PullQueue
 EXCLUSIVE = ("sqlite",)  # pull queues that never hand one message to two concurrent receivers
 
