@@ -161,6 +161,16 @@ class FirestoreJobStore(CollectionClient, VersionedStore):
         return await self._live(q, limit, ("updated_at", "id"))
 
 
+    async def failed(self, limit: int = 100) -> "list[Job]":
+        """Up to `limit` live FAILED jobs, oldest update first: where the Cloud Tasks deployment's dead
+        letters are (runtime/jobs/replay_firestore.py), served by the (type, status, updated_at) index."""
+        from google.cloud.firestore import FieldFilter
+
+        q = (self.collection.where(filter=FieldFilter("type", "==", "job"))
+             .where(filter=FieldFilter("status", "==", JobStatus.FAILED.value)).order_by("updated_at").order_by("id"))
+        return await self._live(q, limit, ("updated_at", "id"))
+
+
 def from_config(cfg) -> FirestoreJobStore:
     """Factory for runtime.stores.ADAPTERS (`jobs.store.backend: firestore`), from the store config's
     `options`: `project`, `collection` (required), `database` (default "(default)"). On Cloud Run,
