@@ -37,6 +37,7 @@ It settles by the HTTP answer the worker gives (`status`):
 """
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -102,10 +103,9 @@ class CloudTasksQueue:
 
         from skyrelay.runtime.clouds.gcp.tasks import tasks_client
 
-        try:
+        # ALREADY_EXISTS: this job's immediate task of this second exists, or did within the hour: de-duplicated
+        with contextlib.suppress(AlreadyExists, Conflict):
             tasks_client(self.endpoint).create_task(parent=self.queues[priority], task=task)
-        except (AlreadyExists, Conflict):
-            pass  # this job's immediate task of this second exists, or did within the hour: de-duplicated
         return task.name.rsplit("/", 1)[-1]
 
     # ---- producer ----

@@ -32,8 +32,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from skyrelay.deployment import FIRESTORE_TTL_FIELD
 from skyrelay.runtime.clouds.gcp.firestore import CollectionClient, conflict_errors, timestamp
 from skyrelay.runtime.jobs.model import Job, JobStatus

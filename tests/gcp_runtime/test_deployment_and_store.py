@@ -4,7 +4,6 @@ TTL timestamp, an expired idempotency key taken over atomically, and the OIDC ve
 
 import datetime as dt
 import json
-import time
 
 import pytest
 

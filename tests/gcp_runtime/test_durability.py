@@ -20,7 +20,13 @@ from pathlib import Path
 from skyrelay import deployment as contract
 from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
 from tests import peers
-from tests.contracts.gcp_adapters import TASKS_SA, firestore_on, fresh_collection, tasks_producer, tasks_queues
+from tests.contracts.gcp_adapters import (
+    TASKS_SA,
+    firestore_on,
+    fresh_collection,
+    tasks_producer,
+    tasks_queues,
+)
 from tests.gcp_runtime.kit import wait_http
 
 N_JOBS = 1000

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from skyrelay.runtime.errors import RateLimited
-from skyrelay.runtime.router.limits import make_limiter
 from skyrelay.runtime.router.config import LimiterConfig
+from skyrelay.runtime.router.limits import make_limiter
 from skyrelay.tiers import TierName, default_tiers
 from tests.contracts.gcp_adapters import PROJECT, fresh_collection
 
