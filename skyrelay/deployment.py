@@ -271,3 +271,19 @@ def dispatch_deadline(worker_timeout_s: float) -> int:
         raise ValueError(f"worker_timeout_s {worker_timeout_s!r} needs a dispatch deadline of {deadline} s; "
                          f"Cloud Tasks allows at most {CLOUD_TASKS_MAX_DEADLINE_S} s (30 minutes)")
     return deadline
+
+
+# What the Firestore store's and limiter's queries need (runtime/stores/firestore.py), for the
+# component to deploy: composite indexes on the job collection, as (field, "ASCENDING"|"DESCENDING")
+# tuples in order, and the fields exempt from single-field indexing (a job's whole body as bytes, the
+# limiter's counters: never queried, and large).
+FIRESTORE_INDEXES = (
+    # GET /v1/jobs: a tenant's jobs newest first, (created_at, id) keyset pages
+    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("created_at", "DESCENDING"), ("id", "DESCENDING")),
+    # the same with ?status=
+    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"),
+     ("id", "DESCENDING")),
+    # the sweeper (stale PENDING jobs) and the replay (FAILED jobs): one status, oldest update first
+    (("type", "ASCENDING"), ("status", "ASCENDING"), ("updated_at", "ASCENDING"), ("id", "ASCENDING")),
+)
+FIRESTORE_UNINDEXED_FIELDS = ("body", "state")
