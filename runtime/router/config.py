@@ -147,11 +147,11 @@ def sha256_digests(v: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class LimiterConfig(_M):
-    backend: Literal["memory", "sqlite", "redis", "dynamodb", "cosmos"] = Field(
+    backend: Literal["memory", "sqlite", "redis", "dynamodb", "cosmos", "firestore"] = Field(
         default="memory",
         description="memory: one process only, lost on restart; sqlite: the processes of one host, kept across "
                     "restarts; redis: shared by hosts (Lua); dynamodb: shared, serverless (Lambda, no VPC); "
-                    "cosmos: shared, serverless (Azure Functions)",
+                    "cosmos: shared, serverless (Azure Functions); firestore: shared, serverless (Cloud Run)",
     )
     path: str = Field(default=".skyrelay/limits.db", min_length=1, description="sqlite: the limits file")
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -166,6 +166,10 @@ class LimiterConfig(_M):
     cosmos_container: str | None = Field(default=None, min_length=1, description="cosmos: the container")
     client_id: str | None = Field(default=None, description="cosmos: the managed identity's client id")
     cosmos_emulator_key: str | None = Field(default=None, description="cosmos: an emulator's key (tests)")
+    # firestore (GCP): the job store's collection; on Cloud Run, bootstrap fills these in
+    firestore_project: str | None = Field(default=None, min_length=1, description="firestore: the project id")
+    firestore_collection: str | None = Field(default=None, min_length=1, description="firestore: the collection")
+    firestore_database: str | None = Field(default=None, min_length=1, description="firestore: the database id")
 
 
 class CacheConfig(_M):
