@@ -47,6 +47,5 @@ class SyncBudget:
         asked = "max_tokens" if request.max_tokens else "the default max_tokens"
         raise UseAsyncJobs(
             f"{asked} {tokens} cannot finish within the gateway's {self.deadline_s:g} s synchronous limit at "
-            f"{self.tps[request.model]:g} tokens/s (at most {most}); send it to POST /v1/jobs, or lower max_tokens",
-            async_endpoint="/v1/jobs", max_sync_tokens=most,
+            f"{self.tps[request.model]:g} tokens/s (at most {most}); send it to POST /v1/jobs, or lower max_tokens"
         )
