@@ -23,10 +23,12 @@ CONFIG_ENV_MAX_BYTES = 2048
 DEFAULT_BEDROCK_MODELS = (
     {"model": "fast", "upstream_model": "anthropic.claude-3-haiku-20240307-v1:0", "model_class": "small",
      "capabilities": ["fast", "cheap"], "context_window": 200000,
-     "price": {"input": 0.00025, "output": 0.00125}, "output_tokens_per_s": 100},
+     "price": {"input": 0.00025, "output": 0.00125, "cache_read": 0.00003, "cache_write": 0.0003},
+     "output_tokens_per_s": 100},
     {"model": "quality", "upstream_model": "anthropic.claude-3-5-sonnet-20240620-v1:0", "model_class": "large",
      "capabilities": ["quality"], "context_window": 200000,
-     "price": {"input": 0.003, "output": 0.015}, "output_tokens_per_s": 50},
+     "price": {"input": 0.003, "output": 0.015, "cache_read": 0.0003, "cache_write": 0.00375},
+     "output_tokens_per_s": 50},
 )
 
 

@@ -110,6 +110,8 @@ class Deployment(_M):
     canary_percent: float = Field(default=0.0, ge=0, le=100)
     batch: DeploymentBatch | None = Field(default=None, description="provider batch jobs (bedrock, azure_openai, "
                                                                     "vertex); see docs/batch.md")
+    prompt_cache: Literal["auto", "off"] = Field(default="auto", description="auto: add the provider's caching "
+                                                 "hint (Bedrock cachePoint) when the system prefix passes its minimum")
     output_tokens_per_s: float | None = Field(default=None, gt=0, description="the deployment's output speed: a sync "
                                               "request whose max_tokens cannot finish within api.sync_deadline_s "
                                               "is refused toward /v1/jobs (docs/readiness.md)")
@@ -119,7 +121,7 @@ class Deployment(_M):
         return Upstream(
             provider=self.provider, model=self.upstream_model, endpoint=self.endpoint, region=self.region,
             project=self.project, location=self.location, api_version=self.api_version, auth=self.auth,
-            api_key=key,
+            api_key=key, auto_cache=self.prompt_cache == "auto",
         )
 
 
