@@ -11,6 +11,7 @@ from itertools import count
 
 import orjson
 
+from skyrelay.runtime.api import timings
 from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
 from skyrelay.runtime.api.sync_budget import SyncBudget
@@ -69,7 +70,9 @@ class ChatEndpoint:
             return
         try:
             h = _headers(scope)
+            t_auth = time.perf_counter()
             tenant = self.ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
+            timings.add("auth_limit", time.perf_counter() - t_auth)
             body = await read_body(receive, self.limit, h.get(b"content-length"))
             req, include_usage = parse_chat(load_json(body))
             self.sync_budget.admit(req)

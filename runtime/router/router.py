@@ -196,11 +196,14 @@ class Router:
         return t, tier, planner, estimate_prompt(request.messages)
 
     async def _acquire(self, t: Tenant, tier, request: ChatRequest, estimate: int, stream: bool):
+        t0 = self.clock()
         try:
             return await self.limiter.acquire(t.name, tier, reserve_for(estimate, request.max_tokens, tier), stream)
         except RateLimited as exc:
             self.observer.limited(t.name, getattr(exc, "dimension", "requests"))
             raise
+        finally:
+            self.observer.phase("auth_limit", self.clock() - t0)
 
     # ---- one attempt ----
     def _sync_attempt(self, request: ChatRequest, deadline: Deadline) -> Attempt:
@@ -263,6 +266,7 @@ class Router:
             await close_quietly(it)
             raise
         dep.observe_ttft(self.clock() - t0)
+        self.observer.phase("provider_ttft", self.clock() - t0)
         return (it, first, t0) if sync else (it, first)
 
     async def _collect(self, dep: DeploymentState, opened, deadline: Deadline) -> ChatResult:
