@@ -1,7 +1,7 @@
 """Bedrock Converse: `POST /model/{modelId}/converse` (and `/converse-stream`).
 
-System messages go to `system`; tool messages are sent as user turns; consecutive turns of one
-role are merged (Converse requires alternation). A message's `cache_hint` adds a
+System messages go to `system`; tool messages are sent as user turns (`toolResult` blocks; tools and
+structured output in tools.py); consecutive turns of one role are merged (Converse requires alternation). A message's `cache_hint` adds a
 `{"cachePoint": {"type": "default"}}` block after its text.
 """
 
@@ -13,6 +13,7 @@ from skyrelay.runtime.canonical import ChatRequest, ChatResult, Usage
 from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamServerError
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 from skyrelay.runtime.providers.bedrock.errors import error_from
+from skyrelay.runtime.providers.bedrock.tools import answer_of, message_blocks, tool_config
 from skyrelay.runtime.providers.request_body import append_turn, sampling_fields
 
 _CACHE_POINT = {"cachePoint": {"type": "default"}}
@@ -30,7 +31,7 @@ def build_body(request: ChatRequest) -> dict:
     system: list[dict] = []
     messages: list[dict] = []
     for m in request.messages:
-        blocks = [{"text": m.content}]
+        blocks = [{"text": m.content}] if m.tool_calls is None and m.tool_call_id is None else message_blocks(m)
         if m.cache_hint:
             blocks.append(_CACHE_POINT)
         if m.role == "system":
@@ -43,6 +44,8 @@ def build_body(request: ChatRequest) -> dict:
     config = sampling_fields(request, max_tokens="maxTokens", top_p="topP", stop="stopSequences")
     if config:
         body["inferenceConfig"] = config
+    if request.tools or request.response_format:
+        body["toolConfig"] = tool_config(request)
     return body
 
 
@@ -72,9 +75,11 @@ class BedrockAdapter:
         finish = STOP_REASONS.get(data.get("stopReason") or "end_turn", "stop")
         if finish == "content_filter":
             raise ContentFiltered(f"Bedrock stopped with {data.get('stopReason')}")
-        text = "".join(b.get("text", "") for b in content if isinstance(b, dict))
+        text, calls, structured = answer_of(content)
+        if structured:
+            finish = "stop"
         return ChatResult(text=text, usage=usage_of(data.get("usage")), finish_reason=finish,
-                          provider_model=upstream.model)
+                          provider_model=upstream.model, tool_calls=calls)
 
     def stream_parser(self, upstream: Upstream):
         from skyrelay.runtime.providers.bedrock.stream import BedrockStreamParser
