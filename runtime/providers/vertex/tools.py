@@ -7,7 +7,7 @@
 - `tool_choice` -> `toolConfig.functionCallingConfig`: auto `AUTO`, none `NONE`, required `ANY`, a named
   function `ANY` + `allowedFunctionNames`.
 - An assistant turn's tool calls -> `functionCall` parts of a model turn; a tool message -> a
-  `functionResponse` part of a user turn (`name` from the call it answers, `response: {"result": ...}`,
+  `functionResponse` part of a user turn (`name` from the call it answers, `response: {"output": ...}`,
   the parsed JSON when the content is a JSON object).
 - `response_format` -> `generationConfig.responseMimeType: application/json` (+ `responseSchema`).
 - Answers: `functionCall` parts -> tool calls. Gemini sends each call whole (no argument fragments);
@@ -112,7 +112,7 @@ def parts_of(m: Message) -> list[dict]:
             result = orjson.loads(m.content)
         except orjson.JSONDecodeError:
             result = None
-        response = result if isinstance(result, dict) else {"result": m.content}
+        response = result if isinstance(result, dict) else {"output": m.content}
         return [{"functionResponse": {"name": m.name, "response": response}}]
     parts = [{"text": m.content}] if m.content else []
     for c in m.tool_calls or ():
