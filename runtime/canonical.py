@@ -131,3 +131,21 @@ def gather_tool_calls(pieces: list[dict], into: dict[int, dict] | None = None) -
             call["name"] = p["name"]
         call["arguments"] += p.get("arguments") or ""
     return calls
+
+
+@dataclass(slots=True)
+class EmbeddingRequest:
+    """POST /v1/embeddings, canonical: the texts to embed (a string input is a list of one)."""
+
+    model: str
+    inputs: list[str]
+    dimensions: int | None = None
+    user: str | None = None
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    """One vector per input, in input order, and the input tokens the provider counted."""
+
+    vectors: list[list[float]]
+    input_tokens: int = 0

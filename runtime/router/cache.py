@@ -64,7 +64,21 @@ class MemoryCache:
         return _load(hit[1])
 
     async def put(self, key: str, result: ChatResult) -> None:
-        self.entries[key] = (self.clock() + self.ttl, _dump(result))
+        await self.put_bytes(key, _dump(result))
+
+    async def get_bytes(self, key: str) -> bytes | None:
+        """An entry as stored (embeddings keep their vectors here, runtime/router/embeddings.py)."""
+        hit = self.entries.get(key)
+        if hit is None:
+            return None
+        if hit[0] <= self.clock():
+            del self.entries[key]
+            return None
+        self.entries.move_to_end(key)
+        return hit[1]
+
+    async def put_bytes(self, key: str, raw: bytes) -> None:
+        self.entries[key] = (self.clock() + self.ttl, raw)
         self.entries.move_to_end(key)
         while len(self.entries) > self.max:
             self.entries.popitem(last=False)
@@ -91,6 +105,12 @@ class RedisCache:
 
     async def put(self, key: str, result: ChatResult) -> None:
         await self.client.set(self.prefix + key, _dump(result), px=self.ttl_ms)
+
+    async def get_bytes(self, key: str) -> bytes | None:
+        return await self.client.get(self.prefix + key)
+
+    async def put_bytes(self, key: str, raw: bytes) -> None:
+        await self.client.set(self.prefix + key, raw, px=self.ttl_ms)
 
     async def close(self) -> None:
         await self.client.aclose()

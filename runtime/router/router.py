@@ -74,8 +74,9 @@ class Router:
     def __init__(self, config: RouterConfig, call: CallFn | None = None, open_stream: StreamFn | None = None,
                  *, limiter=None, cache=None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, rng: random.Random | None = None,
-                 observer: Observer | None = None):
+                 observer: Observer | None = None, embed: Callable | None = None):
         self.config = config
+        self._embed_call, self._embedder = embed, None  # embeddings: runtime/router/embeddings.py
         if call is None or open_stream is None:
             default_call, default_stream = _client_call()
             call = call or default_call
@@ -174,6 +175,14 @@ class Router:
             raise
         return RoutedStream(self, t.name, tier, dep, request, estimate, reservation, it, first, t0,
                             bounded=self._stream_bounded)
+
+    async def embed(self, request, tenant: str | Tenant):
+        """POST /v1/embeddings: an EmbedOutcome (runtime/router/embeddings.py)."""
+        if self._embedder is None:
+            from skyrelay.runtime.router.embeddings import Embedder
+
+            self._embedder = Embedder(self, self._embed_call)
+        return await self._embedder.embed(request, tenant)
 
     async def aclose(self) -> None:
         """Closes the limiter, the cache and, when this router uses the provider client, its pooled

@@ -129,6 +129,10 @@ def _args(text: str):
 
 async def model_call(request: web.Request) -> web.StreamResponse:
     model, _, verb = request.match_info["tail"].rpartition(":")
+    if verb == "predict":  # text embeddings (wire_embeddings.py)
+        from skyrelay.runtime.simulator.wire_embeddings import vertex_predict
+
+        return await vertex_predict(request, model)
     if verb not in ("generateContent", "streamGenerateContent"):
         return web.Response(status=404, body=b'{"error": {"code": 404, "status": "NOT_FOUND"}}',
                             content_type="application/json")

@@ -30,8 +30,21 @@ def per_provider_config(tmp_path, sim_url: str, **sections) -> dict:
         deployments.append(d)
         models[f"p-{kind}"] = {"deployments": [d["name"]]}
     cfg = example_config(tmp_path, sim_url, **sections)
+    for kind, upstream_model in EMBEDDERS.items():
+        d = copy.deepcopy(by_provider[kind.split("-")[0]])
+        d.pop("batch", None)
+        d.update(name=f"emb-{kind}", model=f"e-{kind}", model_class="small", upstream_model=upstream_model,
+                 capabilities=["embeddings"], price={"input": 0.02, "output": 0.0})
+        deployments.append(d)
+        models[f"e-{kind}"] = {"deployments": [d["name"]]}
     for d in deployments:
         d["endpoint"] = sim_url
     cfg["deployments"] = cfg["deployments"] + deployments
     cfg["models"] = {**cfg["models"], **models}
     return cfg
+
+
+# embedding deployments (`e-<kind>`): one per provider, and Cohere beside Titan on Bedrock
+EMBEDDERS = {"bedrock": "amazon.titan-embed-text-v2:0", "bedrock-cohere": "cohere.embed-english-v3",
+             "azure_openai": "text-embedding-3-small", "vertex": "text-embedding-005",
+             "openai_compat": "text-embedding-3-small"}
