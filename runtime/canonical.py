@@ -145,7 +145,8 @@ class EmbeddingRequest:
 
 @dataclass(slots=True)
 class EmbeddingResult:
-    """One vector per input, in input order, and the input tokens the provider counted."""
+    """One vector per input, in input order, and the input tokens the provider counted. A vector is a list
+    of floats, or a base64 string of little-endian float32 (as OpenAI and Azure send it when asked)."""
 
-    vectors: list[list[float]]
+    vectors: list
     input_tokens: int = 0

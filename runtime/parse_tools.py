@@ -28,10 +28,32 @@ def _fail(field: str, problem: str):
     raise ValidationFailed(f"{field}: {problem}")
 
 
+# Schemas already checked: (the schema's canonical JSON) -> the problem, or None. An agent sends the same
+# tools on every turn, and checking a schema against the meta-schema costs ~0.6 ms; a lookup ~2 us.
+_CHECKED: dict[bytes, str | None] = {}
+_CHECKED_MAX = 1024
+
+
 def check_schema(field: str, schema) -> None:
     """`schema` must be a JSON Schema object (draft 2020-12, as OpenAI's structured outputs)."""
     if not isinstance(schema, dict):
         raise InvalidToolSchema(f"{field}: must be a JSON Schema object")
+    try:
+        key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # keys that are not strings cannot come from JSON: checked below without the cache
+        key = None
+    problem = _CHECKED.get(key, False) if key is not None else False
+    if problem is False:
+        problem = _schema_problem(schema)
+        if key is not None:
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED[key] = problem
+    if problem is not None:
+        raise InvalidToolSchema(f"{field}{problem}")
+
+
+def _schema_problem(schema: dict) -> str | None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
@@ -39,7 +61,8 @@ def check_schema(field: str, schema) -> None:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path)
-        raise InvalidToolSchema(f"{field}{'/' + where if where else ''}: {exc.message}") from None
+        return f"{'/' + where if where else ''}: {exc.message}"
+    return None
 
 
 def parse_tools(raw) -> list[dict] | None:

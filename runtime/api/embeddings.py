@@ -55,7 +55,13 @@ def parse_embeddings(doc) -> tuple[EmbeddingRequest, str]:
     return EmbeddingRequest(model, inputs, dims, user), fmt
 
 
-def encode(vector: list[float], fmt: str):
+def encode(vector, fmt: str):
+    """A vector (floats, or base64 float32 from the upstream) in the format the client asked for."""
+    if isinstance(vector, str):
+        if fmt == "base64":
+            return vector
+        raw = base64.b64decode(vector)
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
     if fmt == "float":
         return vector
     return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()

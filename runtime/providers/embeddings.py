@@ -57,7 +57,8 @@ async def embed(upstream: Upstream, request: EmbeddingRequest, timeout: float) -
 
     try:
         async with asyncio.timeout(timeout):
-            parts = await asyncio.gather(*(one(b) for b in batches(request.inputs, mod.max_batch(upstream))))
+            groups = batches(request.inputs, mod.max_batch(upstream))
+            parts = [await one(groups[0])] if len(groups) == 1 else await asyncio.gather(*(one(b) for b in groups))
     except ProviderError:
         raise
     except TimeoutError:

@@ -7,6 +7,7 @@ Vectors are deterministic (from sha256 of the text) and tokens are whitespace wo
 faults (`x-sim-fault`, model names, `POST /_sim/faults`) answer with the provider's chat error shapes.
 """
 
+import base64
 import hashlib
 import struct
 
@@ -74,9 +75,16 @@ async def _openai(request: web.Request, provider: str, model: str, body: dict | 
         return _too_many(provider, len(inputs), LIMITS[provider])
     dims = body.get("dimensions") or DEFAULT_DIMS[provider]
     tokens = sum(words(t) for t in inputs)
+    b64 = body.get("encoding_format") == "base64"
     return _json({"object": "list", "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-                  "data": [{"object": "embedding", "index": i, "embedding": vector(t, dims)}
+                  "data": [{"object": "embedding", "index": i,
+                            "embedding": packed(vector(t, dims)) if b64 else vector(t, dims)}
                            for i, t in enumerate(inputs)]})
+
+
+def packed(vec: list[float]) -> str:
+    """A vector as OpenAI sends it for `encoding_format: base64`: little-endian float32."""
+    return base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
 
 
 async def openai_embeddings(request: web.Request) -> web.Response:

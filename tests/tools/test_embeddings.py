@@ -8,7 +8,7 @@ import urllib.request
 import openai
 import pytest
 
-from runtime.simulator.wire_embeddings import vector
+from skyrelay.runtime.simulator.wire_embeddings import vector
 from tests.servekit import FREE, PRO, Serve
 from tests.tools.kit import EMBEDDERS, per_provider_config
 
@@ -66,8 +66,8 @@ def test_what_each_provider_was_asked_for(client, sim):
     assert bodies["text-embedding-005"] == {"instances": [{"content": "a b"}, {"content": "c"}],
                                            "parameters": {"outputDimensionality": 64}}
     openai_body = next(r["body"] for r in sim.requests() if r["provider"] == "openai_compat")
-    assert openai_body == {"input": ["a b", "c"], "encoding_format": "float", "model": "text-embedding-3-small",
-                           "dimensions": 64}
+    assert openai_body == {"input": ["a b", "c"], "encoding_format": "base64", "model": "text-embedding-3-small",
+                           "dimensions": 64}  # as the openai SDK asks: one string per vector
 
 
 def test_second_identical_call_is_cached_and_free(serve, client, sim):

@@ -1,4 +1,8 @@
-"""OpenAI-compatible embeddings: `POST {base}/v1/embeddings` with the inputs as an array (up to 2,048)."""
+"""OpenAI-compatible embeddings: `POST {base}/v1/embeddings` with the inputs as an array (up to 2,048).
+
+Vectors are asked for as base64 (little-endian float32, what the openai SDK itself asks for): one string
+per vector to parse instead of 1,536 floats, and passed through as they are when the client also wants
+base64 (runtime/api/embeddings.py decodes them only for `encoding_format: float`)."""
 
 import orjson
 
@@ -11,7 +15,7 @@ _HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
 def body_of(inputs: list[str], dimensions: int | None, model: str | None) -> bytes:
-    body: dict = {"input": inputs, "encoding_format": "float"}
+    body: dict = {"input": inputs, "encoding_format": "base64"}
     if model is not None:
         body["model"] = model
     if dimensions is not None:
@@ -26,8 +30,9 @@ def build(upstream: Upstream, request: EmbeddingRequest, inputs: list[str]) -> H
     return HttpCall("POST", base + "/embeddings", dict(_HEADERS), body_of(inputs, request.dimensions, upstream.model))
 
 
-def parse(headers, body: bytes) -> tuple[list[list[float]], int]:
-    """(vectors in input order, prompt tokens) of an OpenAI embeddings answer (Azure's too)."""
+def parse(headers, body: bytes) -> tuple[list, int]:
+    """(vectors in input order: base64 strings, or float lists from an upstream that ignored the format,
+    prompt tokens) of an OpenAI embeddings answer (Azure's too)."""
     try:
         data = orjson.loads(body)
         rows = sorted(data["data"], key=lambda d: d["index"])
