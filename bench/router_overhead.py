@@ -284,25 +284,20 @@ def main() -> None:
         procs.append(sp)
         targets = [("direct", nginx.pid, nport), ("passthrough", pp.pid, pport), ("skyrelay", sp.pid, sport)]
         rows = []
+        extended = [m for m in modes if m[0] in SKYRELAY_ONLY]
+        modes = [m for m in modes if m[0] not in SKYRELAY_ONLY]
         for run in range(1, args.runs + 1):
+            if extended:
+                extended_rows(run, sp.pid, sport, extended, args.duration, tmp)
             for mode, arg in modes:
                 results = {}
                 for name, pid, port in targets:  # interleaved, same offered load, same run
-                    if mode in SKYRELAY_ONLY and name != "skyrelay":
-                        continue
                     results[name] = measure(name, pid, port, mode, arg, args.duration, tmp)
                 rows.append((run, mode, arg, results))
                 print_rows([rows[-1]], header=len(rows) == 1)
         print()
         print("Summary (added = target p50/p99 minus direct at the same load in the same run):")
         for run, mode, arg, r in rows:
-            if mode in SKYRELAY_ONLY:
-                chat = next((x["skyrelay"] for rr, m, a, x in rows if rr == run and m == "closed" and a == arg), None)
-                sk = r["skyrelay"]
-                ratio = f"{sk['cpu_ms'] / chat['cpu_ms']:.2f}x plain chat" if chat else "run with --modes closed too"
-                print(f"  run {run} {mode:6} {arg:>5}: skyrelay CPU-ms/req {sk['cpu_ms']:.3f} ({ratio}); p50 "
-                      f"{sk['p50']:.2f} / p99 {sk['p99']:.2f} ms; RPS {sk['rps']:.0f}; errors {sk['errors']}")
-                continue
             sk, pt, d = r["skyrelay"], r["passthrough"], r["direct"]
             print(f"  run {run} {mode:6} {arg:>5}: skyrelay added p50 {sk['p50'] - d['p50']:6.2f} ms "
                   f"(passthrough {pt['p50'] - d['p50']:5.2f}); p99 ratio vs passthrough {sk['p99'] / pt['p99']:5.2f}; "
@@ -316,6 +311,33 @@ def main() -> None:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(p.pid, signal.SIGKILL)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def extended_rows(run: int, pid: int, port: int, modes, duration: float, tmp: Path, reps: int = 3) -> None:
+    """skyrelay's CPU per request for a tool call and an embedding against plain chat, in short alternating
+    slices (chat, tools, embed, chat, ...), so all three see the same share of a shared box; the ratio per
+    repetition is against the chat slice just before it, and the median of the repetitions is reported."""
+    slice_s = max(2.0, duration / reps)
+    ratios: dict[str, list[float]] = {m: [] for m, _ in modes}
+    for mode, arg in [("closed", 16), *modes]:  # warm-up, not counted (first connections, lazy imports)
+        measure("skyrelay", pid, port, mode, arg, 2.0, tmp)
+    for rep in range(reps):
+        chat = measure("skyrelay", pid, port, "closed", 16, slice_s, tmp)
+        for mode, arg in modes:
+            r = measure("skyrelay", pid, port, mode, arg, slice_s, tmp)
+            if not (r["n"] and chat["n"]):
+                print(f"  run {run} rep {rep + 1}: {mode} or chat made no request; not counted", flush=True)
+                continue
+            ratios[mode].append(r["cpu_ms"] / chat["cpu_ms"])
+            print(f"  run {run} rep {rep + 1}: chat {chat['cpu_ms']:.3f} CPU-ms/req ({chat['cores']:.2f} cores), "
+                  f"{mode} {r['cpu_ms']:.3f} ({r['cores']:.2f} cores, {r['rps']:.0f} RPS, {r['errors']} errors): "
+                  f"{ratios[mode][-1]:.2f}x", flush=True)
+    for mode, values in ratios.items():
+        if not values:
+            continue
+        values.sort()
+        print(f"  run {run} {mode}: CPU per request {values[len(values) // 2]:.2f}x plain chat (median of {reps}; "
+              f"range {values[0]:.2f}-{values[-1]:.2f}; target <= 1.3x)", flush=True)
 
 
 def print_rows(rows, header=False) -> None:
