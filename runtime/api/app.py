@@ -37,6 +37,7 @@ ROUTE_MODULES = (
     "skyrelay.runtime.api.jobs",
     "skyrelay.runtime.api.files",
     "skyrelay.runtime.api.batches",
+    "skyrelay.runtime.api.embeddings",
 )
 CONFIG_ENV = contract.CONFIG_FILE
 _OVERHEAD = b"x-skyrelay-overhead-ms"

@@ -13,7 +13,7 @@ import orjson
 
 from skyrelay.runtime.api import timings
 from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
-from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
+from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, message_doc, usage_doc
 from skyrelay.runtime.api.sync_budget import SyncBudget
 from skyrelay.runtime.api.watch import CLIENT_CLOSED, DisconnectWatch
 from skyrelay.runtime.errors import (
@@ -95,7 +95,7 @@ class ChatEndpoint:
             "created": int(time.time()),
             "model": req.model,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text},
+            "choices": [{"index": 0, "message": message_doc(r.text, r.tool_calls),
                          "logprobs": None, "finish_reason": r.finish_reason}],
             "usage": usage_doc(r.usage),
         }
@@ -123,6 +123,8 @@ class ChatEndpoint:
             async for delta in rs:
                 if delta.text:
                     out.append(w.text(delta.text))
+                if delta.tool_calls:
+                    out.append(w.tool_calls(delta.tool_calls))
                 if delta.finish_reason:
                     finish = delta.finish_reason
                 # Deltas that arrived together (already buffered: taking the next one waits on nothing)

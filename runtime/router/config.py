@@ -18,7 +18,10 @@ from skyrelay.runtime.providers.base import ProviderKind, Upstream
 from skyrelay.runtime.router.fallback import FallbackResponse
 from skyrelay.tiers import ModelClass, Tier, TierName, TierOverride, apply_overrides, default_tiers
 
-Capability = Literal["fast", "quality", "cheap"]
+# fast/quality/cheap: tags the preference header sorts by. tools, json_schema, vision, embeddings: what the
+# deployment can serve (runtime/router/capabilities.py routes by them; a request needing one never goes
+# to a deployment that does not declare it). The maximum context is `context_window`.
+Capability = Literal["fast", "quality", "cheap", "tools", "json_schema", "vision", "embeddings"]
 Strategy = Literal["priority", "weighted", "latency"]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
