@@ -86,8 +86,6 @@ ASYNC_JOBS: dict[str, Default] = {
     # ---- batch inference (`batch: True`, docs/batch.md) ----
     "batch_container": Default("batch", "the blob container of the batcher's JSONL (inputs, outputs, results)"),
     "batch_object_expiry_days": Default(8, "batch blobs expire a day after the job records (lifecycle rule)"),
-    "batch_schedule": Default("0 */5 * * * *", "NCRONTAB of the batcher tick (every 5 minutes): provider jobs take "
-                              "minutes to hours"),
 }
 
 # JobsApi: API Management in front of the API function, one Product per tier.
