@@ -101,3 +101,25 @@ def test_unknown_override_fails_naming_it(tmp_path, render_program):
     with pytest.raises(ConfigError) as err:
         render(tmp_path, render_program, {"servicebus_local_auht": True})
     assert "AsyncJobs.overrides.servicebus_local_auht" in str(err.value)
+
+
+def test_the_router_config_loads_in_the_runtime_and_batch_work_goes_to_the_global_batch_deployment(project_root):
+    from skyrelay.blueprints.azure import router_config_doc
+    from skyrelay.config import load_stack_config
+    from skyrelay.runtime.batch.intake import batch_deployment
+    from skyrelay.runtime.router.config import RouterConfig
+    from skyrelay.runtime.router.strategies import DeploymentState, Planner
+
+    stack = load_stack_config(project_root / "stacks" / "Pulumi.azure-dev.yaml")
+    cfg = RouterConfig.model_validate(router_config_doc(stack))
+    assert cfg.limiter.backend == "cosmos"
+    assert [t.name for t in cfg.tenants] == ["free", "developer", "professional", "enterprise"]
+    on_demand, batch = cfg.deployments
+    assert (on_demand.upstream_model, on_demand.auth, on_demand.endpoint) == (
+        "gpt-4o-mini", "entra", "https://skyrelay-dev-openai.openai.azure.com/")
+    assert batch_deployment(cfg, "fast").name == batch.name == "fast-azure-batch"
+    assert batch.upstream_model == "gpt-4o-mini-batch" and batch.batch.max_enqueued_tokens == 50_000
+    assert cfg.model_class("fast").value == "small"  # the free tier may call it
+    states = [DeploymentState(d, breaker=None) for d in cfg.deployments]
+    order = Planner(cfg.models["fast"], states).order()
+    assert [s.name for s in order] == ["fast-azure"]  # on demand never reaches the GlobalBatch deployment
