@@ -179,8 +179,10 @@ class JobsApi(pulumi.ComponentResource):
             publisher_name=settings["publisher_name"],
             sku=azure_native.apimanagement.ApiManagementServiceSkuPropertiesArgs(name=sku, capacity=capacity),
             identity=azure_native.apimanagement.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
-            custom_properties={PROTOCOL_KEY.format(side=side, p=p): "False"
-                               for side in ("", "Backend.") for p in INSECURE_PROTOCOLS},
+            # Consumption rejects these custom properties ("not supported in SkuType Consumption") and
+            # has TLS 1.0/1.1 off already (the default of every service created since April 2018).
+            custom_properties=None if sku == "Consumption" else {
+                PROTOCOL_KEY.format(side=side, p=p): "False" for side in ("", "Backend.") for p in INSECURE_PROTOCOLS},
             opts=pulumi.ResourceOptions(parent=self, transformations=[_without_sdk_defaults] if sku == "Consumption" else None),
         )
         service = self.service.name
@@ -289,7 +291,7 @@ class JobsApi(pulumi.ComponentResource):
                 service_name=service,
                 sid=tenant,
                 display_name=f"{tenant} ({tier})",
-                scope=self.products[tier].id,
+                scope=pulumi.Output.concat(self.service.id, "/products/", tier),  # the product's ARM id
                 state="active",
                 allow_tracing=settings["tracing"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.product_apis[tier]]),

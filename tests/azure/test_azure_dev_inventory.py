@@ -183,7 +183,7 @@ def test_apim_products_rate_limit_and_quota_equal_the_tier_table(plan, config):
     service = one(plan, "apimanagement:ApiManagementService").inputs
     assert service["sku"] == {"name": "Consumption", "capacity": 0}
     assert not {"developerPortalStatus", "legacyPortalStatus", "natGatewayState"} & set(service)  # SDK defaults, unset
-    assert service["customProperties"]["Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10"] == "False"
+    assert "customProperties" not in service  # Consumption rejects them (and has TLS 1.0/1.1 off)
     policies = {p.inputs["productId"]: p.inputs["value"] for p in plan.of_type("azure-native:apimanagement:ProductPolicy")}
     table = config.tier_table()
     assert sorted(policies) == sorted(t.value for t in table)
