@@ -164,3 +164,11 @@ def test_an_unknown_sku_or_tenant_tier_fails_naming_the_argument(tmp_path, rende
                                           .replace("JWT", ""))
     with pytest.raises(ConfigError, match="JobsApi.tenants"):
         render_program(tmp_path, {}, stack="t", project="p")
+
+
+def test_a_python_other_than_the_zips_needs_its_own_code_path(tmp_path, render_program):
+    (tmp_path / "__main__.py").write_text(
+        'from skyrelay.components.azure import AsyncJobs\n'
+        'AsyncJobs("j", {"resource_group_name": "rg", "overrides": {"functions_python": "3.12"}})\n')
+    with pytest.raises(ConfigError, match="AsyncJobs.overrides.functions_python"):
+        render_program(tmp_path, {}, stack="t", project="p")
