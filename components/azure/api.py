@@ -84,15 +84,16 @@ class JobsApiArgs(TypedDict, total=False):
     tenants: Sequence[str]
     """Subscriptions to create, `<tier>:<tenant>` (default: one `<tier>:<tier>` per tier)."""
     router_config: pulumi.Input[str]
-    """The runtime's router config JSON; written with the subscription keys' digests to `config_vault_name`."""
+    """The runtime's router config JSON; written with the subscription keys' digests to `config_vault_name`
+    (default: none, no `router-config` secret is written)."""
     config_vault_name: pulumi.Input[str]
-    """AsyncJobs' Key Vault (`jobs.key_vault.name`): receives the `router-config` secret."""
+    """AsyncJobs' Key Vault (`jobs.key_vault.name`): receives the `router-config` secret (default: none)."""
     jwt: JwtArgs
     """Also require a JWT: {"openid_config_url", "audience", "issuer"?} (default: subscription keys only)."""
     identity_client_id: pulumi.Input[str]
     """For `backend_auth: managed_identity`: the identity APIM's token is for (default: system identity)."""
     backend_audience: str
-    """For `backend_auth: managed_identity`: the token's resource (the function's app id URI)."""
+    """For `backend_auth: managed_identity`: the token's resource, the function's app id URI (default: none)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 
