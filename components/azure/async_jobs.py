@@ -152,12 +152,13 @@ class AsyncJobs(pulumi.ComponentResource):
                               f"{settings['functions_python']!r} or keep the default")
         code_path = args.get("code_path") or _default_code_path(timeout, calls, lock["lock_duration_s"])
         self.environment = self._app_settings(args, settings, lock, calls)
-        # The storage account is the function's; its blob role must exist before the app reads its package.
-        self.functions = function_app(self, name, rg, location, settings, self.identity, code_path,
-                                      self.environment, self.max_instances, depends_on=[])
+        # The storage account is the function's; its blob role exists before the app (storage_roles).
+        self.functions = function_app(
+            self, name, rg, location, settings, self.identity, code_path, self.environment, self.max_instances,
+            depends_on=[],
+            storage_roles=lambda st: [grant(self, f"{name}-storage", st.id, "blob_data_owner", principal, subscription)])
         self.function_app = self.functions.app
-        self.role_assignments.append(
-            grant(self, f"{name}-storage", self.functions.storage.id, "blob_data_owner", principal, subscription))
+        self.role_assignments.extend(self.functions.storage_roles)
 
         self.batch_parts = None
         if args.get("batch"):

@@ -153,6 +153,9 @@ def test_roles_are_scoped_to_one_resource_each(plan):
         assert "/providers/" in r.inputs["scope"]  # never a whole resource group
     for role, part in wanted.items():
         assert part in found[role], (role, found.get(role))
+    storage_role = next(r for r in plan.of_type("azure-native:authorization:RoleAssignment")
+                        if r.inputs["roleDefinitionId"].endswith("b7e6dc6d-f1e8-4753-8033-0f276bb0955b"))
+    assert storage_role.urn in one(plan, "web:WebApp").dependencies  # the app reads its package with it
 
 
 def test_logs_insights_alerts_and_the_dashboard(plan, config):
