@@ -176,3 +176,20 @@ async def test_sigterm_mid_job_releases_it_and_the_retried_push_completes_it(sim
     finally:
         sim.configure(latency_ms=0)
         await kit.close()
+
+
+async def test_scheduler_ticks_sweep_a_lost_job_back_to_work_and_run_the_batcher(kit):
+    """A job stored but never enqueued (the API died between the two writes) stays PENDING; Cloud
+    Scheduler's POST /sweep (OIDC-checked) re-enqueues it and the push completes it. POST /batch runs
+    a batcher tick (this stack deployed no batch bucket: disabled)."""
+    import time
+
+    from tests.contracts.test_store_contract import make_job
+
+    job, _ = await kit.store.create(make_job(tenant="demo-pro", created_at=time.time() - 600, ttl=7200))
+    status, out = await kit.push(b"", kit.token(), path="/sweep")
+    assert status == 200 and out == {"requeued": 1}
+    done = await kit.wait_final(job.id)
+    assert done.status.value == "COMPLETE" and [h["event"] for h in done.history][:1] == ["requeued"]
+    status, out = await kit.push(b"", kit.token(), path="/batch")
+    assert status == 200 and out == {"batch": "disabled"}

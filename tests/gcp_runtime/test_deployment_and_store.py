@@ -130,3 +130,33 @@ def test_the_push_verifier_fetches_the_keys_once():
     with pytest.raises(Refused) as no:
         v.verify("Basic abc")
     assert no.value.status == 401
+
+
+@pytest.mark.anyio
+async def test_the_producer_creates_oidc_tasks_with_the_deadline_and_schedule_time():
+    """What the real client sends, read back through GetTask on the peer: the OIDC token's identity and
+    audience, the dispatch deadline, a delayed schedule time; a second immediate enqueue of the same
+    job in the same second is the same task (de-duplicated), a delayed one a new task."""
+    import time as clock
+
+    from tests import peers
+    from tests.contracts.gcp_adapters import TASKS_SA, tasks_producer, tasks_queues
+
+    queues = tasks_queues(max_receives=3)
+    url = f"http://127.0.0.1:{peers.free_port()}/tasks"  # nothing listens: the task waits, retried
+    producer = tasks_producer(queues, url, 3, audience="https://worker.example/tasks", dispatch_deadline_s=630)
+    now = clock.time()
+    later = await producer.enqueue("job_x", "batch", delay_s=120)
+    task = peers.cloudtasks().client().get_task(name=f"{queues['batch']}/tasks/{later}")
+    assert task.dispatch_deadline.total_seconds() == 630
+    assert task.http_request.oidc_token.service_account_email == TASKS_SA
+    assert task.http_request.oidc_token.audience == "https://worker.example/tasks"
+    assert task.http_request.url == url
+    assert 115 < task.schedule_time.timestamp() - now < 125
+    fixed = tasks_producer(queues, url, 3, clock=lambda: now)  # two enqueues within one second
+    first = await fixed.enqueue("job_y", "batch")
+    assert await fixed.enqueue("job_y", "batch") == first  # ALREADY_EXISTS on the peer: one task
+    assert peers.cloudtasks().client().get_task(name=f"{queues['batch']}/tasks/{first}").name.endswith(first)
+    assert later != await producer.enqueue("job_x", "batch", delay_s=120)
+    with pytest.raises(ValueError):
+        await producer.enqueue("job_z", "urgent")
