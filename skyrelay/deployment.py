@@ -273,6 +273,21 @@ def dispatch_deadline(worker_timeout_s: float) -> int:
     return deadline
 
 
+# ==== Azure (issue 11, components): what the lock rule was computed from ====
+# The worker timeout the Function App's lock renewal and function timeout were derived from
+# (servicebus_lock); the policy pack's stack rule checks the queues' lock and the host settings against it.
+WORKER_TIMEOUT_SECONDS = "SKYRELAY_WORKER_TIMEOUT_SECONDS"
+
+# ---- GCP metrics (issue 12): the Cloud Run runtime prints one JSON line per measurement to stdout,
+# the same Embedded Metric Format documents the Lambda worker prints (runtime/batch/observe.py emf():
+# metric names and dimensions as top-level keys). Cloud Logging parses each line into jsonPayload and
+# components/gcp turns these fields into log-based metrics for the alerts and the weekly dashboard.
+GCP_METRIC_FIELDS = {  # log-based metric suffix -> the jsonPayload field it extracts
+    "tokens": "Tokens", "cost_usd": "CostUsd", "cache_hits": "CacheHits", "latency_ms": "LatencyMs", "jobs": "Jobs",
+}
+GCP_METRIC_LABELS = {"tenant": "Tenant", "mode": "Mode"}  # label -> the jsonPayload dimension
+GCP_JOB_STATUS_FIELD = "Status"  # a job's final status ("FAILED" counts in the jobs-failed alert)
+
 # What the Firestore store's and limiter's queries need (runtime/stores/firestore.py), for the
 # component to deploy: composite indexes on the job collection, as (field, "ASCENDING"|"DESCENDING")
 # tuples in order, and the fields exempt from single-field indexing (a job's whole body as bytes, the
