@@ -154,6 +154,14 @@ class GcpKit:
             await asyncio.sleep(0.1)
         raise AssertionError(f"tasks left after {timeout_s} s: {stats}")
 
+    def metric_lines(self, role: str = "worker") -> list[dict]:
+        """The EMF metric lines a service printed (its stdout, what Cloud Logging parses into jsonPayload)."""
+        out = []
+        for line in self.logs[role].read_text(errors="replace").splitlines():
+            if line.startswith("{") and '"CloudWatchMetrics"' in line:
+                out.append(json.loads(line))
+        return out
+
     def fail_fast_model(self, fault: str = "500") -> None:
         for model in FAST_UPSTREAMS:
             self.sim.set_fault(model, fault)

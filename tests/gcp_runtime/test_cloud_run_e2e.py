@@ -74,6 +74,11 @@ async def test_submit_push_complete_poll_and_signed_webhook(kit):
         (body, hook_headers), = hooks.got
         event = Webhook(kit.secret).verify(body, hook_headers)
         assert event["data"]["id"] == job["id"] and event["data"]["status"] == "COMPLETE"
+        # the metric line Cloud Logging turns into the dashboard's log-based metrics
+        (line,) = kit.metric_lines()
+        assert (line["Status"], line["Tenant"], line["Mode"], line["Jobs"]) == ("COMPLETE", "demo-pro", "on_demand", 1)
+        assert line["Tokens"] == done.usage["total_tokens"] > 0 and line["LatencyMs"] > 0
+        assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "skyrelay"
     finally:
         await hooks.stop()
 
@@ -128,6 +133,7 @@ async def test_a_job_that_keeps_failing_ends_failed_at_its_last_attempt_with_a_r
     assert stats["interactive"]["dispatched"] == 2 and stats["interactive"]["exhausted"] == []
     _, _, polled = await kit.http("GET", f"/v1/jobs/{job['id']}")
     assert polled["status"] == "FAILED" and polled["error"]["code"] == "upstream_server_error"
+    assert [m["Status"] for m in kit.metric_lines()] == ["FAILED"]  # the jobs-failed alert's line, once
 
 
 async def test_a_duplicate_push_completes_the_job_once(kit):
