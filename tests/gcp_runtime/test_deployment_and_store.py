@@ -160,3 +160,19 @@ async def test_the_producer_creates_oidc_tasks_with_the_deadline_and_schedule_ti
     assert later != await producer.enqueue("job_x", "batch", delay_s=120)
     with pytest.raises(ValueError):
         await producer.enqueue("job_z", "urgent")
+
+
+def test_the_server_falls_back_to_h11_where_the_image_lacks_uvicorn_standard(monkeypatch):
+    """The Cloud Run image installs what components/gcp/packaging.py lists; without uvloop/httptools
+    the service still starts (asyncio + h11, the same header limit and drain)."""
+    import importlib.util
+
+    from skyrelay.runtime.platforms.cloud_run.__main__ import server_config
+
+    fast = server_config(object(), "127.0.0.1", 8080, grace_s=30)
+    assert (fast.loop, fast.timeout_graceful_shutdown) == ("uvloop", 8)  # Cloud Run kills at 10 s
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "httptools" else real(name, *a))
+    plain = server_config(object(), "127.0.0.1", 8080, grace_s=2)
+    assert (plain.loop, plain.http, plain.timeout_graceful_shutdown) == ("asyncio", "h11", 2)
+    assert plain.h11_max_incomplete_event_size == 65536
