@@ -110,7 +110,8 @@ async def test_an_expired_key_is_taken_over_once_by_concurrent_creators():
         await store.close()
 
 
-def test_the_push_verifier_fetches_the_keys_once():
+@pytest.mark.anyio
+async def test_the_push_verifier_fetches_the_keys_once():
     from skyrelay.runtime.clouds.gcp.oidc import PushVerifier, Refused
     from tests import peers
     from tests.contracts.gcp_adapters import TASKS_SA
@@ -122,13 +123,13 @@ def test_the_push_verifier_fetches_the_keys_once():
     real = v._fetch
     v._fetch = lambda: fetched.append(1) or real()
     for _ in range(3):
-        assert v.verify(f"Bearer {tasks.token(aud, TASKS_SA)}")["email"] == TASKS_SA
+        assert (await v.verify(f"Bearer {tasks.token(aud, TASKS_SA)}"))["email"] == TASKS_SA
     assert len(fetched) == 1
     with pytest.raises(Refused) as no:
-        v.verify(f"Bearer {tasks.token(aud, 'other@p.iam.gserviceaccount.com')}")
+        await v.verify(f"Bearer {tasks.token(aud, 'other@p.iam.gserviceaccount.com')}")
     assert no.value.status == 403
     with pytest.raises(Refused) as no:
-        v.verify("Basic abc")
+        await v.verify("Basic abc")
     assert no.value.status == 401
 
 

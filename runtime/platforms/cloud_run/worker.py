@@ -174,9 +174,9 @@ def make_app(handlers=build, env=None):
                     state["handlers"] = handlers()
         return state["handlers"]
 
-    def refused(request):
+    async def refused(request):
         try:
-            check.verify(request.headers.get("authorization"))
+            await check.verify(request.headers.get("authorization"))
         except Refused as exc:
             code = "unauthenticated" if exc.status == 401 else "forbidden_identity"
             log.warning("%s refused: %s", request.url.path, exc.reason)
@@ -184,18 +184,18 @@ def make_app(handlers=build, env=None):
         return None
 
     async def tasks(request):
-        if (no := refused(request)) is not None:
+        if (no := await refused(request)) is not None:
             return no
         status, out = await (await get()).push(request.headers, await request.body())
         return Response(json.dumps(out), status, media_type=JSON)
 
     async def sweep(request):
-        if (no := refused(request)) is not None:
+        if (no := await refused(request)) is not None:
             return no
         return JSONResponse(await (await get()).sweep())
 
     async def batch(request):
-        if (no := refused(request)) is not None:
+        if (no := await refused(request)) is not None:
             return no
         return JSONResponse(await (await get()).batch_tick())
 
