@@ -33,9 +33,10 @@ FAST_UPSTREAMS = ("anthropic.claude-3-haiku-20240307-v1:0", "gpt-4o-mini")  # ex
 AUDIENCE_PATH = "/tasks"
 
 
-def router_config(sim_url: str, **jobs) -> dict:
+def router_config(sim_url: str, router: dict | None = None, **jobs) -> dict:
     """examples/local.yaml on the simulator, with what the GCP stack decides left to the deployment
-    (no store/queue; the limiter is replaced by the shared Firestore one)."""
+    (no store/queue; the limiter is replaced by the shared Firestore one); `router` replaces top-level
+    sections (timeouts, hedge)."""
     raw = yaml.safe_load((ROOT / "examples" / "local.yaml").read_text())
     for d in raw["deployments"]:
         d["endpoint"] = sim_url
@@ -43,6 +44,7 @@ def router_config(sim_url: str, **jobs) -> dict:
     raw["cache"] = {"enabled": False}
     raw["jobs"] = {"webhooks": {"allow_hosts": ["127.0.0.1/32"]},
                    "worker": {"backoff_base_s": 0.05, "backoff_max_s": 0.2}, **jobs}
+    raw.update(router or {})
     return raw
 
 
@@ -64,7 +66,7 @@ def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None
 class GcpKit:
     @classmethod
     def start(cls, sim, max_receives: int = 3, deadline_s: int = 60, min_backoff_s: float = 0.2,
-              max_backoff_s: float = 0.5, api: bool = True, **jobs) -> "GcpKit":
+              max_backoff_s: float = 0.5, api: bool = True, router: dict | None = None, **jobs) -> "GcpKit":
         self = cls()
         self.sim = sim
         self.tasks = peers.cloudtasks()
@@ -75,7 +77,7 @@ class GcpKit:
         self.worker_port, self.api_port = peers.free_port(), peers.free_port()
         self.worker_url = f"http://127.0.0.1:{self.worker_port}{AUDIENCE_PATH}"
         self.env = {
-            contract.CONFIG_JSON: json.dumps(router_config(sim.base_url, **jobs)),
+            contract.CONFIG_JSON: json.dumps(router_config(sim.base_url, router, **jobs)),
             contract.GCP_PROJECT: PROJECT, contract.FIRESTORE_COLLECTION: self.collection,
             contract.WORKER_URL: self.worker_url, contract.OIDC_AUDIENCE: self.worker_url,
             contract.TASKS_SERVICE_ACCOUNT: TASKS_SA, contract.DISPATCH_DEADLINE_SECONDS: str(deadline_s),

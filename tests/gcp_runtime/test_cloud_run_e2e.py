@@ -199,3 +199,28 @@ async def test_scheduler_ticks_sweep_a_lost_job_back_to_work_and_run_the_batcher
     assert done.status.value == "COMPLETE" and [h["event"] for h in done.history][:1] == ["requeued"]
     status, out = await kit.push(b"", kit.token(), path="/batch")
     assert status == 200 and out == {"batch": "disabled"}
+
+
+async def test_a_push_past_its_dispatch_deadline_is_retried_while_it_runs_and_completes_once(sim):
+    """The 30-minute-ceiling pitfall at its smallest: a dispatch deadline (15 s, Cloud Tasks' minimum)
+    shorter than the provider call (17 s). The peer gives up on the push at the deadline and retries
+    the task while the first run goes on; the retry claims the job again (the lease was the deadline)
+    and calls the provider a second time. The first run completes the job; the retry's late result is
+    discarded. Completion stays once; the provider was called twice."""
+    kit = GcpKit.start(sim, max_receives=3, deadline_s=15, router={
+        # one slow upstream attempt, no hedge or failover to outrun it: the deadline is what gives way
+        "hedge": {"enabled": False}, "timeouts": {"request_s": 60, "attempt_s": 40, "ttft_s": 40, "idle_s": 40}})
+    try:
+        sim.configure(latency_ms=17000)
+        _, _, job = await kit.http("POST", "/v1/jobs", {"model": "fast", "prompt": "longer than the deadline"})
+        done = await kit.wait_final(job["id"], timeout_s=90)
+        assert done.status.value == "COMPLETE" and done.attempts == 2  # the retry claimed it while it ran
+        # the retry's push (17 s again) passes its deadline too; the third finds the job COMPLETE: 200
+        stats = (await kit.settled(timeout_s=90))["interactive"]
+        assert stats["dispatched"] == 3 and stats["succeeded"] == 1 and stats["exhausted"] == []
+        final = await kit.store.get(job["id"])
+        assert [h["event"] for h in final.history].count("completed") == 1 and final.result == done.result
+        assert upstream_calls(kit) == 2
+    finally:
+        sim.configure(latency_ms=0)
+        await kit.close()
