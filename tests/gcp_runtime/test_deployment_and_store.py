@@ -4,6 +4,7 @@ TTL timestamp, an expired idempotency key taken over atomically, and the OIDC ve
 
 import datetime as dt
 import json
+import time
 
 import pytest
 
@@ -131,6 +132,18 @@ async def test_the_push_verifier_fetches_the_keys_once():
     with pytest.raises(Refused) as no:
         await v.verify("Basic abc")
     assert no.value.status == 401
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"iss": "https://accounts.google.com", "aud": aud, "email": TASKS_SA, "email_verified": True,
+                         "iat": int(time.time()), "exp": int(time.time()) + 600}, other, algorithm="RS256",
+                        headers={"kid": "rotated-or-forged"})
+    for _ in range(3):  # an unknown kid: 401, and no key fetch per forged token
+        with pytest.raises(Refused) as no:
+            await v.verify(f"Bearer {forged}")
+        assert no.value.status == 401
+    assert len(fetched) == 1
 
 
 @pytest.mark.anyio

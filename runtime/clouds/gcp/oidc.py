@@ -10,8 +10,9 @@ from its queue:
 - the identity: `email` must be the Tasks service account and `email_verified` true: 403.
 
 The keys are fetched once (in a worker thread: the event loop never waits on the network) and kept
-for `CERTS_TTL_S` (Google rotates them over days; a token with an unknown `kid` refetches once), so
-a push costs a signature check, not an HTTP round trip.
+for `CERTS_TTL_S` (Google rotates them over days; a token with an unknown `kid` refetches them, at
+most once a minute, so forged tokens cannot drive fetches), so a push costs a signature check, not an
+HTTP round trip.
 `google.oauth2.id_token.verify_token` does the verification, over a request object that serves the
 cached keys.
 """
@@ -22,6 +23,7 @@ import time
 ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 CERTS_TTL_S = 3600.0
+REFETCH_MIN_S = 60.0  # an unknown kid refetches the keys at most this often (forged tokens cannot drive fetches)
 
 
 class Refused(Exception):
@@ -90,7 +92,8 @@ class PushVerifier:
             try:
                 claims = self._decode(token, await self._certs_now())
             except Exception as exc:  # noqa: BLE001 - an unknown kid: the keys may have rotated
-                if "signing key" not in str(exc).lower() and "certificate for key" not in str(exc).lower():
+                unknown_kid = "signing key" in str(exc).lower() or "certificate for key" in str(exc).lower()
+                if not unknown_kid or time.monotonic() - self._fetched < REFETCH_MIN_S:
                     raise
                 claims = self._decode(token, await self._certs_now(refresh=True))
         except Refused:
