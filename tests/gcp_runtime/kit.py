@@ -66,7 +66,8 @@ def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None
 class GcpKit:
     @classmethod
     def start(cls, sim, max_receives: int = 3, deadline_s: int = 60, min_backoff_s: float = 0.2,
-              max_backoff_s: float = 0.5, api: bool = True, router: dict | None = None, **jobs) -> "GcpKit":
+              max_backoff_s: float = 0.5, api: bool = True, router: dict | None = None,
+              env: dict | None = None, **jobs) -> "GcpKit":
         self = cls()
         self.sim = sim
         self.tasks = peers.cloudtasks()
@@ -85,6 +86,7 @@ class GcpKit:
             contract.MAX_RECEIVE_COUNT: str(max_receives), contract.WEBHOOK_SECRET: self.secret,
             "FIRESTORE_EMULATOR_HOST": peers.firestore(),
             **{contract.tasks_queue(p): q for p, q in self.queues.items()},
+            **(env or {}),
         }
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}

@@ -224,3 +224,21 @@ async def test_a_push_past_its_dispatch_deadline_is_retried_while_it_runs_and_co
     finally:
         sim.configure(latency_ms=0)
         await kit.close()
+
+
+async def test_a_submit_whose_task_cannot_be_created_answers_503_and_fails_the_job(sim):
+    """Cloud Tasks refuses the task (here: the queue does not exist): the API answers 503 with
+    Retry-After and the job ends FAILED `enqueue_failed`, never PENDING with nothing to deliver it."""
+    from skyrelay import deployment as contract
+    from tests.contracts.gcp_adapters import LOCATION, PROJECT
+
+    missing = f"projects/{PROJECT}/locations/{LOCATION}/queues/not-deployed"
+    kit = GcpKit.start(sim, env={contract.tasks_queue("interactive"): missing})
+    try:
+        status, headers, body = await kit.http("POST", "/v1/jobs", {"model": "fast", "prompt": "no queue"})
+        assert status == 503 and {k.lower() for k in headers} >= {"retry-after"}, body
+        (job,) = (await kit.store.list("demo-pro"))[0]
+        assert job.status.value == "FAILED" and job.error["code"] == "enqueue_failed"
+        assert upstream_calls(kit) == 0
+    finally:
+        await kit.close()
