@@ -60,6 +60,16 @@ def test_a_missing_variable_names_its_key():
         bootstrap.store_and_queue(jobs)
 
 
+def test_a_deadline_past_the_30_minute_ceiling_is_refused_at_start_naming_its_variable():
+    from skyrelay.runtime.platforms import bootstrap
+    from skyrelay.runtime.platforms.cloud_run.runtime import GCP
+
+    env = gcp_env(**{contract.DISPATCH_DEADLINE_SECONDS: "2400"})
+    jobs = bootstrap.jobs_config(bootstrap.router_config(env, deployment=GCP), env, GCP)
+    with pytest.raises(ValueError, match=contract.DISPATCH_DEADLINE_SECONDS):
+        bootstrap.store_and_queue(jobs)
+
+
 def test_the_dispatch_deadline_covers_the_worker_timeout_within_30_minutes():
     assert contract.dispatch_deadline(600) == 630
     assert contract.dispatch_deadline(1) == contract.CLOUD_TASKS_MIN_DEADLINE_S + 16
