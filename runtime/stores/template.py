@@ -30,7 +30,11 @@ from typing import Any
 
 from skyrelay.runtime.jobs.model import Job, JobStatus
 
-MAX_RETRIES = 20
+MAX_RETRIES = 20  # conditional writes lost in a row before a transition gives up (each one re-reads)
+# How long a create waits for a racing creator of the same idempotency key to finish its write (or
+# for an abandoned key to become takeable). A wall-clock budget, not a count of retries: on a loaded
+# machine the winner's write can take far longer than a few short sleeps.
+CREATE_WAIT_S = 10.0
 HINTS = 256  # (job, version) hints kept per store instance
 
 
@@ -87,8 +91,9 @@ def decode_cursor(cursor: str) -> Any:
 class VersionedStore:
     """The JobStore port over `_load` / `_replace` / `_insert` / `_key_owner` (see the module docstring)."""
 
-    def __init__(self, clock: Callable[[], float] = time.time):
+    def __init__(self, clock: Callable[[], float] = time.time, create_wait_s: float = CREATE_WAIT_S):
         self.clock = clock
+        self.create_wait_s = create_wait_s
         self._hints: OrderedDict[str, tuple[Job, Any]] = OrderedDict()
 
     # ---- what an adapter supplies ----
@@ -106,7 +111,8 @@ class VersionedStore:
 
     # ---- the port ----
     async def create(self, job: Job) -> tuple[Job, bool]:
-        for _ in range(MAX_RETRIES):
+        deadline, delay = time.monotonic() + self.create_wait_s, 0.01
+        while True:
             if await self._insert(job, self.clock()):
                 return job, True
             if not job.idempotency_key:  # the id exists: create-if-absent by id
@@ -119,8 +125,10 @@ class VersionedStore:
                 found = await self.get(owner, tenant=job.tenant)
                 if found is not None:
                     return found, False
-            await asyncio.sleep(0.01)  # the winner's write is still in flight, or the key just expired
-        raise RuntimeError(f"could not create job {job.id}: its id or idempotency key kept conflicting")
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"could not create job {job.id}: its id or idempotency key kept conflicting")
+            await asyncio.sleep(delay)  # the winner's write is still in flight, or the key just expired
+            delay = min(delay * 2, 0.2)
 
     async def get(self, job_id: str, tenant: str | None = None) -> Job | None:
         loaded = await self._loaded(job_id)

@@ -1,7 +1,6 @@
 """The Azure deployment contract (the lock/renewal rule, host.json, the app settings the runtime reads)
 and the Cosmos store's idempotency-key takeover, on the cosmosdb-server peer."""
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -58,16 +57,18 @@ def test_the_azure_deployment_reads_the_app_settings():
 @pytest.mark.anyio
 async def test_a_dangling_key_is_taken_over_and_a_live_one_is_not():
     """A creator that died after writing the key (unconfirmed, naming a job that was never written):
-    after `takeover_s` the next create takes the key over; before it, the key still blocks."""
+    once the key is older than `takeover_s` the next create takes it over; while it is younger, the key
+    still blocks. The key's age is written into it, so the verdict does not depend on the machine's speed."""
     container = await fresh_container()
-    store = cosmos_on(container, takeover_s=0.5)
+    store = cosmos_on(container, takeover_s=60)
+    store.create_wait_s = 0.5  # how long the blocked create waits before it gives up
     try:
         ghost = make_job(key="k")
         doc = store._key_doc(ghost, time.time(), confirmed=False)
         await store.container.create_item(doc)  # step 1 only: the creator died here
         with pytest.raises(RuntimeError, match="kept conflicting"):
             await store.create(make_job(key="k"))  # the key is young: it may still be in flight
-        await asyncio.sleep(0.6)
+        await store.container.upsert_item(store._key_doc(ghost, time.time() - 61, confirmed=False))  # now old
         job, created = await store.create(make_job(key="k"))
         assert created and job.id != ghost.id
         again, created = await store.create(make_job(key="k"))
