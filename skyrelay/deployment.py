@@ -271,3 +271,18 @@ def dispatch_deadline(worker_timeout_s: float) -> int:
         raise ValueError(f"worker_timeout_s {worker_timeout_s!r} needs a dispatch deadline of {deadline} s; "
                          f"Cloud Tasks allows at most {CLOUD_TASKS_MAX_DEADLINE_S} s (30 minutes)")
     return deadline
+
+
+# ---- model keep-alive (issue 14, docs/readiness.md) ----
+KEEPALIVE_SCHEDULE = "rate(5 minutes)"  # the seed's keep-alive period (EventBridge / timer / Cloud Scheduler)
+KEEPALIVE_PINGS_PER_MONTH = 30 * 24 * 12  # one ping per deployment every 5 minutes
+
+
+def keepalive_event(deployments: Iterable[str]) -> dict:
+    """The scheduled event that makes the worker ping these router deployments (one token each);
+    the worker answers it without touching the job store or the queues."""
+    return {"skyrelay": "keepalive", "deployments": sorted(deployments)}
+
+
+def is_keepalive(event) -> bool:
+    return isinstance(event, dict) and event.get("skyrelay") == "keepalive"

@@ -48,7 +48,7 @@ def _aws_routes(subject: Subject, limit: int, problems: list[str], evidence: lis
     uris = " ".join(str(i.inputs.get("uri", "")) for i in integrations)
     for fn in subject.functions():
         name = fn.inputs.get("name")
-        if name and f"function:{name}/" in uris:
+        if name and (f"function:{name}/" in uris or f"function:{name}:" in uris):  # the function or its alias
             timeout = fn.inputs.get("timeout", 3)
             if timeout > limit:
                 problems.append(f"function {name} behind the API has timeout {timeout} s, over the {limit} s limit")
