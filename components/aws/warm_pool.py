@@ -23,6 +23,8 @@ SCALABLE_DIMENSION = "lambda:function:ProvisionedConcurrency"
 
 
 class WarmPoolArgs(TypedDict, total=False):
+    """A function's warm pool on its `live` alias: provisioned concurrency, optionally autoscaled."""
+
     provisioned: int
     """Provisioned concurrent executions on the alias (default 0: none, on-demand only)."""
     autoscaling_max: int
