@@ -67,4 +67,8 @@ def test_fallback_answer_marked_while_every_breaker_is_open(tmp_path, sim):
         assert raw.headers["x-skyrelay-fallback"] == "breakers-open"
         assert raw.headers["x-skyrelay-deployment"] == "fallback"
         assert answer.choices[0].message.content == FALLBACK
-        assert sim.calls()["total"] == calls  # no upstream was called for it
+        streamed = client.chat.completions.with_raw_response.create(model="fast", messages=MSG, stream=True)
+        assert streamed.headers["x-skyrelay-fallback"] == "breakers-open"
+        text = "".join(c.choices[0].delta.content or "" for c in streamed.parse() if c.choices)
+        assert text == FALLBACK
+        assert sim.calls()["total"] == calls  # no upstream was called for either
