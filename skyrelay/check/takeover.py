@@ -73,8 +73,9 @@ def _one(config: Path, sim: Simulator, model: str, primary: dict, kill: str) -> 
         for t in threads:  # a request still unanswered GIVE_UP_S after the window counts as failed
             t.join(max(0.0, killed + LOAD_AFTER_KILL_S + GIVE_UP_S - time.monotonic()))
         hung = sum(t.is_alive() for t in threads)
+        cut = time.monotonic()
         seen = list(log)  # what arrived in time; the hung clients keep appending to `log` until the server stops
-    after = [e for e in seen if e[1] > killed] + [(killed, time.monotonic(), 0, "")] * hung
+    after = [e for e in seen if e[1] > killed] + [(killed, cut, 0, "")] * hung
     others = [done for _, done, status, dep in after if status == 200 and dep != primary["name"]]
     return Takeover(model=model, kill=kill, primary=primary["name"],
                     takeover_s=round(min(others) - killed, 3) if others else None,
