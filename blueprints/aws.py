@@ -15,6 +15,7 @@ from skyrelay.components.aws import AsyncJobs, CostGuard, JobsApi
 from skyrelay.components.aws.api import tier_limits_from_table
 from skyrelay.components.aws.packaging import build_lambda_zip
 from skyrelay.config import AwsSettings, StackConfig
+from skyrelay.errors import ConfigError
 
 # Lambda allows 4 KB for all of a function's environment variables together.
 CONFIG_ENV_MAX_BYTES = 2048
@@ -37,7 +38,7 @@ BEDROCK_BATCH_MIN_RECORDS = 100
 # speeds above are conservative on-demand figures (tokens/s): 1,024 default tokens fit either model.
 SYNC_DEADLINE_S = 28
 SYNC_DEFAULT_MAX_TOKENS = 1024
-FALLBACK_TEXT = "The assistant is unavailable right now; please retry in a minute."
+FALLBACK_TEXT = "Temporarily unavailable; please retry shortly."
 
 
 def router_config_doc(config: StackConfig) -> dict:
@@ -53,9 +54,20 @@ def router_config_doc(config: StackConfig) -> dict:
          "batch": {"min_records": BEDROCK_BATCH_MIN_RECORDS}, **m}
         for m in DEFAULT_BEDROCK_MODELS
     ]
+    dedicated = settings.dedicated_capacity
+    if dedicated is not None:  # Bedrock Provisioned Throughput: invoked by its ARN, pinned to its tenants
+        base = next(m for m in DEFAULT_BEDROCK_MODELS if m["model"] == dedicated.model)
+        # billed by the hour, not per token: no token price (the cost ledger counts 0 for its calls)
+        deployments.append({**base, "name": f"{dedicated.model}-dedicated", "provider": "bedrock",
+                            "region": settings.region, "auth": "sigv4", "upstream_model": dedicated.model_arn,
+                            "model_class": "dedicated", "provisioned": True, "price": {}})
     # Shared by every Lambda container (counters in the job table): a per-process memory limiter
     # would multiply each tier's limits by the container count.
     doc = contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "dynamodb"})
+    if dedicated is not None:
+        for tenant in doc["tenants"]:
+            if tenant["name"] in dedicated.tenants:
+                tenant["dedicated"] = [f"{dedicated.model}-dedicated"]
     # Readiness (docs/readiness.md): a marked fallback answer while every breaker of a model is open, and
     # sync chat requests judged against API Gateway's 29 s (less a second for the Lambda's own work).
     for model in doc["models"].values():
@@ -65,9 +77,33 @@ def router_config_doc(config: StackConfig) -> dict:
 
 
 def bedrock_model_arns(config: StackConfig) -> list[str]:
-    """The foundation models the rendered config's SigV4 deployments invoke (for the functions' roles)."""
-    region = (config.aws or AwsSettings()).region
-    return [f"arn:aws:bedrock:{region}::foundation-model/{m['upstream_model']}" for m in DEFAULT_BEDROCK_MODELS]
+    """The foundation models the rendered config's SigV4 deployments invoke (for the functions' roles),
+    and the provisioned model of `dedicatedCapacity`."""
+    settings = config.aws or AwsSettings()
+    arns = [f"arn:aws:bedrock:{settings.region}::foundation-model/{m['upstream_model']}" for m in DEFAULT_BEDROCK_MODELS]
+    if settings.dedicated_capacity is not None:
+        arns.append(settings.dedicated_capacity.model_arn)
+    return arns
+
+
+def check_readiness_settings(config: StackConfig) -> None:
+    """Keys that name router deployments or tenants, checked before any resource is registered."""
+    settings = config.aws or AwsSettings()
+    source = "skyrelay:aws"
+    names = {f"{m['model']}-bedrock" for m in DEFAULT_BEDROCK_MODELS}
+    dedicated = settings.dedicated_capacity
+    if dedicated is not None:
+        models = {m["model"] for m in DEFAULT_BEDROCK_MODELS}
+        if dedicated.model not in models:
+            raise ConfigError(f"{source}.dedicatedCapacity.model", f"must be one of {sorted(models)}")
+        offered = {t.value for t in config.tier_table()}
+        for i, tenant in enumerate(dedicated.tenants):
+            if tenant not in offered:
+                raise ConfigError(f"{source}.dedicatedCapacity.tenants[{i}]", f"{tenant!r} is not an offered tier")
+        names.add(f"{dedicated.model}-dedicated")
+    for i, name in enumerate(settings.keep_alive):
+        if name not in names:
+            raise ConfigError(f"{source}.keepAlive[{i}]", f"{name!r} is not a deployment ({', '.join(sorted(names))})")
 
 
 def demo_api_keys(config: StackConfig) -> list[str]:
@@ -134,6 +170,8 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "provider_secrets": list(settings.provider_secrets),
                 "bedrock_model_arns": bedrock_model_arns(config),
                 "batch": True,  # the batch bucket, Bedrock's batch role and the batcher's schedule
+                "warm_pool": _pool(settings.warm_pool.worker),
+                "keep_alive": list(settings.keep_alive),
                 "environment": {contract.TIERS: tier_env, contract.CONFIG_JSON: self.router_config},
                 "overrides": overrides,
                 **({"kms_key_arn": settings.kms_key_arn} if settings.kms_key_arn else {}),
@@ -156,6 +194,7 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "stage_rate_limit": settings.stage_rate_limit,
                 "stage_burst_limit": settings.stage_burst_limit,
                 "jwt_authorizer": settings.jwt_authorizer,
+                "warm_pool": _pool(settings.warm_pool.api),
                 "overrides": {
                     "max_body_bytes": settings.max_body_bytes,
                     "access_log_retention_days": settings.log_retention_days,
@@ -173,7 +212,13 @@ class AsyncAiApi(pulumi.ComponentResource):
         )
 
 
+def _pool(pool) -> dict:
+    return {"provisioned": pool.provisioned, "target_utilization": pool.target_utilization,
+            **({"autoscaling_max": pool.autoscaling_max} if pool.autoscaling_max is not None else {})}
+
+
 def deploy(config: StackConfig) -> dict:
+    check_readiness_settings(config)
     settings = config.aws or AwsSettings()
     # default_tags is the engine-side safety net; the tagging transformation makes the tags visible
     # in the plan and covers resources whose provider ignores default_tags.

@@ -55,6 +55,31 @@ class BudgetConfig(_Model):
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
+class WarmPoolSettings(_Model):
+    """One function's warm pool (components/aws/warm_pool.py): provisioned concurrency on its `live` alias."""
+
+    provisioned: int = Field(default=0, ge=0, description="provisioned concurrent executions (0: on demand only)")
+    autoscaling_max: int | None = Field(default=None, ge=1, description="scale provisioned concurrency up to this")
+    target_utilization: float = Field(default=0.7, gt=0, le=0.9, description="target-tracking utilization")
+
+
+class WarmPools(_Model):
+    """`skyrelay:aws.warmPool`: the knob the Azure (Flex alwaysReady) and GCP (min instances) blueprints share."""
+
+    worker: WarmPoolSettings = WarmPoolSettings()
+    api: WarmPoolSettings = WarmPoolSettings()
+
+
+class DedicatedCapacity(_Model):
+    """`skyrelay:aws.dedicatedCapacity`: a Bedrock Provisioned Throughput model for one logical model,
+    pinned to the listed tenants (docs/readiness.md)."""
+
+    model: str = Field(min_length=1, description="the logical model it serves (fast, quality)")
+    model_arn: str = Field(pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:provisioned-model/",
+                           description="the provisioned model's ARN (Bedrock Provisioned Throughput)")
+    tenants: tuple[str, ...] = Field(default=("enterprise",), min_length=1, description="tenants pinned to it")
+
+
 class AwsSettings(_Model):
     """`skyrelay:aws`: the AWS blueprint's knobs. Cross-field rules name the dependent key."""
 
@@ -77,6 +102,9 @@ class AwsSettings(_Model):
     stage_burst_limit: int = Field(default=200, gt=0)
     max_body_bytes: int = Field(default=65536, ge=1024, le=65536, description="largest request body (WAF limit)")
     alarm_oldest_message_seconds: int = Field(default=600, gt=0)
+    warm_pool: WarmPools = WarmPools()
+    keep_alive: tuple[str, ...] = Field(default=(), description="router deployments pinged every 5 minutes")
+    dedicated_capacity: DedicatedCapacity | None = None
 
     @field_validator("queue_retention_seconds")
     @classmethod

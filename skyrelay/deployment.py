@@ -287,3 +287,17 @@ GCP_METRIC_FIELDS = {  # log-based metric suffix -> the jsonPayload field it ext
 }
 GCP_METRIC_LABELS = {"tenant": "Tenant", "mode": "Mode"}  # label -> the jsonPayload dimension
 GCP_JOB_STATUS_FIELD = "Status"  # a job's final status ("FAILED" counts in the jobs-failed alert)
+
+# ---- model keep-alive (issue 14, docs/readiness.md) ----
+KEEPALIVE_SCHEDULE = "rate(5 minutes)"  # the seed's keep-alive period (EventBridge / timer / Cloud Scheduler)
+KEEPALIVE_PINGS_PER_MONTH = 30 * 24 * 12  # one ping per deployment every 5 minutes
+
+
+def keepalive_event(deployments: Iterable[str]) -> dict:
+    """The scheduled event that makes the worker ping these router deployments (one token each);
+    the worker answers it without touching the job store or the queues."""
+    return {"skyrelay": "keepalive", "deployments": sorted(deployments)}
+
+
+def is_keepalive(event) -> bool:
+    return isinstance(event, dict) and event.get("skyrelay") == "keepalive"

@@ -28,6 +28,7 @@ from skyrelay.components.aws.api_stage import ACCESS_LOG_FORMAT, stage
 from skyrelay.components.aws.api_waf import WAF_MAX_INSPECTION_BYTES, check_max_body_bytes, web_acl
 from skyrelay.components.aws.code_path import default_code_path
 from skyrelay.components.aws.defaults import API, ASYNC_JOBS
+from skyrelay.components.aws.warm_pool import WarmPoolArgs, check_warm_pool, warm_pool
 from skyrelay.components.aws.worker import build_function, function_name
 from skyrelay.components.defaults import resolve
 from skyrelay.errors import ConfigError
@@ -63,6 +64,9 @@ class JobsApiArgs(TypedDict, total=False):
     """API Lambda memory (default 512)."""
     reserved_concurrency: int
     """API Lambda reserved concurrency (default 50)."""
+    warm_pool: WarmPoolArgs
+    """The API Lambda's warm pool on its `live` alias, which the integrations call (default: the alias
+    only, no provisioned concurrency; warm_pool.py)."""
     stage_rate_limit: float
     """Stage-wide steady-state requests per second, across all keys (default 100)."""
     stage_burst_limit: int
@@ -123,6 +127,7 @@ class JobsApi(pulumi.ComponentResource):
                     lambda a: with_key_hashes(a[0], zip(tiers_of_keys, a[1:], strict=True))
                 )
             )
+        pool_args = check_warm_pool("JobsApi.warm_pool", args.get("warm_pool"), args.get("reserved_concurrency", 50))
         fn_name = function_name(name, "api")
         parts = build_function(
             self,
@@ -140,6 +145,7 @@ class JobsApi(pulumi.ComponentResource):
             description="skyrelay API (ASGI app via mangum)",
         )
         self.function, self.function_role, self.function_log_group = parts.function, parts.role, parts.log_group
+        self.warm = warm_pool(self, f"{name}-handler", self.function, pool_args)
 
         self.rest_api = aws.apigateway.RestApi(
             name,
@@ -156,7 +162,7 @@ class JobsApi(pulumi.ComponentResource):
             self.authorizer, self.user_pool, self.user_pool_client = jwt.authorizer, jwt.user_pool, jwt.user_pool_client
 
         route_parts = routes(self, name, self.rest_api, self.function, self.authorizer, settings["api_key_required"],
-                             timeout)
+                             timeout, alias=self.warm.alias)
         self.resources, self.methods, self.integrations = route_parts.resources, route_parts.methods, route_parts.integrations
         self.permission, self.deployment = route_parts.permission, route_parts.deployment
 

@@ -24,7 +24,9 @@ class RouteParts:
 
 
 def routes(owner: pulumi.Resource, name: str, rest_api: aws.apigateway.RestApi, function: aws.lambda_.Function,
-           authorizer: aws.apigateway.Authorizer | None, api_key_required: bool, timeout: int) -> RouteParts:
+           authorizer: aws.apigateway.Authorizer | None, api_key_required: bool, timeout: int,
+           alias: aws.lambda_.Alias | None = None) -> RouteParts:
+    """Every route's method and Lambda proxy integration, on `alias` (the warm pool's) when given."""
     child = pulumi.ResourceOptions(parent=owner)
     # Resources: /v1, /v1/jobs, /v1/jobs/{id}, /v1/chat, /v1/chat/completions
     resources: dict[str, aws.apigateway.Resource] = {}
@@ -56,13 +58,14 @@ def routes(owner: pulumi.Resource, name: str, rest_api: aws.apigateway.RestApi, 
                     http_method=method.http_method,
                     type="AWS_PROXY",
                     integration_http_method="POST",
-                    uri=function.invoke_arn,
+                    uri=alias.invoke_arn if alias is not None else function.invoke_arn,
                     timeout_milliseconds=timeout * 1000,
                     opts=child,
                 )
             )
     permission = invoke_permission(owner, f"{name}-invoke", function, "apigateway.amazonaws.com",
-                                   rest_api.execution_arn.apply(lambda arn: f"{arn}/*/*/*"))
+                                   rest_api.execution_arn.apply(lambda arn: f"{arn}/*/*/*"),
+                                   alias.name if alias is not None else None)
     redeploy = hashlib.sha256(json.dumps([ROUTES, bool(authorizer), api_key_required]).encode())
     deployment = aws.apigateway.Deployment(
         name,

@@ -30,7 +30,8 @@ from skyrelay.components.aws.job_secrets import provider_secret_env, provider_se
 from skyrelay.components.aws.jobs_table import STATUS_INDEX, TENANT_INDEX, job_table
 from skyrelay.components.aws.queues import WorkQueue
 from skyrelay.components.aws.statements import api_policy, bedrock_statement, worker_policy
-from skyrelay.components.aws.sweeper import SWEEP_EVENT, batcher, sweeper
+from skyrelay.components.aws.sweeper import SWEEP_EVENT, batcher, keep_alive, sweeper
+from skyrelay.components.aws.warm_pool import WarmPoolArgs, check_warm_pool, warm_pool
 from skyrelay.components.aws.worker import build_function, function_name
 from skyrelay.components.defaults import resolve
 from skyrelay.errors import ConfigError
@@ -68,6 +69,11 @@ class AsyncJobsArgs(SharedArgs, total=False):
     batch: bool
     """Provider batch jobs (docs/batch.md): the batch bucket, Bedrock's batch service role and the batcher's
     schedule (default False; the AWS blueprint turns it on)."""
+    warm_pool: WarmPoolArgs
+    """The worker's warm pool on its `live` alias: provisioned concurrency and optional target-tracking
+    autoscaling (default: the alias only, no provisioned concurrency; warm_pool.py)."""
+    keep_alive: Sequence[str]
+    """Router deployments the worker pings every 5 minutes to keep a model loaded (default: none)."""
 
 
 def max_concurrency(model_quota_rpm: int, job_seconds_p50: float, reserved: int) -> tuple[int, int]:
@@ -120,6 +126,7 @@ class AsyncJobs(pulumi.ComponentResource):
         retention = check_retention("AsyncJobs.queue_retention_seconds", args.get("queue_retention_seconds", 345600),
                                     timeout)
         reserved = args.get("reserved_concurrency", 100)
+        pool_args = check_warm_pool("AsyncJobs.warm_pool", args.get("warm_pool"), reserved)
         self.max_concurrency = max_concurrency(args.get("model_quota_rpm", 600), args.get("job_seconds_p50", 10), reserved)
         kms = args.get("kms_key_arn")
         self._kms = kms
@@ -192,12 +199,14 @@ class AsyncJobs(pulumi.ComponentResource):
         )
         self.worker, self.worker_role, self.worker_log_group = parts.function, parts.role, parts.log_group
         self.worker_role_policy = parts.role_policy
+        # Callers invoke the `live` alias, where the warm pool is (warm_pool.py).
+        self.warm = warm_pool(self, f"{name}-worker", self.worker, pool_args)
 
         self.event_source_mappings = [
             aws.lambda_.EventSourceMapping(
                 f"{name}-{kind}",
                 event_source_arn=wq.queue.arn,
-                function_name=self.worker.arn,
+                function_name=self.warm.alias.arn,
                 batch_size=settings[f"{kind}_batch_size"],
                 maximum_batching_window_in_seconds=win,
                 function_response_types=["ReportBatchItemFailures"] if settings["report_batch_item_failures"] else [],
@@ -216,14 +225,19 @@ class AsyncJobs(pulumi.ComponentResource):
         self.sweeper_permission = None
         if settings["sweeper_schedule"]:
             self.sweeper_rule, self.sweeper_permission, self.sweeper_target = sweeper(
-                self, name, settings["sweeper_schedule"], self.worker
+                self, name, settings["sweeper_schedule"], self.worker, self.warm.alias
             )
 
         # The batcher's schedule: one tick of runtime/batch per invocation.
         self.batcher_rule = self.batcher_permission = self.batcher_target = None
         if self.batch_parts is not None:
             self.batcher_rule, self.batcher_permission, self.batcher_target = batcher(
-                self, name, settings["batch_schedule"], self.worker
+                self, name, settings["batch_schedule"], self.worker, self.warm.alias
+            )
+        self.keepalive_rule = self.keepalive_permission = self.keepalive_target = None
+        if args.get("keep_alive"):
+            self.keepalive_rule, self.keepalive_permission, self.keepalive_target = keep_alive(
+                self, name, self.worker, self.warm.alias, list(args["keep_alive"])
             )
 
         self.alarms = [

@@ -78,12 +78,13 @@ def api_policy(interactive: str, batch: str, table: str, secrets: list[str], kms
 
 
 def invoke_permission(owner: pulumi.Resource, name: str, function: aws.lambda_.Function, principal: str,
-                      source_arn: pulumi.Input[str]) -> aws.lambda_.Permission:
-    """Only `principal` (a service) calling from `source_arn` may invoke `function`."""
+                      source_arn: pulumi.Input[str], qualifier: pulumi.Input[str] | None = None) -> aws.lambda_.Permission:
+    """Only `principal` (a service) calling from `source_arn` may invoke `function` (its alias `qualifier`)."""
     return aws.lambda_.Permission(
         name,
         action="lambda:InvokeFunction",
         function=function.name,
+        qualifier=qualifier,
         principal=principal,
         source_arn=source_arn,
         opts=pulumi.ResourceOptions(parent=owner),

@@ -90,6 +90,7 @@ def build_function(
         ),
         environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
         kms_key_arn=kms_key_arn,
+        publish=True,  # a version per change: the `live` alias and warm pools apply to versions (warm_pool.py)
         # The log group exists (with retention) before the function can write its first line,
         # and the role can write to it.
         opts=pulumi.ResourceOptions(parent=owner, depends_on=[log_group, role_policy]),

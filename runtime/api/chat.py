@@ -89,6 +89,8 @@ class ChatEndpoint:
         state["upstream_s"] = out.upstream_s
         state["deployment"] = out.deployment
         r = out.result
+        if not out.cached:
+            self.sync_budget.observe(req.model, r.usage.output_tokens, out.upstream_s)
         doc = {
             "id": f"chatcmpl-{_node}{next(_ids):x}",
             "object": "chat.completion",

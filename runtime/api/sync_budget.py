@@ -5,14 +5,22 @@ not: the REST API's Lambda proxy buffers the whole answer. A request whose `max_
 generated in time would run into a 504 after the tokens were paid for. With `api.sync_deadline_s`
 set (the AWS blueprint sets it), the API judges each chat request before routing it: the
 `max_tokens` it asked for (or `api.default_max_tokens` when it gave none), divided by the slowest
-configured `output_tokens_per_s` among the model's deployments. Over the deadline, it answers
-400 `use_async_jobs` pointing at POST /v1/jobs, which runs the same request without that limit.
+configured `output_tokens_per_s` among the model's deployments or, when none is configured, the
+speed this process measured on the model's non-streamed answers (output tokens over upstream
+seconds, an EWMA, once MIN_SAMPLES answers of MIN_SAMPLE_TOKENS or more were seen). Over the
+deadline, it answers 400 `use_async_jobs` pointing at POST /v1/jobs, which runs the same request
+without that limit.
 
 Refused, not silently turned into a job: the client asked for a synchronous answer and its code
-reads a chat completion, not a job id. Deployments without `output_tokens_per_s` are not judged.
+reads a chat completion, not a job id. A model with neither a configured nor a measured speed is
+not judged.
 """
 
 from skyrelay.runtime.errors import BadRequest
+
+MIN_SAMPLES = 5
+MIN_SAMPLE_TOKENS = 16  # shorter answers are mostly time to first token: they say little about speed
+ALPHA = 0.2
 
 
 class UseAsyncJobs(BadRequest):
@@ -22,7 +30,7 @@ class UseAsyncJobs(BadRequest):
 class SyncBudget:
     """The per-model slowest output speed and the deadline, computed once from the config."""
 
-    __slots__ = ("deadline_s", "default_max_tokens", "tps")
+    __slots__ = ("deadline_s", "default_max_tokens", "measured", "tps")
 
     def __init__(self, config):
         self.deadline_s = config.api.sync_deadline_s
@@ -31,10 +39,26 @@ class SyncBudget:
         for d in config.deployments:
             if d.output_tokens_per_s is not None:
                 self.tps[d.model] = min(self.tps.get(d.model, d.output_tokens_per_s), d.output_tokens_per_s)
+        self.measured: dict[str, tuple[float, int]] = {}  # model -> (tokens/s EWMA, samples)
+
+    def observe(self, model: str, output_tokens: int, upstream_s: float) -> None:
+        """One non-streamed answer's speed (its upstream time includes the first token: conservative)."""
+        if self.deadline_s is None or output_tokens < MIN_SAMPLE_TOKENS or upstream_s <= 0:
+            return
+        speed = output_tokens / upstream_s
+        ewma, n = self.measured.get(model, (speed, 0))
+        self.measured[model] = (ewma + ALPHA * (speed - ewma), n + 1)
+
+    def speed(self, model: str) -> float | None:
+        """Configured tokens/s (the slowest deployment's), else the measured one, else None."""
+        if model in self.tps:
+            return self.tps[model]
+        ewma, n = self.measured.get(model, (0.0, 0))
+        return ewma if n >= MIN_SAMPLES else None
 
     def fits(self, model: str, max_tokens: int | None) -> int | None:
         """The most tokens `model` can produce within the deadline, or None when not judged."""
-        tps = self.tps.get(model)
+        tps = self.speed(model)
         if self.deadline_s is None or tps is None:
             return None
         return int(tps * self.deadline_s)
@@ -47,5 +71,5 @@ class SyncBudget:
         asked = "max_tokens" if request.max_tokens else "the default max_tokens"
         raise UseAsyncJobs(
             f"{asked} {tokens} cannot finish within the gateway's {self.deadline_s:g} s synchronous limit at "
-            f"{self.tps[request.model]:g} tokens/s (at most {most}); send it to POST /v1/jobs, or lower max_tokens"
+            f"{self.speed(request.model):.3g} tokens/s (at most {most}); send it to POST /v1/jobs, or lower max_tokens"
         )

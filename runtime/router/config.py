@@ -115,6 +115,8 @@ class Deployment(_M):
                                                                     "vertex); see docs/batch.md")
     prompt_cache: Literal["auto", "off"] = Field(default="auto", description="auto: add the provider's caching "
                                                  "hint (Bedrock cachePoint) when the system prefix passes its minimum")
+    provisioned: bool = Field(default=False, description="dedicated capacity (Bedrock Provisioned Throughput, "
+                              "Azure PTU), pinned to tenants with `tenants[].dedicated`")
     output_tokens_per_s: float | None = Field(default=None, gt=0, description="the deployment's output speed: a sync "
                                               "request whose max_tokens cannot finish within api.sync_deadline_s "
                                               "is refused toward /v1/jobs (docs/readiness.md)")

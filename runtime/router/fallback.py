@@ -2,15 +2,15 @@
 
 The seed's checklist asks for a circuit breaker on every LLM client *with a fallback*: a second
 deployment, or a canned answer ("The assistant is unavailable, try again in a minute") that keeps a
-product's UI working while every provider is down. It is returned only when all of the model's
-deployments have an open breaker (a plain upstream error still fails as it did, so a client never
+product's UI working while every provider is down. It is returned, non-streamed or as a one-chunk
+stream, only when all of the model's deployments have an open breaker (a plain upstream error still fails as it did, so a client never
 mistakes a bad request for an outage), costs nothing, is never cached, and is marked: the header
 `x-skyrelay-fallback: breakers-open` and the deployment `fallback`.
 """
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skyrelay.runtime.canonical import ChatResult, Usage
+from skyrelay.runtime.canonical import ChatResult, StreamDelta, Usage
 from skyrelay.runtime.router.breaker import State
 from skyrelay.runtime.router.outcome import Outcome
 
@@ -34,3 +34,36 @@ def fallback_outcome(fallback: FallbackResponse | None, states, exc: BaseExcepti
         raise exc
     result = ChatResult(fallback.text, Usage(), "stop", FALLBACK_DEPLOYMENT)
     return Outcome(result, FALLBACK_DEPLOYMENT, 0.0, False, {**headers, FALLBACK_HEADER: "breakers-open"})
+
+
+class FallbackStream:
+    """The fallback as a committed stream: one delta with the text, then the end. It has what the chat
+    endpoint reads of a RoutedStream (deployment, headers, upstream_s, ready, usage, ended, aclose)."""
+
+    def __init__(self, fallback: FallbackResponse, headers: dict[str, str]):
+        self.deployment = FALLBACK_DEPLOYMENT
+        self.headers = {**headers, FALLBACK_HEADER: "breakers-open"}
+        self.upstream_s = 0.0
+        self.usage = Usage()
+        self.ended = True  # nothing to settle: the limiter was settled when the fallback was chosen
+        self._text = fallback.text
+
+    def __aiter__(self):
+        return self._deltas()
+
+    async def _deltas(self):
+        yield StreamDelta(self._text, Usage(), "stop")
+
+    def ready(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None
+
+
+def fallback_stream(fallback: FallbackResponse | None, states, exc: BaseException,
+                    headers: dict[str, str]) -> FallbackStream:
+    """The marked fallback stream, or `exc` re-raised, as fallback_outcome decides."""
+    if fallback is None or not all_open(states):
+        raise exc
+    return FallbackStream(fallback, headers)

@@ -38,7 +38,7 @@ from skyrelay.runtime.router.cache import cache_key, make_cache
 from skyrelay.runtime.router.config import RouterConfig, Tenant
 from skyrelay.runtime.router.cost import CostLedger
 from skyrelay.runtime.router.failover import Attempt, Hedging, failover
-from skyrelay.runtime.router.fallback import fallback_outcome
+from skyrelay.runtime.router.fallback import fallback_outcome, fallback_stream
 from skyrelay.runtime.router.limits import check_request, estimate_prompt, make_limiter, reserve_for
 from skyrelay.runtime.router.outcome import Observer, Outcome
 from skyrelay.runtime.router.retry import Deadline
@@ -177,6 +177,10 @@ class Router:
                 (it, first), dep = await self._failover(order, deadline, Attempt(
                     lambda d: self._open(d, request, deadline), discard=_discard, hedge=self._hedge,
                     deferred=True))  # judged when the stream ends (RoutedStream)
+        except (ProviderError, Overloaded) as exc:  # every breaker open: the model's fallback, if any
+            await self.limiter.settle(reservation, tier, 0)
+            states = [self.deployments[d] for d in self.config.models[request.model].deployments]
+            return fallback_stream(self.config.models[request.model].fallback, states, exc, reservation.headers)
         except BaseException:
             await self.limiter.settle(reservation, tier, 0)
             raise

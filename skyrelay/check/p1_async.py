@@ -48,7 +48,7 @@ def _aws_routes(subject: Subject, limit: int, problems: list[str], evidence: lis
     uris = " ".join(str(i.inputs.get("uri", "")) for i in integrations)
     for fn in subject.functions():
         name = fn.inputs.get("name")
-        if name and f"function:{name}/" in uris:
+        if name and (f"function:{name}/" in uris or f"function:{name}:" in uris):  # the function or its alias
             timeout = fn.inputs.get("timeout", 3)
             if timeout > limit:
                 problems.append(f"function {name} behind the API has timeout {timeout} s, over the {limit} s limit")
@@ -75,7 +75,8 @@ def _router(subject: Subject, limit: int, problems: list[str], warnings: list[st
         speeds = [cfg.deployment(d).output_tokens_per_s for d in m.deployments]
         known = [s for s in speeds if s is not None]
         if not known:
-            warnings.append(f"model {model}: no deployment has output_tokens_per_s, its sync requests are not judged")
+            warnings.append(f"model {model}: no deployment has output_tokens_per_s: sync requests are judged only "
+                            "once the API has measured the model's speed")
             continue
         most = int(min(known) * deadline)
         if default is not None and default > most:

@@ -51,7 +51,7 @@ def _measured(subject: Subject) -> Row:
     for r in results:
         line = (f"model {r.model}, primary {r.primary} {r.kill}: takeover "
                 f"{'never' if r.takeover_s is None else f'{r.takeover_s:.3f} s'}, {r.failed} failed of "
-                f"{r.requests} sent after the kill, slowest {r.worst_s:.3f} s, answered by {', '.join(r.answered_by)}")
+                f"{r.requests} in flight or sent after the kill, slowest {r.worst_s:.3f} s, answered by {', '.join(r.answered_by)}")
         if r.takeover_s is None or r.takeover_s >= BOUND_S or r.failed:
             problems.append(line)
         elif r.takeover_s >= TARGET_S:

@@ -1,5 +1,6 @@
-"""Runs the eight points in order. Points 5 and 6 measure (the failover scenario on the simulator,
-latency from a load run or Prometheus) only when asked; otherwise they judge the config statically."""
+"""Runs the eight points in order, then the cold-start row (warm pools, keep-alive, dedicated
+capacity). Points 5 and 6 measure (the failover scenario on the simulator, latency from a load run or
+Prometheus) only when asked; otherwise they judge the config statically."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from skyrelay.check import (
     p6_sla,
     p7_budgets,
     p8_batch,
+    p9_warm_pools,
 )
 from skyrelay.check.model import Row
 from skyrelay.check.subject import Subject
@@ -36,4 +38,5 @@ def run(subject: Subject, options: Options | None = None) -> list[Row]:
         p6_sla.check(subject, options.sla, options.prometheus),
         p7_budgets.check(subject),
         p8_batch.check(subject),
+        p9_warm_pools.check(subject),  # the seed's cold-start section, beside the eight points
     ]

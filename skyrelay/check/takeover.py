@@ -10,7 +10,7 @@ breakers and TTFT estimates start clean.
 Figures per model and kill: `takeover_s`, from the kill to the first answer from another
 deployment (or the fallback response); `failed`, the requests answered with an error after the
 kill, or not answered GIVE_UP_S after the load stopped; `worst_s`, the slowest request in flight
-after the kill; `requests`, those sent after it.
+after the kill; `requests`, those in flight at the kill or sent after it.
 """
 
 import tempfile
@@ -73,12 +73,13 @@ def _one(config: Path, sim: Simulator, model: str, primary: dict, kill: str) -> 
         for t in threads:  # a request still unanswered GIVE_UP_S after the window counts as failed
             t.join(max(0.0, killed + LOAD_AFTER_KILL_S + GIVE_UP_S - time.monotonic()))
         hung = sum(t.is_alive() for t in threads)
-        log = list(log)
-    after = [e for e in log if e[1] > killed] + [(killed, time.monotonic(), 0, "")] * hung
+        cut = time.monotonic()
+        seen = list(log)  # what arrived in time; the hung clients keep appending to `log` until the server stops
+    after = [e for e in seen if e[1] > killed] + [(killed, cut, 0, "")] * hung
     others = [done for _, done, status, dep in after if status == 200 and dep != primary["name"]]
     return Takeover(model=model, kill=kill, primary=primary["name"],
                     takeover_s=round(min(others) - killed, 3) if others else None,
                     failed=sum(1 for e in after if e[2] != 200),
-                    requests=sum(1 for e in log if e[0] >= killed),
+                    requests=len(after),
                     worst_s=round(max((done - max(sent, killed) for sent, done, _, _ in after), default=0.0), 3),
                     answered_by=sorted({e[3] for e in after if e[2] == 200}))

@@ -97,6 +97,13 @@ class PlanMocks(pulumi.runtime.Mocks):
                 f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
             )
             state.setdefault("qualifiedArn", state["arn"] + ":$LATEST")
+            state.setdefault("version", "1" if state.get("publish") else "$LATEST")  # the version `publish` creates
+        elif module == "lambda" and kind == "Alias":
+            fn = str(state.get("functionName", "")).rsplit(":", 1)[-1]
+            state["arn"] = f"{arn_prefix}:function:{fn}:{state.get('name', name)}"
+            state["invokeArn"] = (
+                f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{state['arn']}/invocations"
+            )
         elif module == "dynamodb" and kind == "Table":
             state["arn"] = f"{arn_prefix}:table/{name}"
             state["streamArn"] = state["arn"] + "/stream/2026-01-01T00:00:00.000"

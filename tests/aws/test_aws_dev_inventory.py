@@ -101,7 +101,7 @@ def test_event_source_mappings_report_batch_item_failures_with_concurrency_from_
     total = 0
     for m in mappings:
         assert m.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert m.inputs["functionName"].endswith(":function:" + worker.inputs["name"])
+        assert m.inputs["functionName"].endswith(":function:" + worker.inputs["name"] + ":live")  # the warm pool's alias
         total += m.inputs["scalingConfig"]["maximumConcurrency"]
     little = math.ceil(config.aws.model_quota_rpm / 60 * config.aws.job_seconds_p50)
     assert total == min(little, config.aws.worker_reserved_concurrency)

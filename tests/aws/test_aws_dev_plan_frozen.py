@@ -10,7 +10,7 @@ from tests.aws import plan_inventory
 def test_aws_dev_renders_the_frozen_inventory():
     frozen = json.loads(plan_inventory.FILE.read_text())
     fresh = json.loads(json.dumps(plan_inventory.render()))  # the same JSON round trip as the file
-    assert len(fresh) == len(frozen) == 122
+    assert len(fresh) == len(frozen) == 124
     assert [r["urn"] for r in fresh] == [r["urn"] for r in frozen]
     for now, then in zip(fresh, frozen, strict=True):
         assert now == then, now["urn"]

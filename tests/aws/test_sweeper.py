@@ -33,13 +33,13 @@ def test_a_schedule_invokes_the_worker_with_its_event_and_only_it_may(plan, name
     rule = next(r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule") if r.name == name)
     assert rule.inputs["scheduleExpression"] == schedule
     target = next(t for t in plan.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.name == name)
-    assert target.inputs["arn"].endswith(f":function:{worker.inputs['name']}")
+    assert target.inputs["arn"].endswith(f":function:{worker.inputs['name']}:live")  # the warm pool's alias
     assert json.loads(target.inputs["input"]) == event and recognised(event)
     assert not (deployment.is_sweep(event) and deployment.is_batch_tick(event))
     perms = [p for p in plan.of_type("aws:lambda/permission:Permission")
              if p.inputs["principal"] == "events.amazonaws.com" and p.name == name]
     assert len(perms) == 1
-    assert perms[0].inputs["function"] == worker.inputs["name"]
+    assert perms[0].inputs["function"] == worker.inputs["name"] and perms[0].inputs["qualifier"] == "live"
     # only this rule may invoke it (the source ARN is the rule's own ARN, not a wildcard)
     assert perms[0].property_dependencies["sourceArn"] == [rule.urn]
     assert "*" not in perms[0].inputs["sourceArn"]

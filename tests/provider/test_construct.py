@@ -76,8 +76,8 @@ def test_integers_sent_as_floats_reach_the_component_as_integers(plugin):
     """The engine sends `workerTimeoutSeconds: 300` as the double 300.0, which the component's timeout
     check rejects as not an int; the provider's input mapping turns it back, nested overrides too."""
     plugin.construct("skyrelay:aws:AsyncJobs", "numbers", {"workerTimeoutSeconds": 300, "overrides": {"maxReceiveCount": 3}})
-    children = {r.name: r for r in plugin.monitor.planned if r.name.startswith("numbers-")}
-    worker = children["numbers-worker"]
+    worker = next(r for r in plugin.monitor.planned
+                  if r.name == "numbers-worker" and r.type == "aws:lambda/function:Function")
     assert worker.request.object.fields["timeout"].number_value == 300
     variables = worker.inputs["environment"]["variables"]
     assert variables["SKYRELAY_MAX_RECEIVE_COUNT"] == "3"  # str(3.0) would be "3.0"

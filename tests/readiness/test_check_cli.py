@@ -18,9 +18,19 @@ def test_aws_dev_json_has_eight_rows_and_exits_0():
     result = run_check("--stack", "aws-dev", "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(result.stdout)
-    assert [r["point"] for r in doc["rows"]] == list(range(1, 9))
+    assert [r["point"] for r in doc["rows"]] == list(range(1, 10))  # the eight points and the cold-start row
     assert doc["summary"]["fail"] == 0
     assert all(r["evidence"] for r in doc["rows"])
+    # without --failover / --sla, points 5 and 6 are judged statically and say so
+    assert {r["point"] for r in doc["rows"] if r["status"] == "warn"} == {5, 6, 9}
+
+
+def test_any_program_with_a_stack_file_checks_like_the_stack():
+    result = run_check("--program", str(ROOT / "stacks"), "--config", str(ROOT / "stacks" / "Pulumi.aws-dev.yaml"),
+                       "--format", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["stack"] == "aws-dev" and doc["summary"] == {"pass": 6, "warn": 3, "fail": 0}
 
 
 def test_a_failed_row_exits_1_in_markdown(tmp_path):

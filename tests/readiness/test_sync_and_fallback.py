@@ -40,6 +40,25 @@ def test_sync_chat_over_the_deadline_is_refused_toward_jobs(tmp_path, sim):
         assert status == 202, job
 
 
+def test_without_configured_speeds_the_measured_speed_judges(tmp_path, sim):
+    """No output_tokens_per_s: the API learns the model's speed from its answers (after 5 of 16+ tokens).
+    The simulator sends 40 tokens 10 ms apart, so the measured speed is at most 100 tokens/s and at most
+    200 tokens fit in 2 s however slow this machine is: 500 is refused, before and after it is not."""
+    sim.configure(tokens=40, chunk_ms=10)
+    cfg = example_config(tmp_path, sim.base_url, api={"sync_deadline_s": 2, "default_max_tokens": 64},
+                         cache={"enabled": False}, hedge={"enabled": False})
+    with Serve(tmp_path, cfg) as srv:
+        client = openai.OpenAI(base_url=srv.url + "/v1", api_key=FREE, max_retries=0)
+        first = client.chat.completions.create(model="fast", messages=MSG, max_tokens=500)  # not judged yet
+        assert first.usage.completion_tokens == 40
+        for _ in range(4):
+            client.chat.completions.create(model="fast", messages=MSG, max_tokens=64)
+        with pytest.raises(openai.BadRequestError) as err:
+            client.chat.completions.create(model="fast", messages=MSG, max_tokens=500)
+        assert err.value.body["code"] == "use_async_jobs", err.value.body
+        assert "max_tokens 500 cannot finish within the gateway's 2 s" in err.value.body["message"]
+
+
 def test_fallback_answer_marked_while_every_breaker_is_open(tmp_path, sim):
     cfg = example_config(tmp_path, sim.base_url, cache={"enabled": False}, breaker={"failure_threshold": 2,
                                                                                      "open_s": 600},
@@ -67,4 +86,8 @@ def test_fallback_answer_marked_while_every_breaker_is_open(tmp_path, sim):
         assert raw.headers["x-skyrelay-fallback"] == "breakers-open"
         assert raw.headers["x-skyrelay-deployment"] == "fallback"
         assert answer.choices[0].message.content == FALLBACK
-        assert sim.calls()["total"] == calls  # no upstream was called for it
+        streamed = client.chat.completions.with_raw_response.create(model="fast", messages=MSG, stream=True)
+        assert streamed.headers["x-skyrelay-fallback"] == "breakers-open"
+        text = "".join(c.choices[0].delta.content or "" for c in streamed.parse() if c.choices)
+        assert text == FALLBACK
+        assert sim.calls()["total"] == calls  # no upstream was called for either

@@ -9,13 +9,14 @@ message's visibility to its backoff), a crash or an unreadable record is a failu
 The same function runs the sweeper: an EventBridge schedule invokes it with deployment.SWEEP_EVENT,
 and it calls `Sweeper.sweep_once()` (PENDING jobs untouched for `worker.sweep_grace_s` are re-enqueued);
 and the batcher: a second schedule sends deployment.BATCH_EVENT and it runs one `Batcher.tick()`
-(runtime/batch/batcher.py), reporting lines by mode as CloudWatch EMF (`Jobs` by `Mode`).
+(runtime/batch/batcher.py), reporting lines by mode as CloudWatch EMF (`Jobs` by `Mode`); and the
+model keep-alive: deployment.keepalive_event pings the listed deployments (runtime/router/keepalive.py).
 """
 
 import logging
 import os
 
-from skyrelay.deployment import is_batch_tick, is_sweep
+from skyrelay.deployment import is_batch_tick, is_keepalive, is_sweep
 from skyrelay.runtime.platforms.aws_lambda import runtime
 
 log = logging.getLogger("skyrelay.lambda.worker")
@@ -74,10 +75,17 @@ async def process_batch(event: dict, store, queue, generate, cfg) -> dict:
     return {"batchItemFailures": [{"itemIdentifier": i} for i in failures if i]}
 
 
-def make_handler(store, queue, generate, cfg, config=None):
-    """A Lambda handler over the given adapters (tests inject theirs; `handler` builds from env)."""
+def make_handler(store, queue, generate, cfg, config=None, ping_call=None):
+    """A Lambda handler over the given adapters (tests inject theirs; `handler` builds from env).
+    `ping_call` answers the keep-alive event (runtime/router/keepalive.py): store and queue unused."""
 
     def handle(event, context=None):
+        if is_keepalive(event):
+            if config is None or ping_call is None:
+                return {"keepalive": "disabled"}
+            from skyrelay.runtime.router.keepalive import ping
+
+            return runtime.loop().run_until_complete(ping(config, ping_call, list(event.get("deployments", []))))
         if is_batch_tick(event):
             if config is None or not cfg.batch.enabled:
                 return {"batch": "disabled"}
@@ -97,7 +105,8 @@ def _build():
     started = runtime.start()
     # stdlib transport: one job per invocation, so aiohttp's pool buys nothing and its import is cold-start time
     router = Router(started.config, call=transport.call, open_stream=transport.open_stream)
-    return make_handler(started.store, started.queue, router_generate(router), started.jobs, started.config)
+    return make_handler(started.store, started.queue, router_generate(router), started.jobs, started.config,
+                        ping_call=transport.call)
 
 
 def handler(event, context=None):
