@@ -3,8 +3,8 @@ the Lambda worker's stdlib transport against the simulator) and never touches th
 
 from skyrelay import deployment as contract
 from skyrelay.runtime.config import parse_config
-from skyrelay.runtime.platforms.aws_lambda import transport
 from skyrelay.runtime.platforms.aws_lambda.worker import make_handler
+from skyrelay.runtime.providers import stdlib_client as transport
 
 
 class Untouchable:
