@@ -181,6 +181,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         if module == "serviceaccount" and kind == "Account":
             state["email"] = f"{state.get('accountId', name)}@{project}.iam.gserviceaccount.com"
             state["member"] = "serviceAccount:" + state["email"]
+            rid = state["name"] = f"projects/{project}/serviceAccounts/{state['email']}"  # the provider's `name`
         if module == "pubsub" and kind == "Topic":
             rid = f"projects/{project}/topics/{name}"
         # ---- GCP (issue 12): outputs the GCP components compose into documents and environments ----
