@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from skyrelay.components.gcp.services import AIPLATFORM, SCHEDULER, STORAGE, Services
+from skyrelay.components.gcp.services import AIPLATFORM, IAM, SCHEDULER, STORAGE, Services
 
 SWEEP_PATH = "/sweep"
 BATCH_PATH = "/batch"
@@ -71,7 +71,7 @@ def batch_parts(owner: pulumi.Resource, name: str, *, location: str, project, wo
     # `serviceAccount`): it reads the bucket's inputs and writes outputs, and calls the model.
     sa = gcp.serviceaccount.Account(
         f"{name}-vertex-batch", account_id=f"{name}-vertex-batch"[:30].rstrip("-"), project=project,
-        display_name=f"skyrelay {name}: Vertex batch prediction jobs", opts=services.after(AIPLATFORM),
+        display_name=f"skyrelay {name}: Vertex batch prediction jobs", opts=services.after(IAM, AIPLATFORM),
     )
     child = pulumi.ResourceOptions(parent=owner)
     grants: list[pulumi.Resource] = [
