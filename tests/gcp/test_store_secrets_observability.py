@@ -20,21 +20,32 @@ def test_firestore_native_with_pitr_delete_protection_and_abandon(gcp_plan):
 
 
 def test_ttl_policy_on_the_expiry_field_exempt_from_indexing(gcp_plan):
-    field = gcp_plan.one("gcp:firestore/field:Field")
-    assert field.inputs["field"] == contract.FIRESTORE_TTL_FIELD and field.inputs["collection"] == "jobs"
-    assert field.inputs["ttlConfig"] == {} and field.inputs["indexConfig"] == {"indexes": []}
-    assert field.inputs["database"] == "jobs-jobs"
+    fields = {f.inputs["field"]: f.inputs for f in gcp_plan.of_type("gcp:firestore/field:Field")}
+    ttl = fields.pop(contract.FIRESTORE_TTL_FIELD)
+    assert ttl["collection"] == "jobs" and ttl["database"] == "jobs-jobs"
+    assert ttl["ttlConfig"] == {} and ttl["indexConfig"] == {"indexes": []}
+    # body and the limiter's state: exempt from indexing, no TTL
+    assert fields == {f: {"collection": "jobs", "database": "jobs-jobs", "field": f, "indexConfig": {"indexes": []},
+                          "project": "skyrelay-dev"} for f in ("body", "state")}
 
 
 def test_composite_indexes_for_the_store_queries_and_a_daily_backup(gcp_plan):
     indexes = {i.name: i.inputs for i in gcp_plan.of_type("gcp:firestore/index:Index")}
-    assert indexes["jobs-tenant-created"]["fields"] == [
-        {"fieldPath": "tenant", "order": "ASCENDING"}, {"fieldPath": "created_at", "order": "DESCENDING"},
-        {"fieldPath": "__name__", "order": "DESCENDING"}]
-    assert indexes["jobs-status-updated"]["fields"] == [
-        {"fieldPath": "status", "order": "ASCENDING"}, {"fieldPath": "updated_at", "order": "ASCENDING"},
-        {"fieldPath": "__name__", "order": "ASCENDING"}]
+
+    def fields(*pairs):
+        return [{"fieldPath": f, "order": o} for f, o in pairs]
+
+    assert indexes == {
+        "jobs-index-tenant-created-at-id": {**indexes["jobs-index-tenant-created-at-id"], "fields": fields(
+            ("type", "ASCENDING"), ("tenant", "ASCENDING"), ("created_at", "DESCENDING"), ("id", "DESCENDING"))},
+        "jobs-index-tenant-status-created-at-id": {**indexes["jobs-index-tenant-status-created-at-id"], "fields": fields(
+            ("type", "ASCENDING"), ("tenant", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"),
+            ("id", "DESCENDING"))},
+        "jobs-index-status-updated-at-id": {**indexes["jobs-index-status-updated-at-id"], "fields": fields(
+            ("type", "ASCENDING"), ("status", "ASCENDING"), ("updated_at", "ASCENDING"), ("id", "ASCENDING"))},
+    }
     assert {i["queryScope"] for i in indexes.values()} == {"COLLECTION"}
+    assert {i["collection"] for i in indexes.values()} == {"jobs"}
     backup = gcp_plan.one("gcp:firestore/backupSchedule:BackupSchedule")
     assert backup.inputs["retention"] == "604800s" and backup.inputs["dailyRecurrence"] == {}
 
