@@ -35,8 +35,10 @@ def plan_with(tmp_path, project_root, mutate, fmt="text"):
         (lambda c: c["skyrelay:gcp"].update(project="Skyrelay_Dev"), "skyrelay:gcp.project", "pattern"),
         (lambda c: c["skyrelay:gcp"].update(project="sky"), "skyrelay:gcp.project", "pattern"),
         (lambda c: c["skyrelay:gcp"].update(workerTimout=60), "skyrelay:gcp.workerTimout", "Extra inputs"),
+        (lambda c: c["skyrelay:gcp"].update(jwtIssuer="https://issuer"), "skyrelay:gcp.jwtJwksUri", "jwtIssuer"),
     ],
-    ids=["worker-timeout-over-30-min", "unknown-region", "unknown-tier", "project-id-chars", "project-id-short", "typo"],
+    ids=["worker-timeout-over-30-min", "unknown-region", "unknown-tier", "project-id-chars", "project-id-short", "typo",
+         "jwt-without-jwks"],
 )
 def test_bad_stack_config_exits_2_naming_the_key(tmp_path, project_root, mutate, key, why):
     result = plan_with(tmp_path, project_root, mutate)
@@ -114,3 +116,18 @@ def test_consumer_program_renders_async_jobs_with_minimal_args(project_root, ren
     assert all(q.inputs["httpTarget"]["oidcToken"]["serviceAccountEmail"].startswith("summaries-tasks@") for q in queues)
     assert set(plan.outputs) == {"worker_url", "database", "interactive_queue"}
     assert plan.outputs["worker_url"].endswith(".europe-west1.run.app/tasks")
+
+
+def test_jwt_settings_reach_the_gateway_document(tmp_path, project_root):
+    import base64
+
+    result = plan_with(tmp_path, project_root, lambda c: c["skyrelay:gcp"].update(
+        jwtIssuer="https://securetoken.google.com/skyrelay-dev",
+        jwtJwksUri="https://www.googleapis.com/service_accounts/v1/metadata/x509/securetoken@system.gserviceaccount.com"),
+        fmt="json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    config = next(r for r in report["resources"] if r["type"] == "gcp:apigateway/apiConfig:ApiConfig")
+    doc = json.loads(base64.b64decode(config["inputs"]["openapiDocuments"][0]["document"]["contents"]))
+    assert doc["securityDefinitions"]["jwt"]["x-google-issuer"] == "https://securetoken.google.com/skyrelay-dev"
+    assert doc["security"] == [{"api_key": [], "jwt": []}]
