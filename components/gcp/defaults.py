@@ -54,7 +54,8 @@ ASYNC_JOBS: dict[str, Default] = {
     "invoker_iam_disabled": Default(False, "Cloud Run checks roles/run.invoker on every request", secure=True),
     "python_base_image": Default("serverless-runtimes/google-22/runtimes/python312",
                                  "the Python the source build runs (Artifact Registry path in the stack's region)"),
-    "artifact_keep_count": Default(10, "the Artifact Registry repository keeps the 10 newest built images"),
+    "artifact_keep_count": Default(10, "the Artifact Registry repository keeps the 10 newest built images and deletes "
+                                "the rest after 30 days"),
     # ---- Firestore ----
     "firestore_type": Default("FIRESTORE_NATIVE", "Native mode: documents, transactions, TTL"),
     "firestore_pitr": Default(True, "point-in-time recovery (7 days)", secure=True),

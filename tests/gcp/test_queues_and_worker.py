@@ -109,3 +109,16 @@ def test_enqueuers_are_per_queue_and_act_as_is_on_the_tasks_account_only(gcp_pla
     act_as = [m for m in gcp_plan.of_type("gcp:serviceaccount/iAMMember:IAMMember")
               if m.inputs["serviceAccountId"].endswith("jobs-tasks@skyrelay-dev.iam.gserviceaccount.com")]
     assert sorted(m.inputs["member"].split("@")[0] for m in act_as) == ["serviceAccount:jobs-api", "serviceAccount:jobs-worker"]
+
+
+def test_image_repository_keeps_the_newest_and_deletes_the_old(gcp_plan):
+    repo = gcp_plan.one("gcp:artifactregistry/repository:Repository")
+    assert repo.inputs["format"] == "DOCKER" and repo.inputs["repositoryId"] == "jobs-runtime"
+    assert repo.inputs["cleanupPolicyDryRun"] is False
+    assert sorted(repo.inputs["cleanupPolicies"], key=lambda p: p["id"]) == [
+        {"id": "delete-old", "action": "DELETE", "condition": {"olderThan": "2592000s", "tagState": "ANY"}},
+        {"id": "keep-newest", "action": "KEEP", "mostRecentVersions": {"keepCount": 10}},
+    ]
+    writer = gcp_plan.one("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    assert writer.inputs["role"] == "roles/artifactregistry.writer"
+    assert writer.inputs["member"] == "serviceAccount:jobs-build@skyrelay-dev.iam.gserviceaccount.com"
