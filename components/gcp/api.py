@@ -72,8 +72,6 @@ class JobsApiArgs(TypedDict, total=False):
     """Accepted JWT audiences (default: the gateway's service name)."""
     timeout_seconds: int
     """API service request timeout, 1-3600 (default 60)."""
-    user_labels: dict[str, str]
-    """Labels of the gateway's resources set through `labels` by the tagging policy (default: none)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 

@@ -51,7 +51,7 @@ class BatchParts:
 
 
 def batch_parts(owner: pulumi.Resource, name: str, *, location: str, project, worker_member: pulumi.Input[str],
-                worker_email: pulumi.Input[str], settings: dict[str, Any], services: Services) -> BatchParts:
+                settings: dict[str, Any], services: Services) -> BatchParts:
     """The batch bucket and Vertex's batch service account (it reads the inputs, writes the outputs)."""
     bucket = gcp.storage.Bucket(
         f"{name}-batch",
@@ -84,7 +84,5 @@ def batch_parts(owner: pulumi.Resource, name: str, *, location: str, project, wo
         # The worker submits jobs that run as `sa`: it may act as that account only.
         gcp.serviceaccount.IAMMember(f"{name}-worker-acts-as-vertex-batch", service_account_id=sa.name,
                                      role="roles/iam.serviceAccountUser", member=worker_member, opts=child),
-        gcp.projects.IAMMember(f"{name}-worker-vertex-user", project=sa.project, role="roles/aiplatform.user",
-                               member=worker_member, opts=child),
     ]
     return BatchParts(bucket=bucket, service_account=sa, grants=grants)

@@ -160,3 +160,12 @@ def test_every_resource_waits_for_its_api(gcp_plan):
         assert wanted and wanted & set(r.dependencies), f"{r.urn} does not wait for {api}"
         checked += 1
     assert checked >= 25
+
+
+def test_project_grants_are_the_few_without_a_narrower_binding(gcp_plan):
+    grants = sorted((g.inputs["member"].split(":")[1].split("@")[0], g.inputs["role"])
+                    for g in gcp_plan.of_type("gcp:projects/iAMMember:IAMMember"))
+    roles = ["roles/aiplatform.user", "roles/datastore.user", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
+    assert grants == sorted([*((who, r) for who in ("jobs-api", "jobs-worker") for r in roles),
+                             ("jobs-build", "roles/logging.logWriter"), ("jobs-vertex-batch", "roles/aiplatform.user")])
+    assert not [g for g in grants if g[1] in ("roles/owner", "roles/editor") or g[1].endswith(".admin")]
