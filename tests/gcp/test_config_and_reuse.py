@@ -131,3 +131,15 @@ def test_jwt_settings_reach_the_gateway_document(tmp_path, project_root):
     doc = json.loads(base64.b64decode(config["inputs"]["openapiDocuments"][0]["document"]["contents"]))
     assert doc["securityDefinitions"]["jwt"]["x-google-issuer"] == "https://securetoken.google.com/skyrelay-dev"
     assert doc["security"] == [{"api_key": [], "jwt": []}]
+
+
+def test_switches_turn_parts_off(tmp_path, render_program):
+    plan = render_program(program(tmp_path, "{" + IMAGE + ", 'overrides': {'dashboard': False, 'sweeper_schedule': None, "
+                                            "'enable_apis': False, 'firestore_backup_retention': None}}"),
+                          {"gcp:project": "p-123456"})
+    assert plan.of_type("gcp:monitoring/dashboard:Dashboard") == []
+    assert plan.of_type("gcp:cloudscheduler/job:Job") == []  # no sweeper, and no batch without `batch`
+    assert plan.of_type("gcp:projects/service:Service") == []
+    assert plan.of_type("gcp:firestore/backupSchedule:BackupSchedule") == []
+    assert plan.of_type("gcp:storage/bucket:Bucket") == []  # a user image: no source bucket; no batch bucket
+    assert len(plan.of_type("gcp:cloudtasks/queue:Queue")) == 2
