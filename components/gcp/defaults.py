@@ -66,7 +66,8 @@ ASYNC_JOBS: dict[str, Default] = {
     "firestore_collection": Default("jobs", "the collection of jobs, idempotency keys and limiter counters"),
     "firestore_backup_retention": Default("604800s", "daily backups kept 7 days", secure=True),
     # ---- Secret Manager ----
-    "secret_replication": Default("auto", "Google-managed replication of every secret"),
+    "secret_replication": Default("auto", "Google-managed replication of every secret (or a list of regions to keep "
+                                  "secrets in)"),
     "secret_deletion_protection": Default(True, "a secret cannot be deleted by accident", secure=True),
     # ---- observability ----
     "alarm_failed_jobs": Default(1, "alert on any job that ends FAILED in 5 minutes"),

@@ -45,10 +45,19 @@ def _secret(owner, resource_name: str, sid: str, project, settings: dict[str, An
             services: Services) -> gcp.secretmanager.Secret:
     return gcp.secretmanager.Secret(
         resource_name, secret_id=sid, project=project,
-        replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
+        replication=_replication(settings["secret_replication"]),
         deletion_protection=settings["secret_deletion_protection"],
         opts=services.after(SECRETS),
     )
+
+
+def _replication(value) -> gcp.secretmanager.SecretReplicationArgs:
+    """"auto" (Google-managed), or the regions a user-managed replication keeps the secret in."""
+    if value == "auto":
+        return gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs())
+    regions = [value] if isinstance(value, str) else list(value)
+    return gcp.secretmanager.SecretReplicationArgs(user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
+        replicas=[gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(location=r) for r in regions]))
 
 
 def job_secrets(owner: pulumi.Resource, name: str, *, project: pulumi.Input[str] | None,
