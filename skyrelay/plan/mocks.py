@@ -193,6 +193,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["defaultHostname"] = f"{state.get('gatewayId', name)}-{_short_hash(name)}.ew.gateway.dev"
         if module == "secretmanager" and kind == "Secret":
             rid = f"projects/{project}/secrets/{state.get('secretId', name)}"
+        if module == "projects" and kind == "ServiceIdentity":  # a Google service agent
+            agent = str(state.get("service", "x")).split(".")[0]
+            state["email"] = f"service-{GCP_PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
+            state["member"] = "serviceAccount:" + state["email"]
         # ---- end GCP ----
         if module == "billing" and kind == "Budget":
             rid = f"billingAccounts/{state.get('billingAccount', 'X')}/budgets/{_short_hash(args.name)}"

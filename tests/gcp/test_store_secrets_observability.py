@@ -78,8 +78,13 @@ def test_batch_bucket_uniform_private_and_expiring(gcp_plan):
     assert bucket.inputs["publicAccessPrevention"] == "enforced"
     assert bucket.inputs["lifecycleRules"] == [{"action": {"type": "Delete"}, "condition": {"age": 8}}]
     grants = [g for g in gcp_plan.of_type("gcp:storage/bucketIAMMember:BucketIAMMember") if g.inputs["bucket"] == "jobs-batch"]
-    assert sorted(g.inputs["member"].split("@")[0] for g in grants) == [
-        "serviceAccount:jobs-vertex-batch", "serviceAccount:jobs-worker"]
+    assert sorted((g.inputs["member"], g.inputs["role"]) for g in grants) == [
+        ("serviceAccount:jobs-worker@skyrelay-dev.iam.gserviceaccount.com", "roles/storage.objectAdmin"),
+        ("serviceAccount:service-123456789012@gcp-sa-aiplatform.iam.gserviceaccount.com", "roles/storage.objectCreator"),
+        ("serviceAccount:service-123456789012@gcp-sa-aiplatform.iam.gserviceaccount.com", "roles/storage.objectViewer"),
+    ]
+    agent = gcp_plan.one("gcp:projects/serviceIdentity:ServiceIdentity")
+    assert agent.inputs["service"] == "aiplatform.googleapis.com"
     source = named(gcp_plan, "gcp:storage/bucket:Bucket", "jobs-source")
     assert source.inputs["publicAccessPrevention"] == "enforced" and source.inputs["uniformBucketLevelAccess"] is True
 
@@ -167,5 +172,5 @@ def test_project_grants_are_the_few_without_a_narrower_binding(gcp_plan):
                     for g in gcp_plan.of_type("gcp:projects/iAMMember:IAMMember"))
     roles = ["roles/aiplatform.user", "roles/datastore.user", "roles/logging.logWriter", "roles/monitoring.metricWriter"]
     assert grants == sorted([*((who, r) for who in ("jobs-api", "jobs-worker") for r in roles),
-                             ("jobs-build", "roles/logging.logWriter"), ("jobs-vertex-batch", "roles/aiplatform.user")])
+                             ("jobs-build", "roles/logging.logWriter")])
     assert not [g for g in grants if g[1] in ("roles/owner", "roles/editor") or g[1].endswith(".admin")]
