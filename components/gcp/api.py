@@ -219,6 +219,10 @@ class JobsApi(pulumi.ComponentResource):
         build_sa = gcp.serviceaccount.Account(f"{name}-build", account_id=account_id(name, "build"),
                                               project=args.get("project"), display_name=f"skyrelay {name}: build",
                                               opts=self.services.after(apis.IAM))
-        return runtime_source(self, name, location=location, project=project, source_path=default_source_path(),
-                              image=None, build_sa=build_sa, settings=resolve("JobsApi", ASYNC_JOBS, None),
-                              services=self.services)
+        source = runtime_source(self, name, location=location, project=project, source_path=default_source_path(),
+                                image=None, build_sa=build_sa, settings=resolve("JobsApi", ASYNC_JOBS, None),
+                                services=self.services)
+        source.grants.append(gcp.projects.IAMMember(f"{name}-build-logWriter", project=project,
+                                                    role="roles/logging.logWriter", member=build_sa.member,
+                                                    opts=pulumi.ResourceOptions(parent=self)))
+        return source

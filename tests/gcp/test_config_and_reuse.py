@@ -143,3 +143,24 @@ def test_switches_turn_parts_off(tmp_path, render_program):
     assert plan.of_type("gcp:firestore/backupSchedule:BackupSchedule") == []
     assert plan.of_type("gcp:storage/bucket:Bucket") == []  # a user image: no source bucket; no batch bucket
     assert len(plan.of_type("gcp:cloudtasks/queue:Queue")) == 2
+
+
+def test_jobs_api_alone_builds_its_own_source_and_guards_its_args(tmp_path, render_program):
+    (tmp_path / "__main__.py").write_text(
+        "from skyrelay.components.gcp import JobsApi\n"
+        "JobsApi('edge', {'location': 'us-central1', 'api_keys': ['free:web'], 'router_config': '{}'})\n")
+    plan = render_program(tmp_path, {"gcp:project": "p-123456"})
+    service = plan.one("gcp:cloudrunv2/service:Service")
+    assert service.inputs["buildConfig"]["sourceLocation"].startswith("gs://")
+    assert service.inputs["template"]["serviceAccount"] == "edge-api@p-123456.iam.gserviceaccount.com"
+    assert plan.one("gcp:artifactregistry/repository:Repository").inputs["location"] == "us-central1"
+    grants = {(g.inputs["role"], g.inputs["member"]) for g in plan.of_type("gcp:projects/iAMMember:IAMMember")}
+    assert grants == {("roles/logging.logWriter", "serviceAccount:edge-build@p-123456.iam.gserviceaccount.com")}
+    assert plan.one("gcp:apigateway/gateway:Gateway").inputs["region"] == "us-central1"
+    for args, key in (("{'timeout_seconds': 3601}", "JobsApi.timeout_seconds"),
+                      ("{'api_keys': ['gold:x']}", "JobsApi.api_keys"),
+                      ("{'jwt_issuer': 'https://i'}", "JobsApi.jwt_jwks_uri")):
+        (tmp_path / "__main__.py").write_text(f"from skyrelay.components.gcp import JobsApi\nJobsApi('edge', {args})\n")
+        with pytest.raises(ConfigError) as err:
+            render_program(tmp_path, {"gcp:project": "p-123456"})
+        assert err.value.key == key
