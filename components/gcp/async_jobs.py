@@ -217,7 +217,8 @@ class AsyncJobs(pulumi.ComponentResource):
             concurrency=worker_concurrency, min_instances=min_instances, max_instances=max_instances,
             cpu=settings["worker_cpu"], memory=settings["worker_memory"], env=self.environment,
             secret_env=self.secret_environment, settings=settings, services=self.services,
-            depends_on=[*self.secrets.accessors, *ids.project_grants, self.secrets.webhook_version],
+            depends_on=[*self.secrets.accessors, *ids.project_grants, self.secrets.webhook_version,
+                        *self.secrets.provider_versions.values()],
         )
         self.worker_invoker = invoker(self, f"{name}-worker-invoker-tasks", self.worker, ids.tasks.member)
 

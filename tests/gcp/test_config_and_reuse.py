@@ -164,3 +164,19 @@ def test_jobs_api_alone_builds_its_own_source_and_guards_its_args(tmp_path, rend
         with pytest.raises(ConfigError) as err:
             render_program(tmp_path, {"gcp:project": "p-123456"})
         assert err.value.key == key
+
+
+def test_provider_secrets_are_references_with_a_placeholder_version(tmp_path, render_program):
+    plan = render_program(program(tmp_path, "{" + IMAGE + ", 'provider_secrets': ['openai']}"), {"gcp:project": "p-123456"})
+    secrets = {s.inputs["secretId"] for s in plan.of_type("gcp:secretmanager/secret:Secret")}
+    assert secrets == {"j-webhook-secret", "j-provider-openai"}
+    versions = {v.name: v for v in plan.of_type("gcp:secretmanager/secretVersion:SecretVersion")}
+    assert versions["j-provider-openai"].request.ignoreChanges == ["secretData", "enabled"]
+    worker = plan.one("gcp:cloudrunv2/service:Service")
+    assert versions["j-provider-openai"].urn in worker.dependencies
+    env = {e["name"]: e for e in worker.inputs["template"]["containers"][0]["envs"]}
+    assert env["SKYRELAY_PROVIDER_OPENAI_SECRET"] == {"name": "SKYRELAY_PROVIDER_OPENAI_SECRET", "valueSource": {
+        "secretKeyRef": {"secret": "j-provider-openai", "version": "latest"}}}
+    readers = [r for r in plan.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+               if r.inputs["secretId"].endswith("/j-provider-openai")]
+    assert sorted(r.inputs["member"].split("@")[0] for r in readers) == ["serviceAccount:j-api-sa", "serviceAccount:j-worker"]  # ids of 6+ chars
