@@ -12,12 +12,15 @@ latency and throughput ratios against the pass-through proxy. A benchmark, not a
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import hashlib
 import os
+import random
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,7 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import psutil
 import yaml
 from loadgen import free_port, open_loop, wait_port
@@ -37,7 +41,30 @@ SSE_BODY = (b'{"model":"fast-sse","stream":true,"messages":[{"role":"user","cont
             b'"max_tokens":64}')
 
 
+# Tool-call and embeddings rows (issue 17): skyrelay only, closed loop, against the plain chat row of the same
+# run. The tool request offers one tool and nginx answers a streamed tool call; the embeddings request embeds
+# one sentence and nginx answers a 1,536-dimension vector.
+TOOL = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city",
+                                         "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                                                        "required": ["city"]}}}
+TOOLS_BODY = orjson.dumps({"model": "fast-tools", "max_tokens": 64, "tools": [TOOL],
+                           "messages": [{"role": "user", "content": "Weather in Paris? Use get_weather."}]})
+# As the openai SDK sends it (base64 is its default); skyrelay asks the upstream for base64 too.
+EMBED_BODY = b'{"model":"embed","input":"Say hello in five words.","encoding_format":"base64"}'
+
+
+def embedding_file(tmp: Path) -> None:
+    rng = random.Random(1)
+    vec = [rng.uniform(-0.1, 0.1) for _ in range(1536)]
+    b64 = base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
+    path = tmp / "static" / "v1" / "embeddings"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps({"object": "list", "model": "bench", "usage": {"prompt_tokens": 6, "total_tokens": 6},
+                                   "data": [{"object": "embedding", "index": 0, "embedding": b64}]}))
+
+
 def start_nginx(tmp: Path) -> tuple[subprocess.Popen, int]:
+    embedding_file(tmp)
     port = free_port()
     conf = (ROOT / "bench" / "nginx.conf.template").read_text().replace("{prefix}", str(tmp)).replace("{port}", str(port))
     (tmp / "nginx.conf").write_text(conf)
@@ -60,9 +87,16 @@ def router_config(tmp: Path, upstream: str, sync_upstream: str = "stream") -> Pa
              "endpoint": fast, "auth": "none", "price": {"input": 0.0002, "output": 0.0008}},
             {"name": "sse", "model": "fast-sse", "provider": "openai_compat", "upstream_model": "bench",
              "endpoint": upstream + "/sse", "auth": "none", "price": {"input": 0.00015, "output": 0.0006}},
+            {"name": "tools", "model": "fast-tools", "provider": "openai_compat", "upstream_model": "bench",
+             "endpoint": upstream + "/tools/sse", "auth": "none", "price": {"input": 0.00015, "output": 0.0006},
+             "capabilities": ["tools"]},
+            {"name": "embed", "model": "embed", "provider": "openai_compat", "upstream_model": "bench",
+             "endpoint": upstream, "auth": "none", "price": {"input": 0.00002}, "capabilities": ["embeddings"]},
         ],
         "models": {"fast": {"strategy": "priority", "deployments": ["primary", "secondary"]},
-                   "fast-sse": {"strategy": "priority", "deployments": ["sse"]}},
+                   "fast-sse": {"strategy": "priority", "deployments": ["sse"]},
+                   "fast-tools": {"strategy": "priority", "deployments": ["tools"]},
+                   "embed": {"strategy": "priority", "deployments": ["embed"]}},
         "tenants": [{"name": "bench", "tier": "enterprise", "api_keys": [hashlib.sha256(KEY.encode()).hexdigest()]}],
         # Limits stay on (memory backend); the numbers are raised so the load is never refused.
         "tier_overrides": {"enterprise": {"rpm": 100_000_000, "tpm": 10**12}},
@@ -175,7 +209,9 @@ def closed_loop(url: str, conns: int, duration: float, tmp: Path, body: bytes = 
             "p50": parse(pct["50"]), "p99": parse(pct["99"])}
 
 
-MODES = [("open", 100), ("open", 300), ("open", 1000), ("closed", 16), ("closed", 64), ("sse", 1), ("sse", 16)]
+MODES = [("open", 100), ("open", 300), ("open", 1000), ("closed", 16), ("closed", 64), ("sse", 1), ("sse", 16),
+         ("tools", 16), ("embed", 16)]
+SKYRELAY_ONLY = ("tools", "embed")  # no pass-through or direct counterpart: compared with skyrelay's chat row
 
 
 def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
@@ -193,6 +229,10 @@ def measure(kind, pid, port, mode, arg, duration, tmp) -> dict:
         timer.start()
     if mode == "open":
         res = asyncio.run(open_loop(url, BODY, headers, arg, duration))
+    elif mode == "tools":
+        res = closed_loop(url, arg, duration, tmp, TOOLS_BODY)
+    elif mode == "embed":
+        res = closed_loop(f"http://127.0.0.1:{port}/v1/embeddings", arg, duration, tmp, EMBED_BODY)
     elif mode == "sse":  # closed loop over streamed completions (SSE), at 1 and 16 connections
         if kind != "skyrelay":
             url = f"http://127.0.0.1:{port}/sse/v1/chat/completions"
@@ -221,7 +261,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--placement", default="reuseport", choices=("reuseport", "shared"),
                     help="worker placement for both Python targets (skyrelay serve --placement)")
-    ap.add_argument("--modes", default="open,closed,sse", help="comma-separated subset of open, closed, sse")
+    ap.add_argument("--modes", default="open,closed,sse,tools,embed",
+                    help="comma-separated subset of open, closed, sse, tools, embed (tools and embed: skyrelay only, "
+                         "their CPU per request against the closed-loop chat row at 16 connections)")
     ap.add_argument("--sync-upstream", default="stream", choices=("stream", "json"),
                     help="how skyrelay reads non-streamed answers: from an upstream stream (timeouts.stream_sync, "
                          "the default) or as one JSON body")
@@ -242,7 +284,11 @@ def main() -> None:
         procs.append(sp)
         targets = [("direct", nginx.pid, nport), ("passthrough", pp.pid, pport), ("skyrelay", sp.pid, sport)]
         rows = []
+        extended = [m for m in modes if m[0] in SKYRELAY_ONLY]
+        modes = [m for m in modes if m[0] not in SKYRELAY_ONLY]
         for run in range(1, args.runs + 1):
+            if extended:
+                extended_rows(run, sp.pid, sport, extended, args.duration, tmp)
             for mode, arg in modes:
                 results = {}
                 for name, pid, port in targets:  # interleaved, same offered load, same run
@@ -265,6 +311,33 @@ def main() -> None:
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 os.killpg(p.pid, signal.SIGKILL)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def extended_rows(run: int, pid: int, port: int, modes, duration: float, tmp: Path, reps: int = 3) -> None:
+    """skyrelay's CPU per request for a tool call and an embedding against plain chat, in short alternating
+    slices (chat, tools, embed, chat, ...), so all three see the same share of a shared box; the ratio per
+    repetition is against the chat slice just before it, and the median of the repetitions is reported."""
+    slice_s = max(2.0, duration / reps)
+    ratios: dict[str, list[float]] = {m: [] for m, _ in modes}
+    for mode, arg in [("closed", 16), *modes]:  # warm-up, not counted (first connections, lazy imports)
+        measure("skyrelay", pid, port, mode, arg, 2.0, tmp)
+    for rep in range(reps):
+        chat = measure("skyrelay", pid, port, "closed", 16, slice_s, tmp)
+        for mode, arg in modes:
+            r = measure("skyrelay", pid, port, mode, arg, slice_s, tmp)
+            if not (r["n"] and chat["n"]):
+                print(f"  run {run} rep {rep + 1}: {mode} or chat made no request; not counted", flush=True)
+                continue
+            ratios[mode].append(r["cpu_ms"] / chat["cpu_ms"])
+            print(f"  run {run} rep {rep + 1}: chat {chat['cpu_ms']:.3f} CPU-ms/req ({chat['cores']:.2f} cores), "
+                  f"{mode} {r['cpu_ms']:.3f} ({r['cores']:.2f} cores, {r['rps']:.0f} RPS, {r['errors']} errors): "
+                  f"{ratios[mode][-1]:.2f}x", flush=True)
+    for mode, values in ratios.items():
+        if not values:
+            continue
+        values.sort()
+        print(f"  run {run} {mode}: CPU per request {values[len(values) // 2]:.2f}x plain chat (median of {reps}; "
+              f"range {values[0]:.2f}-{values[-1]:.2f}; target <= 1.3x)", flush=True)
 
 
 def print_rows(rows, header=False) -> None:

@@ -15,6 +15,13 @@ class Message:
     content: str
     # Marks the end of a prefix the provider may cache (OpenAI-style `cache_control` on a message).
     cache_hint: bool = False
+    # An assistant turn's tool calls: [{"id", "name", "arguments"}] (arguments: the JSON text, as OpenAI
+    # sends it). Plain dicts, so a stored job request stays JSON data.
+    tool_calls: list[dict] | None = None
+    # A tool turn: the id of the call it answers, and that call's function name (resolved at parse:
+    # Gemini's functionResponse needs the name, OpenAI's tool message carries only the id).
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
 @dataclass(slots=True)
@@ -33,6 +40,18 @@ class ChatRequest:
     # The body field `max_tokens` came from (`max_tokens` or `max_completion_tokens`), so an error names
     # what the client sent. Not part of the request's meaning (the cache key ignores it).
     max_tokens_field: str = "max_tokens"
+    # The rest of the OpenAI surface (runtime/parse.py validates; runtime/providers/<kind> translate or
+    # refuse; docs/router.md has the table). tools: [{"name", "description", "parameters", "strict"}];
+    # tool_choice: "auto" | "none" | "required" | {"name": ...}; response_format: {"type": "json_object"}
+    # or {"type": "json_schema", "name", "schema", "strict"}.
+    tools: list[dict] | None = None
+    tool_choice: str | dict | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict | None = None
+    n: int | None = None
+    seed: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
 
     def to_doc(self) -> dict:
         """The request as JSON data, for a job record: it is validated once, at submit."""
@@ -79,12 +98,55 @@ class ChatResult:
     usage: Usage
     finish_reason: FinishReason = "stop"
     provider_model: str = ""
+    tool_calls: list[dict] | None = None  # [{"id", "name", "arguments"}], in the order the model made them
 
 
 @dataclass(slots=True)
 class StreamDelta:
-    """One parsed piece of a stream: text, and on the last piece the usage and finish reason."""
+    """One parsed piece of a stream: text, and on the last piece the usage and finish reason.
+
+    `tool_calls` carries tool-call pieces in OpenAI's chunk shape: [{"index", "id"?, "name"?,
+    "arguments"}], id and name on a call's first piece, argument fragments after."""
 
     text: str = ""
     usage: Usage | None = None
     finish_reason: FinishReason | None = None
+    tool_calls: list[dict] | None = None
+
+
+def gather_tool_calls(pieces: list[dict], into: dict[int, dict] | None = None) -> dict[int, dict]:
+    """Streamed tool-call pieces (StreamDelta.tool_calls) folded into whole calls by index: the id and name
+    of a call's first piece, its argument fragments joined. One helper for every place that turns a
+    stream into an answer (the router's non-streamed read, the cache, the tests)."""
+    calls = {} if into is None else into
+    for p in pieces:
+        call = calls.get(p["index"])
+        if call is None:
+            calls[p["index"]] = {"id": p.get("id") or "", "name": p.get("name") or "",
+                                 "arguments": p.get("arguments") or ""}
+            continue
+        if p.get("id") and not call["id"]:
+            call["id"] = p["id"]
+        if p.get("name") and not call["name"]:
+            call["name"] = p["name"]
+        call["arguments"] += p.get("arguments") or ""
+    return calls
+
+
+@dataclass(slots=True)
+class EmbeddingRequest:
+    """POST /v1/embeddings, canonical: the texts to embed (a string input is a list of one)."""
+
+    model: str
+    inputs: list[str]
+    dimensions: int | None = None
+    user: str | None = None
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    """One vector per input, in input order, and the input tokens the provider counted. A vector is a list
+    of floats, or a base64 string of little-endian float32 (as OpenAI and Azure send it when asked)."""
+
+    vectors: list
+    input_tokens: int = 0

@@ -42,6 +42,30 @@ class UnsupportedParameter(BadRequest):
     code = "unsupported_parameter"
 
 
+class UnsupportedCapability(BadRequest):
+    """No deployment of the model declares a capability the request needs (tools, json_schema, ...)."""
+
+    code = "unsupported_capability"
+
+
+class InvalidToolSchema(BadRequest):
+    """A tool's definition is malformed, or its JSON Schema uses a keyword no deployment can carry."""
+
+    code = "invalid_tool_schema"
+
+
+class ToolCallNotFound(BadRequest):
+    """A `tool` message answers a tool call id that no earlier assistant message made."""
+
+    code = "tool_call_not_found"
+
+
+class UnknownToolChoice(BadRequest):
+    """`tool_choice` names a function that is not among `tools`."""
+
+    code = "unknown_tool_choice"
+
+
 class NestingTooDeep(BadRequest):
     """JSON nested deeper than the API accepts (the limit keeps every stored document encodable)."""
 
@@ -130,6 +154,14 @@ class UpstreamTimeout(ProviderError):
 class UpstreamServerError(ProviderError):
     status, code = 502, "upstream_server_error"
     public = "the upstream provider failed"
+
+
+class UpstreamInvalidOutput(ProviderError):
+    """The provider's answer is not the JSON that `response_format` asked for (or breaks its strict
+    schema): a provider failure like a malformed body, so the router fails over before the first byte."""
+
+    status, code = 502, "upstream_invalid_output"
+    public = "the upstream provider's answer was not valid JSON for the requested response_format"
 
 
 class ContextLengthExceeded(ProviderError):

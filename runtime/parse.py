@@ -10,12 +10,16 @@ import orjson
 
 from skyrelay.runtime.canonical import ChatRequest, Message
 from skyrelay.runtime.errors import InvalidJson, NestingTooDeep, UnsupportedParameter, ValidationFailed
+from skyrelay.runtime.parse_tools import EXTENDED_PARAMETERS, attach_tool_turns, parse_extras
 
 ROLES = frozenset(("system", "user", "assistant", "tool", "developer"))
 # The chat parameters the router honours. Anything else is refused (`unsupported_parameter`), on
 # /v1/chat/completions and /v1/jobs alike, rather than silently dropped.
 CHAT_PARAMETERS = frozenset(("model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p",
                              "stop", "stream", "stream_options", "user"))
+# The chat route also takes the extended surface (parse_tools.py); jobs do not (their result has no tool
+# calls), so for them these stay refused by CHAT_PARAMETERS.
+CHAT_ROUTE_PARAMETERS = CHAT_PARAMETERS | EXTENDED_PARAMETERS
 # Values that ask for nothing the router would have to do (clients often send them explicitly): accepted.
 NO_OP = {"n": 1, "logprobs": False, "presence_penalty": 0, "frequency_penalty": 0}
 # JSON nested deeper than this is refused at parse on every route: far above any real request, and far
@@ -134,7 +138,7 @@ def parse_chat(doc) -> tuple[ChatRequest, bool]:
     """The canonical request and whether the caller asked for a usage chunk in the stream."""
     if not isinstance(doc, dict):
         _fail("body", "must be a JSON object")
-    check_parameters(doc, CHAT_PARAMETERS)
+    check_parameters(doc, CHAT_ROUTE_PARAMETERS)
     model = doc.get("model")
     if not isinstance(model, str) or not model:
         _fail("model", "must be a non-empty string")
@@ -170,6 +174,9 @@ def parse_chat(doc) -> tuple[ChatRequest, bool]:
         if not isinstance(opts, dict) or not isinstance(opts.get("include_usage", False), bool):
             _fail("stream_options", "must be an object with a boolean include_usage")
         include_usage = opts.get("include_usage", False)
+    extras = parse_extras(doc) if not doc.keys().isdisjoint(EXTENDED_PARAMETERS) else {}
+    if any(m.role == "tool" or "tool_calls" in r for m, r in zip(messages, raw, strict=True)):
+        attach_tool_turns(raw, messages)
     req = ChatRequest(model, messages, max_tokens, _number(doc, "temperature", 0, 2), _number(doc, "top_p", 0, 1),
-                      stop, stream, user, max_tokens_field=max_tokens_field)
+                      stop, stream, user, max_tokens_field=max_tokens_field, **extras)
     return req, include_usage

@@ -11,8 +11,10 @@ from itertools import count
 
 import orjson
 
+from skyrelay.runtime.api import timings
 from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
-from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, usage_doc
+from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, message_doc, usage_doc
+from skyrelay.runtime.api.sync_budget import SyncBudget
 from skyrelay.runtime.api.watch import CLIENT_CLOSED, DisconnectWatch
 from skyrelay.runtime.errors import (
     PayloadTooLarge,
@@ -59,6 +61,7 @@ class ChatEndpoint:
     def __init__(self, ctx):
         self.ctx = ctx
         self.limit = ctx.config.api.max_body_bytes
+        self.sync_budget = SyncBudget(ctx.config)
 
     async def __call__(self, scope, receive, send):
         state = scope.setdefault("state", {})
@@ -67,9 +70,12 @@ class ChatEndpoint:
             return
         try:
             h = _headers(scope)
+            t_auth = time.perf_counter()
             tenant = self.ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
+            timings.add("auth_limit", time.perf_counter() - t_auth)
             body = await read_body(receive, self.limit, h.get(b"content-length"))
             req, include_usage = parse_chat(load_json(body))
+            self.sync_budget.admit(req)
             pref = h.get(b"x-model-preference")
             pref = pref.decode("latin-1").strip().lower() if pref else None
             if req.stream:
@@ -89,7 +95,7 @@ class ChatEndpoint:
             "created": int(time.time()),
             "model": req.model,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text},
+            "choices": [{"index": 0, "message": message_doc(r.text, r.tool_calls),
                          "logprobs": None, "finish_reason": r.finish_reason}],
             "usage": usage_doc(r.usage),
         }
@@ -117,6 +123,8 @@ class ChatEndpoint:
             async for delta in rs:
                 if delta.text:
                     out.append(w.text(delta.text))
+                if delta.tool_calls:
+                    out.append(w.tool_calls(delta.tool_calls))
                 if delta.finish_reason:
                     finish = delta.finish_reason
                 # Deltas that arrived together (already buffered: taking the next one waits on nothing)

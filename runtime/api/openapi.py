@@ -34,7 +34,7 @@ def build_document(models: list[str] | None = None) -> dict:
     """`models`: the logical model names this server routes (the config's); listed as the request's enum."""
     _, defs = models_json_schema([(m, "validation") for m in MODELS], ref_template="#/components/schemas/{model}")
     schemas = defs["$defs"]
-    for name in ("ChatCompletionRequest", "JobRequest"):
+    for name in ("ChatCompletionRequest", "JobRequest", "EmbeddingsRequest"):
         if models:
             schemas[name]["properties"]["model"]["enum"] = sorted(models)
     schemas["JobRequest"]["anyOf"] = [{"required": ["prompt"]}, {"required": ["messages"]}]
@@ -86,6 +86,13 @@ def build_document(models: list[str] | None = None) -> dict:
                     "schema": _ref("ChatCompletionRequest")}}},
                 "responses": {"200": chat_ok, "429": too_many, "503": busy,
                               **_errors(400, 401, 403, 404, 405, 413, 502, 504)},
+            }},
+            "/v1/embeddings": {"post": {
+                "operationId": "createEmbeddings",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _ref("EmbeddingsRequest")}}},
+                "responses": {"200": {**_json("EmbeddingsResponse", "one vector per input"), "headers": overhead},
+                              "429": too_many, "503": busy, **_errors(400, 401, 403, 404, 405, 413, 502, 504)},
             }},
             "/v1/models": {"get": {
                 "operationId": "listModels",

@@ -13,9 +13,55 @@ class TextPart(BaseModel):
     text: str
 
 
+class FunctionCall(BaseModel):
+    name: str
+    arguments: str = Field(description="the arguments as JSON text")
+
+
+class ToolCall(BaseModel):
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
 class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
+    tool_calls: list[ToolCall] | None = Field(default=None, description="assistant: the calls it made")
+    tool_call_id: str | None = Field(default=None, description="tool: the id of the call this answers")
+
+
+class FunctionDefinition(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict | None = Field(default=None, description="a JSON Schema object (Vertex takes a subset)")
+    strict: bool | None = None
+
+
+class Tool(BaseModel):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedFunction(BaseModel):
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class JsonSchemaSpec(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    schema_: dict | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaSpec | None = Field(default=None, description="with type json_schema")
 
 
 class StreamOptions(BaseModel):
@@ -38,10 +84,21 @@ class _Sampling(BaseModel):
 
 
 class ChatCompletionRequest(_Sampling):
+    """Chat also takes the tools and structured-output surface (docs/router.md: the parameters x providers
+    table); jobs and batch lines do not."""
+
     model_config = ConfigDict(title="ChatCompletionRequest", extra="forbid")
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool | None = False
     stream_options: StreamOptions | None = None
+    tools: list[Tool] | None = Field(default=None, min_length=1)
+    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    n: int | None = Field(default=None, ge=1, le=128, description="values above 1 are refused")
+    seed: int | None = None
+    logprobs: bool | None = Field(default=None, description="true is refused")
+    top_logprobs: int | None = Field(default=None, ge=0, le=20, description="above 0 is refused")
 
 
 class JobRequest(_Sampling):
@@ -134,7 +191,8 @@ class JobList(BaseModel):
 
 class ResponseMessage(BaseModel):
     role: Literal["assistant"]
-    content: str
+    content: str | None = Field(description="null when the model only called tools")
+    tool_calls: list[ToolCall] | None = None
 
 
 class Choice(BaseModel):
@@ -163,6 +221,33 @@ class ChatCompletion(BaseModel):
     system_fingerprint: str | None = None
     choices: list[Choice]
     usage: CompletionUsage
+
+
+class EmbeddingsRequest(BaseModel):
+    model_config = ConfigDict(title="EmbeddingsRequest", extra="forbid")
+    model: str = Field(min_length=1, description="a logical model whose deployments declare `embeddings`")
+    input: str | list[str] = Field(description="a string, or up to 2,048 strings (not empty)")
+    dimensions: int | None = Field(default=None, ge=1)
+    encoding_format: Literal["float", "base64"] | None = None
+    user: str | None = None
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"]
+    index: int
+    embedding: list[float] | str = Field(description="floats, or base64 of little-endian float32")
+
+
+class EmbeddingsUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"]
+    model: str
+    data: list[Embedding]
+    usage: EmbeddingsUsage
 
 
 class ModelInfo(BaseModel):
@@ -277,4 +362,4 @@ class BatchList(BaseModel):
 
 Job.model_rebuild()
 MODELS = [ChatCompletionRequest, ChatCompletion, ModelList, ErrorBody, Health, JobRequest, JobAccepted, Job, JobList,
-          FileObject, BatchCreateRequest, Batch, BatchList]
+          FileObject, BatchCreateRequest, Batch, BatchList, EmbeddingsRequest, EmbeddingsResponse]

@@ -15,8 +15,36 @@ def usage_doc(u: Usage) -> dict:
         "prompt_tokens": prompt,
         "completion_tokens": u.output_tokens,
         "total_tokens": prompt + u.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cache_read_tokens},
+        # cached_tokens: OpenAI's name for cache reads; cache_write_tokens: the prefix written to the
+        # provider's cache (Bedrock), billed at its cache-write price (docs/readiness.md, point 3).
+        "prompt_tokens_details": {"cached_tokens": u.cache_read_tokens, "cache_write_tokens": u.cache_write_tokens},
     }
+
+
+def tool_call_pieces(pieces: list[dict]) -> list[dict]:
+    out = []
+    for p in pieces:
+        doc: dict = {"index": p["index"]}
+        fn: dict = {}
+        if p.get("id"):
+            doc["id"] = p["id"]
+            doc["type"] = "function"
+        if p.get("name"):
+            fn["name"] = p["name"]
+        fn["arguments"] = p.get("arguments") or ""
+        doc["function"] = fn
+        out.append(doc)
+    return out
+
+
+def message_doc(text: str, tool_calls: list[dict] | None) -> dict:
+    """The assistant message of a non-streamed answer: content null when the model only called tools."""
+    if not tool_calls:
+        return {"role": "assistant", "content": text}
+    return {"role": "assistant", "content": text or None,
+            "tool_calls": [{"id": c["id"], "type": "function", "function": {"name": c["name"],
+                                                                             "arguments": c["arguments"]}}
+                           for c in tool_calls]}
 
 
 class ChunkWriter:
@@ -35,6 +63,12 @@ class ChunkWriter:
 
     def text(self, text: str) -> bytes:
         return (self.head + b'"choices":[{"index":0,"delta":{"content":' + orjson.dumps(text)
+                + b'},"finish_reason":null}]}\n\n')
+
+    def tool_calls(self, pieces: list[dict]) -> bytes:
+        """Tool-call pieces in OpenAI's chunk shape: index, then id, type and name on a call's first piece,
+        and argument fragments."""
+        return (self.head + b'"choices":[{"index":0,"delta":{"tool_calls":' + orjson.dumps(tool_call_pieces(pieces))
                 + b'},"finish_reason":null}]}\n\n')
 
     def finish(self, reason: str) -> bytes:

@@ -20,13 +20,64 @@ _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter
 _CONTEXT_MARKERS = ("maximum context length", "context length", "context_length_exceeded", "too many tokens")
 
 
+def _message(m) -> dict:
+    if m.tool_calls is None and m.tool_call_id is None:
+        return {"role": m.role, "content": m.content}
+    out: dict = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["content"] = m.content or None
+        out["tool_calls"] = [{"id": c["id"], "type": "function",
+                              "function": {"name": c["name"], "arguments": c["arguments"]}} for c in m.tool_calls]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    return out
+
+
+def tool_fields(request: ChatRequest) -> dict:
+    """tools, tool_choice, parallel_tool_calls, response_format and seed in OpenAI's own shape (Azure and
+    OpenAI-compatible upstreams take them as they are)."""
+    out: dict = {}
+    if request.tools:
+        tools = []
+        for t in request.tools:
+            fn: dict = {"name": t["name"]}
+            if t.get("description") is not None:
+                fn["description"] = t["description"]
+            if t.get("parameters") is not None:
+                fn["parameters"] = t["parameters"]
+            if t.get("strict"):
+                fn["strict"] = True
+            tools.append({"type": "function", "function": fn})
+        out["tools"] = tools
+    choice = request.tool_choice
+    if choice is not None:
+        out["tool_choice"] = choice if isinstance(choice, str) else {"type": "function",
+                                                                      "function": {"name": choice["name"]}}
+    if request.parallel_tool_calls is not None:
+        out["parallel_tool_calls"] = request.parallel_tool_calls
+    rf = request.response_format
+    if rf is not None:
+        if rf["type"] == "json_object":
+            out["response_format"] = {"type": "json_object"}
+        else:
+            spec = {"name": rf["name"], "schema": rf["schema"], "strict": rf["strict"]}
+            if rf.get("description"):
+                spec["description"] = rf["description"]
+            out["response_format"] = {"type": "json_schema", "json_schema": spec}
+    if request.seed is not None:
+        out["seed"] = request.seed
+    return out
+
+
 def build_body(request: ChatRequest, model: str | None, stream: bool) -> bytes:
-    body: dict = {"messages": [{"role": m.role, "content": m.content} for m in request.messages]}
+    body: dict = {"messages": [_message(m) for m in request.messages]}
     if model is not None:
         body["model"] = model
     body.update(sampling_fields(request, max_tokens="max_tokens", top_p="top_p", stop="stop"))
     if request.user:
         body["user"] = request.user
+    if request.tools or request.response_format or request.seed is not None or request.tool_choice:
+        body.update(tool_fields(request))
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
@@ -50,12 +101,37 @@ def parse_body(body: bytes, fallback_model: str) -> ChatResult:
         choice = data["choices"][0]
     except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
         raise UpstreamServerError(f"malformed chat completion: {exc}") from None
-    text = (choice.get("message") or {}).get("content") or ""
+    message = choice.get("message") or {}
+    text = message.get("content") or ""
     finish = _FINISH.get(choice.get("finish_reason") or "stop", "stop")
     if finish == "content_filter" and not text:
         raise ContentFiltered("the upstream content filter blocked the completion")
+    calls = None
+    if message.get("tool_calls"):
+        try:
+            calls = [{"id": c["id"], "name": c["function"]["name"], "arguments": c["function"].get("arguments") or ""}
+                     for c in message["tool_calls"]]
+        except (KeyError, TypeError) as exc:
+            raise UpstreamServerError(f"malformed tool call: {exc}") from None
     return ChatResult(text=text, usage=usage_of(data.get("usage")), finish_reason=finish,
-                      provider_model=data.get("model") or fallback_model)
+                      provider_model=data.get("model") or fallback_model, tool_calls=calls)
+
+
+def tool_pieces(raw) -> list[dict]:
+    """A chunk's `delta.tool_calls` as canonical pieces (index, id and name on a call's first piece)."""
+    pieces = []
+    try:
+        for c in raw:
+            fn = c.get("function") or {}
+            piece = {"index": int(c["index"]), "arguments": fn.get("arguments") or ""}
+            if c.get("id"):
+                piece["id"] = c["id"]
+            if fn.get("name"):
+                piece["name"] = fn["name"]
+            pieces.append(piece)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise UpstreamServerError("malformed tool call chunk from upstream") from None
+    return pieces
 
 
 def error_from(status: int, headers: dict[str, str], body: bytes) -> ProviderError:
@@ -118,6 +194,9 @@ class OpenAiStreamParser(DeferredErrorParser):
                 if text:
                     self._saw_text = True
                     out.append(StreamDelta(text=text))
+                if delta.get("tool_calls"):
+                    self._saw_text = True
+                    out.append(StreamDelta(tool_calls=tool_pieces(delta["tool_calls"])))
                 reason = choice.get("finish_reason")
                 if reason:
                     self._finish = _FINISH.get(reason, "stop")

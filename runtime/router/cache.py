@@ -19,25 +19,31 @@ def cache_key(tenant: str, request: ChatRequest) -> str:
     doc = {
         "t": tenant,
         "m": request.model,
-        "msgs": [[m.role, m.content] for m in request.messages],
+        "msgs": [[m.role, m.content] if m.tool_calls is None and m.tool_call_id is None
+                 else [m.role, m.content, m.tool_calls, m.tool_call_id] for m in request.messages],
         "max": request.max_tokens,
         "temp": request.temperature,
         "top_p": request.top_p,
         "stop": request.stop,
         "x": request.extra,
     }
+    if request.tools or request.tool_choice or request.response_format or request.seed is not None \
+            or request.parallel_tool_calls is not None:
+        doc["tools"] = [request.tools, request.tool_choice, request.parallel_tool_calls, request.response_format,
+                        request.seed]
     return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _dump(result: ChatResult) -> bytes:
     u = result.usage
     return orjson.dumps([result.text, result.finish_reason, result.provider_model,
-                        u.input_tokens, u.cache_read_tokens, u.cache_write_tokens, u.output_tokens])
+                        u.input_tokens, u.cache_read_tokens, u.cache_write_tokens, u.output_tokens,
+                        result.tool_calls])
 
 
 def _load(raw: bytes) -> ChatResult:
-    text, finish, provider_model, i, cr, cw, o = orjson.loads(raw)
-    return ChatResult(text, Usage(i, cr, cw, o), finish, provider_model)
+    text, finish, provider_model, i, cr, cw, o, *calls = orjson.loads(raw)
+    return ChatResult(text, Usage(i, cr, cw, o), finish, provider_model, calls[0] if calls else None)
 
 
 class MemoryCache:
@@ -58,7 +64,21 @@ class MemoryCache:
         return _load(hit[1])
 
     async def put(self, key: str, result: ChatResult) -> None:
-        self.entries[key] = (self.clock() + self.ttl, _dump(result))
+        await self.put_bytes(key, _dump(result))
+
+    async def get_bytes(self, key: str) -> bytes | None:
+        """An entry as stored (embeddings keep their vectors here, runtime/router/embeddings.py)."""
+        hit = self.entries.get(key)
+        if hit is None:
+            return None
+        if hit[0] <= self.clock():
+            del self.entries[key]
+            return None
+        self.entries.move_to_end(key)
+        return hit[1]
+
+    async def put_bytes(self, key: str, raw: bytes) -> None:
+        self.entries[key] = (self.clock() + self.ttl, raw)
         self.entries.move_to_end(key)
         while len(self.entries) > self.max:
             self.entries.popitem(last=False)
@@ -85,6 +105,12 @@ class RedisCache:
 
     async def put(self, key: str, result: ChatResult) -> None:
         await self.client.set(self.prefix + key, _dump(result), px=self.ttl_ms)
+
+    async def get_bytes(self, key: str) -> bytes | None:
+        return await self.client.get(self.prefix + key)
+
+    async def put_bytes(self, key: str, raw: bytes) -> None:
+        await self.client.set(self.prefix + key, raw, px=self.ttl_ms)
 
     async def close(self) -> None:
         await self.client.aclose()

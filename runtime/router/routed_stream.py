@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta, Usage
+from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta, Usage, gather_tool_calls
 from skyrelay.runtime.errors import UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.router.failover import judge
 from skyrelay.runtime.router.strategies import DeploymentState
@@ -34,14 +34,18 @@ async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str
             deltas = [d async for d in it]
     texts = [first.text]
     usage, finish = first.usage, first.finish_reason
+    calls = gather_tool_calls(first.tool_calls) if first.tool_calls else None
     for delta in deltas:
         texts.append(delta.text)
         usage = delta.usage or usage
         finish = delta.finish_reason or finish
+        if delta.tool_calls:
+            calls = gather_tool_calls(delta.tool_calls, calls)
     text = "".join(texts)
     if usage is None:
         usage = Usage(output_tokens=estimate_output(len(text)))
-    return ChatResult(text, usage, finish or "stop", model)
+    tool_calls = [calls[i] for i in sorted(calls)] if calls else None
+    return ChatResult(text, usage, finish or "stop", model, tool_calls)
 
 
 class RoutedStream:

@@ -21,8 +21,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from skyrelay.runtime.canonical import ChatRequest, ChatResult
+from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta
 from skyrelay.runtime.errors import (
+    Overloaded,
+    ProviderError,
     RateLimited,
     Unauthorized,
     UnknownModel,
@@ -30,11 +32,13 @@ from skyrelay.runtime.errors import (
     UpstreamTimeout,
 )
 from skyrelay.runtime.providers.base import Upstream
+from skyrelay.runtime.router import capabilities, structured
 from skyrelay.runtime.router.breaker import Breaker
 from skyrelay.runtime.router.cache import cache_key, make_cache
 from skyrelay.runtime.router.config import RouterConfig, Tenant
 from skyrelay.runtime.router.cost import CostLedger
 from skyrelay.runtime.router.failover import Attempt, Hedging, failover
+from skyrelay.runtime.router.fallback import fallback_outcome
 from skyrelay.runtime.router.limits import check_request, estimate_prompt, make_limiter, reserve_for
 from skyrelay.runtime.router.outcome import Observer, Outcome
 from skyrelay.runtime.router.retry import Deadline
@@ -73,8 +77,9 @@ class Router:
     def __init__(self, config: RouterConfig, call: CallFn | None = None, open_stream: StreamFn | None = None,
                  *, limiter=None, cache=None, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, rng: random.Random | None = None,
-                 observer: Observer | None = None):
+                 observer: Observer | None = None, embed: Callable | None = None):
         self.config = config
+        self._embed_call, self._embedder = embed, None  # embeddings: runtime/router/embeddings.py
         if call is None or open_stream is None:
             default_call, default_stream = _client_call()
             call = call or default_call
@@ -132,13 +137,19 @@ class Router:
             deadline = Deadline(self.timeouts.request_s, self.clock)
             order = planner.order(self._pins.get((t.name, request.model), frozenset()), preference,
                                   estimate + (request.max_tokens or 0), stream=False)
+            if capabilities.extended(request):
+                order = capabilities.eligible(order, request)
             t0 = self.clock()
-            result, dep = await self._failover(order, deadline, self._sync_attempt(request, deadline))
+            try:
+                result, dep = await self._failover(order, deadline, self._sync_attempt(request, deadline))
+            except (ProviderError, Overloaded) as exc:  # every breaker open: the model's fallback, if any
+                states = [self.deployments[d] for d in self.config.models[request.model].deployments]
+                return fallback_outcome(self.config.models[request.model].fallback, states, exc, reservation.headers)
             upstream_s = self.clock() - t0
             used = result.usage.total_tokens
             cost = self.ledger.record(t.name, dep.name, request.model, result.usage, dep.cfg.price)
             self.observer.usage(t.name, dep.name, request.model, result.usage, cost)
-            if key is not None and result.finish_reason in ("stop", "length"):
+            if key is not None and result.finish_reason in ("stop", "length", "tool_calls"):
                 await self.cache.put(key, result)
             return Outcome(result, dep.name, cost, False, reservation.headers, upstream_s)
         finally:
@@ -152,15 +163,33 @@ class Router:
             deadline = Deadline(self.timeouts.request_s, self.clock)
             order = planner.order(self._pins.get((t.name, request.model), frozenset()), preference,
                                   estimate + (request.max_tokens or 0), stream=True)
+            if capabilities.extended(request):
+                order = capabilities.eligible(order, request)
             t0 = self.clock()
-            (it, first), dep = await self._failover(order, deadline, Attempt(
-                lambda d: self._open(d, request, deadline), discard=_discard, hedge=self._hedge,
-                deferred=True))  # judged when the stream ends (RoutedStream)
+            if request.response_format is not None:  # read whole and checked, so bad JSON fails over unseen
+                result, dep = await self._failover(order, deadline, Attempt(
+                    lambda d: self._open(d, request, deadline, sync=True),
+                    lambda d, opened: self._collect(d, opened, deadline, request), _discard, self._hedge,
+                    deferred=True))
+                it, first = _nothing(), StreamDelta(text=result.text, usage=result.usage,
+                                                    finish_reason=result.finish_reason)
+            else:
+                (it, first), dep = await self._failover(order, deadline, Attempt(
+                    lambda d: self._open(d, request, deadline), discard=_discard, hedge=self._hedge,
+                    deferred=True))  # judged when the stream ends (RoutedStream)
         except BaseException:
             await self.limiter.settle(reservation, tier, 0)
             raise
         return RoutedStream(self, t.name, tier, dep, request, estimate, reservation, it, first, t0,
                             bounded=self._stream_bounded)
+
+    async def embed(self, request, tenant: str | Tenant):
+        """POST /v1/embeddings: an EmbedOutcome (runtime/router/embeddings.py)."""
+        if self._embedder is None:
+            from skyrelay.runtime.router.embeddings import Embedder
+
+            self._embedder = Embedder(self, self._embed_call)
+        return await self._embedder.embed(request, tenant)
 
     async def aclose(self) -> None:
         """Closes the limiter, the cache and, when this router uses the provider client, its pooled
@@ -186,14 +215,19 @@ class Router:
         tier = self.tiers[t.tier]
         request.max_tokens = check_request(tier, self.model_classes[request.model], request,
                                            self.config.api.default_max_tokens)
+        if capabilities.extended(request):  # before any limiter or upstream call
+            capabilities.check(request.model, planner.states, request)
         return t, tier, planner, estimate_prompt(request.messages)
 
     async def _acquire(self, t: Tenant, tier, request: ChatRequest, estimate: int, stream: bool):
+        t0 = self.clock()
         try:
             return await self.limiter.acquire(t.name, tier, reserve_for(estimate, request.max_tokens, tier), stream)
         except RateLimited as exc:
             self.observer.limited(t.name, getattr(exc, "dimension", "requests"))
             raise
+        finally:
+            self.observer.phase("auth_limit", self.clock() - t0)
 
     # ---- one attempt ----
     def _sync_attempt(self, request: ChatRequest, deadline: Deadline) -> Attempt:
@@ -202,7 +236,7 @@ class Router:
         if not self.timeouts.stream_sync:
             return Attempt(lambda d: self._attempt(d, request, deadline))
         return Attempt(lambda d: self._open(d, request, deadline, sync=True),
-                       lambda d, opened: self._collect(d, opened, deadline), _discard, self._hedge)
+                       lambda d, opened: self._collect(d, opened, deadline, request), _discard, self._hedge)
 
     async def _attempt(self, dep: DeploymentState, request: ChatRequest, deadline: Deadline) -> ChatResult:
         timeout = min(self.timeouts.attempt_s, deadline.remaining())
@@ -221,6 +255,8 @@ class Router:
         except OSError as exc:
             raise UpstreamServerError(f"{dep.name}: {exc.__class__.__name__}") from None
         dep.observe(self.clock() - t0)
+        if request.response_format is not None:
+            structured.check(request, result, dep.name)
         return result
 
     async def _open(self, dep: DeploymentState, request: ChatRequest, deadline: Deadline, sync: bool = False):
@@ -256,14 +292,20 @@ class Router:
             await close_quietly(it)
             raise
         dep.observe_ttft(self.clock() - t0)
+        self.observer.phase("provider_ttft", self.clock() - t0)
         return (it, first, t0) if sync else (it, first)
 
-    async def _collect(self, dep: DeploymentState, opened, deadline: Deadline) -> ChatResult:
-        """The rest of a non-streamed answer read from its upstream stream, within the attempt's `attempt_s`."""
+    async def _collect(self, dep: DeploymentState, opened, deadline: Deadline,
+                       request: ChatRequest | None = None) -> ChatResult:
+        """The rest of a non-streamed answer read from its upstream stream, within the attempt's `attempt_s`
+        (and, for a `response_format` request, checked: runtime/router/structured.py)."""
         it, first, t0 = opened
         budget = min(t0 + self.timeouts.attempt_s, deadline.expires) - self.clock()
         try:
-            return await collect(it, first, dep.upstream.model, max(budget, 0.0))
+            result = await collect(it, first, dep.upstream.model, max(budget, 0.0))
+            if request is not None and request.response_format is not None:
+                structured.check(request, result, dep.name)
+            return result
         except TimeoutError:
             raise UpstreamTimeout(f"{dep.name}: no complete answer within {self.timeouts.attempt_s:.3g}s") from None
         except OSError as exc:
@@ -275,6 +317,12 @@ class Router:
     async def _failover(self, order: list[DeploymentState], deadline: Deadline, how: Attempt):
         return await failover(order, deadline, how, retry=self.retry, clock=self.clock, sleep=self.sleep,
                               rng=self.rng, observer=self.observer, background=self._background)
+
+
+async def _nothing():
+    """The rest of a stream whose whole answer is its first delta."""
+    return
+    yield
 
 
 async def _discard(opened) -> None:

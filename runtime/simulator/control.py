@@ -46,6 +46,10 @@ async def calls(request: web.Request) -> web.Response:
     return _json(request.app[STATE_KEY].snapshot())
 
 
+async def requests(request: web.Request) -> web.Response:
+    return _json({"requests": list(request.app[STATE_KEY].requests)})
+
+
 async def config(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     if request.method == "POST":
@@ -62,6 +66,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/faults", set_fault)
     app.router.add_get("/_sim/faults", list_faults)
     app.router.add_get("/_sim/calls", calls)
+    app.router.add_get("/_sim/requests", requests)
     app.router.add_get("/_sim/config", config)
     app.router.add_post("/_sim/config", config)
     app.router.add_post("/_sim/reset", reset)

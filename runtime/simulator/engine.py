@@ -9,7 +9,7 @@ import contextlib
 import socket
 import struct
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from aiohttp import web
@@ -45,6 +45,13 @@ class SimRequest:
     max_tokens: int | None = None
     echo: str = ""
     include_usage: bool = True  # OpenAI streams: only with stream_options.include_usage
+    # Tools and structured output (simulator/tools.py decides what the model does with them):
+    tools: list = field(default_factory=list)  # [(name, JSON Schema of the arguments)]
+    tool_choice: str | None = None  # auto | none | required | a function name
+    tool_result: str | None = None  # the last turn's tool output, when the last turn answers a call
+    json_schema: dict | None = None  # response_format's schema ({"type": "object"} for json_object)
+    invalid_json: bool = False  # the `invalid-json` fault: structured output / arguments unparseable
+    calls: list = field(default_factory=list)  # the model's tool calls: [(id, name, arguments JSON text)]
 
 
 @dataclass(slots=True)
@@ -66,6 +73,7 @@ class Wire(Protocol):
     def stream_chunk(self, req: SimRequest, text: str, index: int) -> bytes: ...
     def stream_end(self, req: SimRequest, usage: SimUsage, finish: str, marker: bool) -> bytes: ...
     def malformed(self, req: SimRequest) -> bytes: ...
+    def tool_chunks(self, req: SimRequest) -> list[bytes]: ...
 
 
 def words(text: str) -> int:
@@ -101,6 +109,11 @@ def usage_for(state: SimState, req: SimRequest, cfg: SimConfig, output: int) -> 
     elif req.cache_mode == "resource":
         return SimUsage(input=req.prompt_tokens, cache_read=cfg.vertex_cached_tokens, output=output)
     return SimUsage(input=req.prompt_tokens - read - write, cache_read=read, cache_write=write, output=output)
+
+
+def record(request: web.Request, provider: str, model: str, body: dict) -> None:
+    """Keeps the request body for `GET /_sim/requests` (tests compare it with what an SDK sends)."""
+    request.app[STATE_KEY].record(provider, model, request.path, body)
 
 
 def pick_fault(request: web.Request, state: SimState, model: str) -> Fault | None:
@@ -163,7 +176,11 @@ async def serve(request: web.Request, wire: Wire, req: SimRequest) -> web.Stream
         await wait_for_disconnect(request, fault.param())
         return web.Response(status=504)
 
+    if name == "invalid-json":
+        req.invalid_json, fault, name = True, None, None
     pieces, n_out, finish = completion(req, cfg)
+    if req.tools or req.json_schema is not None:
+        pieces, n_out, finish = _tool_turn(req, pieces, n_out, finish)
     usage = usage_for(state, req, cfg, n_out)
     first_delay = cfg.latency_ms + (fault.param() if name == "slow-first-token" else 0.0)
 
@@ -191,11 +208,28 @@ async def serve(request: web.Request, wire: Wire, req: SimRequest) -> web.Stream
     return resp
 
 
+def _tool_turn(req: SimRequest, pieces: list[str], n_out: int, finish: str) -> tuple[list[str], int, str]:
+    """Tool calls or a structured answer in place of the echo text, when the request asks for them."""
+    from skyrelay.runtime.simulator import tools
+
+    calls = tools.decide(req)
+    if calls:
+        req.calls = [(f"call_sim_{abs(hash((req.model, req.echo, i))) % 10**10}_{i}", n, a)
+                     for i, (n, a) in enumerate(calls)]
+        return [], sum(words(a) for _, _, a in req.calls), "tool_calls"
+    if req.json_schema is not None and req.tool_result is None:
+        text = tools.structured_text(req)
+        return tools.fragments(text), words(text), "stop"
+    return pieces, n_out, finish
+
+
 async def _stream(request, resp, wire, req, cfg, name, fault, pieces, usage, finish, first_delay) -> None:
     head = wire.stream_start(req)
     if head:
         await resp.write(head)
     await _pause(request, first_delay)
+    for chunk in wire.tool_chunks(req) if req.calls else ():
+        await resp.write(chunk)
     after = int(fault.param()) if name in ("cut", "stall", "malformed") else -1
     for i, piece in enumerate(pieces):
         if i:

@@ -26,6 +26,7 @@ FAULTS: dict[str, tuple[str | None, float | None]] = {
     "context-length": (None, None),        # the provider's real context-length error
     "content-filter": (None, None),        # the provider's real content-filter outcome
     "down": (None, None),                  # like 503; meant for `POST /_sim/faults` with duration_s
+    "invalid-json": (None, None),          # structured output / tool arguments that are not valid JSON
 }
 # Longest first, so `429-no-retry-after` wins over `429` when parsing model names.
 _BY_LENGTH = sorted(FAULTS, key=len, reverse=True)

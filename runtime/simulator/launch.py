@@ -107,5 +107,11 @@ class SimControl:
     def configure(self, **values) -> dict:
         return self._call("POST", "/_sim/config", values)
 
+    def requests(self, model: str | None = None) -> list[dict]:
+        """The request bodies the simulator received (oldest first, the last 500), as {"provider", "model",
+        "path", "body"}; only `model`'s when given."""
+        got = self._call("GET", "/_sim/requests")["requests"]
+        return got if model is None else [r for r in got if r["model"] == model]
+
     def reset(self) -> None:
         self._call("POST", "/_sim/reset", {})

@@ -1,6 +1,6 @@
 """Simulator settings and the state tests observe: call counts and the prompt-cache memory."""
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import asdict, dataclass, replace
 
 from skyrelay.runtime.simulator.faults import FaultRegistry
@@ -36,6 +36,10 @@ class SimState:
         self.prefixes: set[tuple[str, str, int]] = set()
         self.client_closed: dict[str, int] = defaultdict(int)
         self.sequence = 0
+        self.requests: deque = deque(maxlen=500)  # the bodies received, for tests to compare with SDKs
+
+    def record(self, provider: str, model: str, path: str, body: dict) -> None:
+        self.requests.append({"provider": provider, "model": model, "path": path, "body": body})
 
     def count(self, provider: str, model: str, outcome: str) -> None:
         per = self.calls[model]
@@ -69,5 +73,6 @@ class SimState:
         self.by_provider.clear()
         self.prefixes.clear()
         self.client_closed.clear()
+        self.requests.clear()
         self.faults.clear()
         self.config = self.initial

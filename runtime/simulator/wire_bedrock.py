@@ -6,10 +6,12 @@ import orjson
 from aiohttp import web
 
 from skyrelay.runtime.simulator import eventstream
-from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, error_table, serve, words
+from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, error_table, record, serve, words
 from skyrelay.runtime.simulator.faults import Fault
+from skyrelay.runtime.simulator.tools import fragments
 
-_STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "guardrail_intervened"}
+_STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "guardrail_intervened",
+         "tool_calls": "tool_use"}
 _ERRORS = error_table(
     rate_limited=(429, "ThrottlingException", "Too many requests, please wait before trying again."),
     server_error=(500, "InternalServerException", "The server encountered an internal error."),
@@ -45,7 +47,10 @@ class BedrockWire:
         return [self.stream_start(req), self.stream_end(req, usage, "content_filter", True)]
 
     def sync_ok(self, req: SimRequest, text: str, usage: SimUsage, finish: str) -> web.Response:
-        body = {"output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        content = [{"text": text}]
+        if req.calls:
+            content = [{"toolUse": {"toolUseId": cid, "name": n, "input": _input(a)}} for cid, n, a in req.calls]
+        body = {"output": {"message": {"role": "assistant", "content": content}},
                 "stopReason": _STOP.get(finish, "end_turn"), "usage": _usage(usage), "metrics": {"latencyMs": 1}}
         return web.Response(body=orjson.dumps(body), content_type="application/json",
                             headers={"x-amzn-RequestId": str(uuid.uuid4())})
@@ -57,10 +62,22 @@ class BedrockWire:
         return eventstream.event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": text}})
 
     def stream_end(self, req: SimRequest, usage: SimUsage, finish: str, marker: bool) -> bytes:
-        out = eventstream.event("contentBlockStop", {"contentBlockIndex": 0})
+        out = b"" if req.calls else eventstream.event("contentBlockStop", {"contentBlockIndex": 0})
         if marker:
             out += eventstream.event("messageStop", {"stopReason": _STOP.get(finish, "end_turn")})
             out += eventstream.event("metadata", {"usage": _usage(usage), "metrics": {"latencyMs": 1}})
+        return out
+
+    def tool_chunks(self, req: SimRequest) -> list[bytes]:
+        """As ConverseStream sends toolUse blocks: start (id, name), input fragments, stop; one block per call."""
+        out = []
+        for i, (cid, name, args) in enumerate(req.calls):
+            out.append(eventstream.event("contentBlockStart", {"contentBlockIndex": i, "start": {
+                "toolUse": {"toolUseId": cid, "name": name}}}))
+            out.extend(eventstream.event("contentBlockDelta", {"contentBlockIndex": i,
+                                                               "delta": {"toolUse": {"input": piece}}})
+                       for piece in fragments(args))
+            out.append(eventstream.event("contentBlockStop", {"contentBlockIndex": i}))
         return out
 
     def malformed(self, req: SimRequest) -> bytes:
@@ -90,9 +107,34 @@ def parse(model: str, body: dict, stream: bool) -> SimRequest:
     cut = max((i for i, t in enumerate(flat) if t is None), default=-1)
     prefix = [t for t in flat[:cut] if t is not None] if cut >= 0 else []
     max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
-    return SimRequest(provider="bedrock", model=model, stream=stream, prompt_tokens=sum(words(t) for t in texts),
-                      prefix_tokens=sum(words(t) for t in prefix), prefix_key=hash(tuple(prefix)),
-                      cache_mode="explicit" if cut >= 0 else None, max_tokens=max_tokens, echo=last_user)
+    req = SimRequest(provider="bedrock", model=model, stream=stream, prompt_tokens=sum(words(t) for t in texts),
+                     prefix_tokens=sum(words(t) for t in prefix), prefix_key=hash(tuple(prefix)),
+                     cache_mode="explicit" if cut >= 0 else None, max_tokens=max_tokens, echo=last_user)
+    _tools(req, body)
+    return req
+
+
+def _input(args: str):
+    """A toolUse input: the arguments' JSON value (the `invalid-json` fault's text stays a string)."""
+    try:
+        return orjson.loads(args)
+    except orjson.JSONDecodeError:
+        return args
+
+
+def _tools(req: SimRequest, body: dict) -> None:
+    config = body.get("toolConfig") or {}
+    req.tools = [(t["toolSpec"]["name"], (t["toolSpec"].get("inputSchema") or {}).get("json"))
+                 for t in config.get("tools") or () if isinstance(t, dict) and "toolSpec" in t]
+    choice = config.get("toolChoice") or {}
+    req.tool_choice = ("required" if "any" in choice else (choice.get("tool") or {}).get("name") if "tool" in choice
+                       else "auto" if req.tools else None)
+    messages = body.get("messages") or ()
+    last = messages[-1].get("content") or () if messages else ()
+    results = [b["toolResult"] for b in last if isinstance(b, dict) and "toolResult" in b]
+    if results:
+        req.tool_result = " ".join(" ".join(_texts(r.get("content"))) for r in results)
+        req.echo = "result: " + req.tool_result
 
 
 async def _handle(request: web.Request, stream: bool) -> web.StreamResponse:
@@ -103,6 +145,7 @@ async def _handle(request: web.Request, stream: bool) -> web.StreamResponse:
     if not isinstance(body, dict):
         return web.Response(status=400, body=b'{"message": "Malformed input request"}', content_type="application/json",
                             headers={"x-amzn-ErrorType": "ValidationException:http://internal.amazon.com/"})
+    record(request, "bedrock", request.match_info["model_id"], body)
     return await serve(request, WIRE, parse(request.match_info["model_id"], body, stream))
 
 

@@ -5,8 +5,9 @@ import time
 import orjson
 from aiohttp import web
 
-from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, serve, words
+from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, record, serve, words
 from skyrelay.runtime.simulator.faults import Fault
+from skyrelay.runtime.simulator.tools import fragments
 
 _FILTER_RESULTS = {"hate": {"filtered": True, "severity": "high"}, "self_harm": {"filtered": False, "severity": "safe"},
                    "sexual": {"filtered": False, "severity": "safe"}, "violence": {"filtered": False, "severity": "safe"}}
@@ -75,9 +76,13 @@ class OpenAiWire:
         return [self.stream_start(req), self.stream_end(req, usage, "content_filter", True)]
 
     def sync_ok(self, req: SimRequest, text: str | None, usage: SimUsage, finish: str) -> web.Response:
+        message: dict = {"role": "assistant", "content": text, "refusal": None}
+        if req.calls:
+            message["content"] = None
+            message["tool_calls"] = [{"id": cid, "type": "function", "function": {"name": n, "arguments": a}}
+                                     for cid, n, a in req.calls]
         body = {"id": self._id(req), "object": "chat.completion", "created": int(time.time()), "model": req.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                             "logprobs": None, "finish_reason": finish}],
+                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
                 "usage": self.usage(usage), "system_fingerprint": "fp_sim"}
         if self.azure:
             body["prompt_filter_results"] = [{"prompt_index": 0, "content_filter_results": {}}]
@@ -110,6 +115,18 @@ class OpenAiWire:
     def malformed(self, req: SimRequest) -> bytes:
         return b'data: {"id": "chatcmpl-sim", "choices": [{"delta": {"content": "broken\n\n'
 
+    def tool_chunks(self, req: SimRequest) -> list[bytes]:
+        """As OpenAI streams tool calls: per call, one chunk with index, id, type, name and empty arguments,
+        then the arguments in fragments."""
+        out = []
+        for i, (cid, name, args) in enumerate(req.calls):
+            out.append(_sse(self._chunk(req, {"tool_calls": [{"index": i, "id": cid, "type": "function",
+                                                              "function": {"name": name, "arguments": ""}}]}, None)))
+            for piece in fragments(args):
+                out.append(_sse(self._chunk(req, {"tool_calls": [{"index": i, "function": {"arguments": piece}}]},
+                                            None)))
+        return out
+
 
 def parse(provider: str, model: str, body: dict) -> SimRequest:
     messages = body.get("messages") or []
@@ -118,11 +135,24 @@ def parse(provider: str, model: str, body: dict) -> SimRequest:
     prefix = texts[:-1]
     last_user = next((t for m, t in zip(reversed(messages), reversed(texts), strict=True)
                       if m.get("role") == "user"), "")
-    return SimRequest(provider=provider, model=model, stream=bool(body.get("stream")),
-                      prompt_tokens=sum(words(t) for t in texts), prefix_tokens=sum(words(t) for t in prefix),
-                      prefix_key=hash(tuple(prefix)), cache_mode="auto",
-                      max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"), echo=last_user,
-                      include_usage=bool((body.get("stream_options") or {}).get("include_usage")))
+    req = SimRequest(provider=provider, model=model, stream=bool(body.get("stream")),
+                     prompt_tokens=sum(words(t) for t in texts), prefix_tokens=sum(words(t) for t in prefix),
+                     prefix_key=hash(tuple(prefix)), cache_mode="auto",
+                     max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"), echo=last_user,
+                     include_usage=bool((body.get("stream_options") or {}).get("include_usage")))
+    req.tools = [(t["function"]["name"], t["function"].get("parameters")) for t in body.get("tools") or ()
+                 if isinstance(t, dict) and isinstance(t.get("function"), dict)]
+    choice = body.get("tool_choice")
+    req.tool_choice = choice if isinstance(choice, str) or choice is None else (choice.get("function") or {}).get("name")
+    if messages and messages[-1].get("role") == "tool":
+        req.tool_result = texts[-1] or ""
+        req.echo = "result: " + req.tool_result
+    rf = body.get("response_format") or {}
+    if rf.get("type") == "json_object":
+        req.json_schema = {"type": "object"}
+    elif rf.get("type") == "json_schema":
+        req.json_schema = (rf.get("json_schema") or {}).get("schema") or {"type": "object"}
+    return req
 
 
 OPENAI = OpenAiWire("openai_compat")
@@ -143,6 +173,7 @@ async def _body(request: web.Request) -> dict:
 
 async def openai_chat(request: web.Request) -> web.StreamResponse:
     body = await _body(request)
+    record(request, "openai_compat", str(body.get("model") or ""), body)
     return await serve(request, OPENAI, parse("openai_compat", str(body.get("model") or ""), body))
 
 
@@ -150,6 +181,7 @@ async def azure_chat(request: web.Request) -> web.StreamResponse:
     if "api-version" not in request.query:
         return _json({"error": {"code": "404", "message": "Resource not found"}}, 404)
     body = await _body(request)
+    record(request, "azure_openai", request.match_info["deployment"], body)
     return await serve(request, AZURE, parse("azure_openai", request.match_info["deployment"], body))
 
 

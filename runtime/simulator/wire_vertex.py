@@ -3,7 +3,7 @@
 import orjson
 from aiohttp import web
 
-from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, error_table, serve, words
+from skyrelay.runtime.simulator.engine import SimRequest, SimUsage, error_table, record, serve, words
 from skyrelay.runtime.simulator.faults import Fault
 
 _FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
@@ -39,9 +39,13 @@ class VertexWire:
         return web.Response(body=orjson.dumps({"error": {"code": status, "message": message, "status": grpc}}),
                             status=status, headers=headers, content_type="application/json")
 
-    def _response(self, req: SimRequest, text: str | None, usage: SimUsage | None, finish: str | None) -> dict:
+    def _response(self, req: SimRequest, text: str | None, usage: SimUsage | None, finish: str | None,
+                  calls: list | None = None) -> dict:
         candidate: dict = {}
-        if text is not None:
+        if calls:
+            candidate["content"] = {"role": "model", "parts": [{"functionCall": {"name": n, "args": _args(a)}}
+                                                               for _, n, a in calls]}
+        elif text is not None:
             candidate["content"] = {"role": "model", "parts": [{"text": text}]}
         if finish:
             candidate["finishReason"] = _FINISH.get(finish, "STOP")
@@ -61,7 +65,12 @@ class VertexWire:
         return [b"data: " + orjson.dumps(body) + b"\r\n\r\n"]
 
     def sync_ok(self, req: SimRequest, text: str, usage: SimUsage, finish: str) -> web.Response:
-        return web.Response(body=orjson.dumps(self._response(req, text, usage, finish)), content_type="application/json")
+        body = self._response(req, text, usage, "stop" if req.calls else finish, req.calls)
+        return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+    def tool_chunks(self, req: SimRequest) -> list[bytes]:
+        """Gemini streams each function call whole, in one chunk."""
+        return [b"data: " + orjson.dumps(self._response(req, None, None, None, req.calls)) + b"\r\n\r\n"]
 
     def stream_start(self, req: SimRequest) -> bytes:
         return b""
@@ -72,6 +81,7 @@ class VertexWire:
     def stream_end(self, req: SimRequest, usage: SimUsage, finish: str, marker: bool) -> bytes:
         if not marker:
             return b""
+        finish = "stop" if req.calls else finish  # Gemini ends a function-calling turn with STOP
         return b"data: " + orjson.dumps(self._response(req, "", usage, finish)) + b"\r\n\r\n"
 
     def malformed(self, req: SimRequest) -> bytes:
@@ -89,13 +99,40 @@ def parse(model: str, body: dict, stream: bool) -> SimRequest:
         if content.get("role", "user") == "user":
             last_user = " ".join(parts)
     cfg = body.get("generationConfig") or {}
-    return SimRequest(provider="vertex", model=model, stream=stream, prompt_tokens=sum(words(t) for t in texts),
-                      cache_mode="resource" if body.get("cachedContent") else None,
-                      max_tokens=cfg.get("maxOutputTokens"), echo=last_user)
+    req = SimRequest(provider="vertex", model=model, stream=stream, prompt_tokens=sum(words(t) for t in texts),
+                     cache_mode="resource" if body.get("cachedContent") else None,
+                     max_tokens=cfg.get("maxOutputTokens"), echo=last_user)
+    req.tools = [(d.get("name"), d.get("parameters")) for t in body.get("tools") or ()
+                 for d in t.get("functionDeclarations") or ()]
+    fcc = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
+    mode = fcc.get("mode")
+    allowed = fcc.get("allowedFunctionNames") or []
+    req.tool_choice = (allowed[0] if mode == "ANY" and len(allowed) == 1 else
+                       {"ANY": "required", "NONE": "none", "AUTO": "auto"}.get(mode))
+    contents = body.get("contents") or ()
+    responses = [p["functionResponse"] for p in (contents[-1].get("parts") or () if contents else ())
+                 if isinstance(p, dict) and "functionResponse" in p]
+    if responses:
+        req.tool_result = " ".join(orjson.dumps(r.get("response")).decode() for r in responses)
+        req.echo = "result: " + req.tool_result
+    if cfg.get("responseMimeType") == "application/json":
+        req.json_schema = cfg.get("responseSchema") or {"type": "object"}
+    return req
+
+
+def _args(text: str):
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
 
 
 async def model_call(request: web.Request) -> web.StreamResponse:
     model, _, verb = request.match_info["tail"].rpartition(":")
+    if verb == "predict":  # text embeddings (wire_embeddings.py)
+        from skyrelay.runtime.simulator.wire_embeddings import vertex_predict
+
+        return await vertex_predict(request, model)
     if verb not in ("generateContent", "streamGenerateContent"):
         return web.Response(status=404, body=b'{"error": {"code": 404, "status": "NOT_FOUND"}}',
                             content_type="application/json")
@@ -106,6 +143,7 @@ async def model_call(request: web.Request) -> web.StreamResponse:
     if not isinstance(body, dict):
         return web.Response(status=400, content_type="application/json",
                             body=b'{"error": {"code": 400, "message": "Invalid JSON payload", "status": "INVALID_ARGUMENT"}}')
+    record(request, "vertex", model, body)
     stream = verb == "streamGenerateContent"
     if stream and request.query.get("alt") != "sse":
         return web.Response(status=400, content_type="application/json",

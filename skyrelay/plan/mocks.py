@@ -166,6 +166,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         if kind == "ResourceGroup":
             rid = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{state.get('resourceGroupName', name)}"
         state.setdefault("name", name)
+        # azure-native v3 takes user-assigned identities as a list of ids and answers a map keyed by id.
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
         # The provider's Check fills the location in from its config: known at preview.
         state.setdefault("location", self.provider_inputs(args.provider).get("location") or self.location)
         state["id"] = rid

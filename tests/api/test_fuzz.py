@@ -26,6 +26,10 @@ def test_schemathesis_finds_no_server_error_and_only_documented_responses(tmp_pa
     cfg = example_config(tmp_path, sim.base_url, api={"metrics_keys": [_sha(METRICS_KEY)]})
     # Enterprise: high limits and every model class, so the cases reach validation and routing
     cfg["tenants"].append({"name": "fuzz", "tier": "enterprise", "api_keys": [_sha(TENANT_KEY)]})
+    cfg["deployments"].append({"name": "fuzz-embed", "model": "embed", "provider": "openai_compat", "auth": "none",
+                               "upstream_model": "text-embedding-3-small", "endpoint": sim.base_url,
+                               "capabilities": ["embeddings"]})  # so /v1/embeddings reaches a provider
+    cfg["models"]["embed"] = {"deployments": ["fuzz-embed"]}
     settings = tmp_path / "schemathesis.toml"  # /metrics takes its own token
     settings.write_text(f'[[operations]]\ninclude-path = "/metrics"\n'
                         f'headers = {{ Authorization = "Bearer {METRICS_KEY}" }}\n')
@@ -39,6 +43,6 @@ def test_schemathesis_finds_no_server_error_and_only_documented_responses(tmp_pa
             capture_output=True, text=True, timeout=300)
         log = srv.output()
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert "15 selected / 15 total" in proc.stdout, proc.stdout[-3000:]  # every operation of the document
+    assert "16 selected / 16 total" in proc.stdout, proc.stdout[-3000:]  # every operation of the document
     assert " passed" in proc.stdout and "failed" not in proc.stdout.split("SUMMARY")[-1]
     assert "Traceback" not in log, log[-3000:]  # nothing crashed inside the server either

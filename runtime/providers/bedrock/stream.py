@@ -7,16 +7,18 @@ from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.providers.bedrock.chat import STOP_REASONS, usage_of
 from skyrelay.runtime.providers.bedrock.errors import from_type
 from skyrelay.runtime.providers.bedrock.eventstream import EventStreamDecoder
+from skyrelay.runtime.providers.bedrock.tools import StreamTools
 from skyrelay.runtime.providers.stream_parser import DeferredErrorParser
 
 
 class BedrockStreamParser(DeferredErrorParser):
-    __slots__ = ("_dec", "_finish")
+    __slots__ = ("_dec", "_finish", "_tools")
 
     def __init__(self) -> None:
         super().__init__()
         self._dec = EventStreamDecoder()
         self._finish: str | None = None
+        self._tools = StreamTools()
 
     def _feed(self, chunk: bytes, out: list[StreamDelta]) -> None:
         for frame in self._dec.feed(chunk):
@@ -39,8 +41,19 @@ class BedrockStreamParser(DeferredErrorParser):
                 if text:
                     self._saw_text = True
                     out.append(StreamDelta(text=text))
+                elif "toolUse" in (payload.get("delta") or {}):
+                    text, piece = self._tools.delta(payload)
+                    self._saw_text = True
+                    out.append(StreamDelta(text=text or "", tool_calls=[piece] if piece else None))
+            elif event == "contentBlockStart":
+                piece = self._tools.start(payload)
+                if piece is not None:
+                    self._saw_text = True
+                    out.append(StreamDelta(tool_calls=[piece]))
             elif event == "messageStop":
                 self._finish = STOP_REASONS.get(payload.get("stopReason") or "end_turn", "stop")
+                if self._tools.structured and self._finish == "tool_calls":
+                    self._finish = "stop"
                 if self._finish == "content_filter" and not self._saw_text:
                     raise ContentFiltered(f"Bedrock stopped with {payload.get('stopReason')}")
             elif event == "metadata":

@@ -14,6 +14,7 @@ from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamBadR
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 from skyrelay.runtime.providers.request_body import append_turn, sampling_fields
 from skyrelay.runtime.providers.vertex.errors import error_from
+from skyrelay.runtime.providers.vertex.tools import calls_of, json_config, parts_of, tool_fields
 
 FILTER_REASONS = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "MALFORMED_FUNCTION_CALL": "error", "OTHER": "stop",
@@ -48,13 +49,20 @@ def build_body(upstream: Upstream, request: ChatRequest) -> dict:
     for m in messages:
         if m.role == "system":
             continue
-        append_turn(contents, "model" if m.role == "assistant" else "user", [{"text": m.content}], "parts")
+        parts = [{"text": m.content}] if m.tool_calls is None and m.tool_call_id is None else parts_of(m)
+        append_turn(contents, "model" if m.role == "assistant" else "user", parts, "parts")
     body["contents"] = contents
     if system:
         body["systemInstruction"] = {"parts": system}
     config = sampling_fields(request, max_tokens="maxOutputTokens", top_p="topP", stop="stopSequences")
+    if request.seed is not None:
+        config["seed"] = request.seed
+    if request.response_format:
+        config.update(json_config(request))
     if config:
         body["generationConfig"] = config
+    if request.tools or request.tool_choice:
+        body.update(tool_fields(request))
     return body
 
 
@@ -100,10 +108,13 @@ class VertexAdapter:
         candidate = candidates[0]
         text = candidate_text(candidate)
         finish = finish_of(candidate.get("finishReason"))
-        if finish == "content_filter" and not text:
+        calls = calls_of((candidate.get("content") or {}).get("parts")) or None
+        if finish == "content_filter" and not text and not calls:
             raise ContentFiltered(f"Vertex finishReason {candidate.get('finishReason')}")
+        if calls and finish == "stop":
+            finish = "tool_calls"  # Gemini ends a function-calling turn with STOP
         return ChatResult(text=text, usage=usage_of(data.get("usageMetadata")), finish_reason=finish,
-                          provider_model=data.get("modelVersion") or upstream.model)
+                          provider_model=data.get("modelVersion") or upstream.model, tool_calls=calls)
 
     def stream_parser(self, upstream: Upstream):
         from skyrelay.runtime.providers.vertex.stream import VertexStreamParser

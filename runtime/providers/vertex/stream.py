@@ -8,15 +8,17 @@ from skyrelay.runtime.providers.sse import SseSplitter
 from skyrelay.runtime.providers.stream_parser import DeferredErrorParser
 from skyrelay.runtime.providers.vertex.chat import candidate_text, check_prompt_blocked, finish_of, usage_of
 from skyrelay.runtime.providers.vertex.errors import error_from
+from skyrelay.runtime.providers.vertex.tools import calls_of
 
 
 class VertexStreamParser(DeferredErrorParser):
-    __slots__ = ("_sse", "_usage")
+    __slots__ = ("_sse", "_usage", "_calls")
 
     def __init__(self) -> None:
         super().__init__()
         self._sse = SseSplitter()
         self._usage: Usage | None = None
+        self._calls = 0  # tool calls seen: Gemini sends each whole, numbered here as OpenAI's index
 
     def _feed(self, chunk: bytes, out: list[StreamDelta]) -> None:
         for data in self._sse.feed(chunk):
@@ -38,16 +40,25 @@ class VertexStreamParser(DeferredErrorParser):
                 continue
             candidate = candidates[0]
             text = candidate_text(candidate)
+            calls = calls_of((candidate.get("content") or {}).get("parts"), self._calls)
+            pieces = None
+            if calls:
+                pieces = [{**c, "index": self._calls + i} for i, c in enumerate(calls)]
+                self._calls += len(calls)
+                self._saw_text = True
             reason = candidate.get("finishReason")
             if reason:
                 finish = finish_of(reason)
                 if finish == "content_filter" and not (self._saw_text or text):
                     raise ContentFiltered(f"Vertex finishReason {reason}")
+                if self._calls and finish == "stop":
+                    finish = "tool_calls"
                 self._done = True
-                out.append(StreamDelta(text=text, usage=self._usage or Usage(), finish_reason=finish))
-            elif text:
+                out.append(StreamDelta(text=text, usage=self._usage or Usage(), finish_reason=finish,
+                                       tool_calls=pieces))
+            elif text or pieces:
                 self._saw_text = True
-                out.append(StreamDelta(text=text))
+                out.append(StreamDelta(text=text, tool_calls=pieces))
 
     def close(self) -> None:
         self._raise_pending()
