@@ -62,9 +62,9 @@ def replay_dlq(
     import asyncio
 
     from skyrelay.errors import ConfigError
+    from skyrelay.runtime.config import load_config
     from skyrelay.runtime.jobs.replay import make_source, replay
     from skyrelay.runtime.platforms import bootstrap
-    from skyrelay.runtime.config import load_config
 
     try:
         target = _deployment(deployment)
