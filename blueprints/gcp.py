@@ -15,6 +15,7 @@ import pulumi_gcp as gcp
 from skyrelay import deployment as contract
 from skyrelay.components.gcp import AsyncJobs, CostGuard, JobsApi
 from skyrelay.components.gcp.api import tier_limits
+from skyrelay.components.gcp.cloud_run import service_name
 from skyrelay.config import StackConfig
 
 # The documented default deployments (docs/gcp.md): Gemini on Vertex AI in the stack's region, with
@@ -79,7 +80,7 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "job_seconds_p50": settings.job_seconds_p50,
                 "provider_secrets": list(settings.provider_secrets),
                 "notification_channels": [c.id for c in self.cost_guard.channels],
-                "alert_services": ["api-api"],
+                "alert_services": [service_name("api", "api")],  # JobsApi("api")'s service: its 5xx alert too
                 "batch": True,  # the batch bucket, the Vertex batch account and the batcher's schedule
                 "environment": {contract.TIERS: tier_env, contract.CONFIG_JSON: router_config},
                 "user_labels": tags,

@@ -210,7 +210,7 @@ class GcpSettings(_Model):
     provider_secrets: tuple[str, ...] = Field(default=(), description="names of provider API key secrets")
     image: str | None = Field(default=None, min_length=1, description="a prebuilt runtime image instead of the source build")
     jwt_issuer: str | None = Field(default=None, pattern=r"^https://")
-    jwt_jwks_uri: str | None = Field(default=None, pattern=r"^https://", validate_default=True)
+    jwt_jwks_uri: str | None = Field(default=None, pattern=r"^https://")
     alarm_oldest_message_seconds: int = Field(default=600, gt=0)
 
     @field_validator("region")
@@ -224,13 +224,6 @@ class GcpSettings(_Model):
     @classmethod
     def _worker_timeout(cls, v: int) -> int:
         deployment.dispatch_deadline(v)  # ValueError: the deadline would pass Cloud Tasks' 30 minutes
-        return v
-
-    @field_validator("jwt_jwks_uri")
-    @classmethod
-    def _jwks(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is None and info.data.get("jwt_issuer"):
-            raise ValueError("required with jwtIssuer")
         return v
 
 
@@ -285,6 +278,8 @@ def parse_stack_config(raw: dict, source: str | None = None) -> StackConfig:
         raise first_error(exc, f"{NAMESPACE}:", source) from None
     if config.cloud != "aws" and getattr(config, config.cloud) is None:
         raise ConfigError(f"{NAMESPACE}:{config.cloud}", f"required when cloud is {config.cloud!r}", source)
+    if config.gcp is not None and config.gcp.jwt_issuer and not config.gcp.jwt_jwks_uri:
+        raise ConfigError(f"{NAMESPACE}:gcp.jwtJwksUri", "required with jwtIssuer (the issuer's signing keys)", source)
     return config
 
 

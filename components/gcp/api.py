@@ -72,8 +72,6 @@ class JobsApiArgs(TypedDict, total=False):
     """Accepted JWT audiences (default: the gateway's service name)."""
     timeout_seconds: int
     """API service request timeout, 1-3600 (default 60)."""
-    user_labels: dict[str, str]
-    """Labels of the gateway's resources set through `labels` by the tagging policy (default: none)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 
@@ -221,6 +219,10 @@ class JobsApi(pulumi.ComponentResource):
         build_sa = gcp.serviceaccount.Account(f"{name}-build", account_id=account_id(name, "build"),
                                               project=args.get("project"), display_name=f"skyrelay {name}: build",
                                               opts=self.services.after(apis.IAM))
-        return runtime_source(self, name, location=location, project=project, source_path=default_source_path(),
-                              image=None, build_sa=build_sa, settings=resolve("JobsApi", ASYNC_JOBS, None),
-                              services=self.services)
+        source = runtime_source(self, name, location=location, project=project, source_path=default_source_path(),
+                                image=None, build_sa=build_sa, settings=resolve("JobsApi", ASYNC_JOBS, None),
+                                services=self.services)
+        source.grants.append(gcp.projects.IAMMember(f"{name}-build-logWriter", project=project,
+                                                    role="roles/logging.logWriter", member=build_sa.member,
+                                                    opts=pulumi.ResourceOptions(parent=self)))
+        return source

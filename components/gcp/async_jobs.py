@@ -75,6 +75,9 @@ class AsyncJobsArgs(SharedArgs, total=False):
     batch: bool
     """Provider batch jobs (docs/batch.md): the batch bucket, the Vertex batch service account and the
     batcher's schedule (default False; the GCP blueprint turns it on)."""
+    vertex_ai: bool
+    """The services call Vertex AI models with their own credentials: roles/aiplatform.user for the worker
+    and API accounts and the Vertex AI API enabled (default True; the router's `auth: google` deployments)."""
     alert_services: Sequence[str]
     """Other Cloud Run services the 5xx alert watches besides the worker (the blueprint adds the API's; default: none)."""
     user_labels: dict[str, str]
@@ -144,10 +147,11 @@ class AsyncJobs(pulumi.ComponentResource):
 
         info = gcp.organizations.get_project_output(project_id=project_arg, opts=pulumi.InvokeOptions(parent=self))
         project: pulumi.Input[str] = project_arg or info.project_id
-        wanted = [*APIS, *((apis.AIPLATFORM,) if args.get("batch") else ())]
+        vertex_ai = args.get("vertex_ai", True)
+        wanted = [*APIS, *((apis.AIPLATFORM,) if vertex_ai or args.get("batch") else ())]
         self.services = apis.Services(self, name, project_arg, wanted, settings["enable_apis"])
 
-        ids = identities(self, name, project_arg, self.services)
+        ids = identities(self, name, project_arg, self.services, vertex_ai=vertex_ai)
         self.identities = ids
         self.worker_account, self.api_account, self.tasks_account = ids.worker, ids.api, ids.tasks
         self.build_account = ids.build
@@ -183,7 +187,7 @@ class AsyncJobs(pulumi.ComponentResource):
         self.batch_parts = None
         if args.get("batch"):
             self.batch_parts = batch_parts(self, name, location=location, project=project_arg,
-                                           worker_member=ids.worker.member, worker_email=ids.worker.email,
+                                           worker_member=ids.worker.member,
                                            settings=settings, services=self.services)
 
         self.environment: dict[str, pulumi.Input[str]] = {
@@ -213,7 +217,8 @@ class AsyncJobs(pulumi.ComponentResource):
             concurrency=worker_concurrency, min_instances=min_instances, max_instances=max_instances,
             cpu=settings["worker_cpu"], memory=settings["worker_memory"], env=self.environment,
             secret_env=self.secret_environment, settings=settings, services=self.services,
-            depends_on=[*self.secrets.accessors, *ids.project_grants, self.secrets.webhook_version],
+            depends_on=[*self.secrets.accessors, *ids.project_grants, self.secrets.webhook_version,
+                        *self.secrets.provider_versions.values()],
         )
         self.worker_invoker = invoker(self, f"{name}-worker-invoker-tasks", self.worker, ids.tasks.member)
 

@@ -77,11 +77,20 @@ def runtime_source(owner: pulumi.Resource, name: str, *, location: str, project:
     repository = gcp.artifactregistry.Repository(
         f"{name}-images", repository_id=repo_id, location=location, project=project, format="DOCKER",
         description="skyrelay runtime images built from the packaged source",
-        cleanup_policies=[gcp.artifactregistry.RepositoryCleanupPolicyArgs(
-            id="keep-newest", action="KEEP",
-            most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
-                keep_count=settings["artifact_keep_count"]),
-        )],
+        # Delete images older than 30 days, except the newest `artifact_keep_count` (KEEP wins over DELETE).
+        cleanup_policies=[
+            gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+                id="keep-newest", action="KEEP",
+                most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
+                    keep_count=settings["artifact_keep_count"]),
+            ),
+            gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+                id="delete-old", action="DELETE",
+                condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(older_than="2592000s",
+                                                                                   tag_state="ANY"),
+            ),
+        ],
+        cleanup_policy_dry_run=False,
         opts=services.after(REGISTRY),
     )
     grants: list[pulumi.Resource] = [

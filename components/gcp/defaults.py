@@ -54,7 +54,8 @@ ASYNC_JOBS: dict[str, Default] = {
     "invoker_iam_disabled": Default(False, "Cloud Run checks roles/run.invoker on every request", secure=True),
     "python_base_image": Default("serverless-runtimes/google-22/runtimes/python312",
                                  "the Python the source build runs (Artifact Registry path in the stack's region)"),
-    "artifact_keep_count": Default(10, "the Artifact Registry repository keeps the 10 newest built images"),
+    "artifact_keep_count": Default(10, "the Artifact Registry repository keeps the 10 newest built images and deletes "
+                                "the rest after 30 days"),
     # ---- Firestore ----
     "firestore_type": Default("FIRESTORE_NATIVE", "Native mode: documents, transactions, TTL"),
     "firestore_pitr": Default(True, "point-in-time recovery (7 days)", secure=True),
@@ -65,7 +66,8 @@ ASYNC_JOBS: dict[str, Default] = {
     "firestore_collection": Default("jobs", "the collection of jobs, idempotency keys and limiter counters"),
     "firestore_backup_retention": Default("604800s", "daily backups kept 7 days", secure=True),
     # ---- Secret Manager ----
-    "secret_replication": Default("auto", "Google-managed replication of every secret"),
+    "secret_replication": Default("auto", "Google-managed replication of every secret (or a list of regions to keep "
+                                  "secrets in)"),
     "secret_deletion_protection": Default(True, "a secret cannot be deleted by accident", secure=True),
     # ---- observability ----
     "alarm_failed_jobs": Default(1, "alert on any job that ends FAILED in 5 minutes"),

@@ -5,8 +5,9 @@ queries need, and a daily backup schedule.
 - TTL on `expires_at` (deployment.FIRESTORE_TTL_FIELD), a timestamp the store writes; the field is
   exempt from indexing (a monotonically growing indexed timestamp is a write hotspot, and no query
   filters on it). TTL deletion is lazy (up to a day), so the runtime filters expired jobs itself.
-- Indexes: a tenant's jobs newest first (tenant + created_at desc) for GET /v1/jobs, and the
-  sweeper's stale query (status + updated_at asc).
+- Indexes: a tenant's jobs newest first (tenant + created_at desc, with or without status) for
+  GET /v1/jobs, and the sweeper's and replay's query (status + updated_at asc); `body` and the
+  limiter's `state` are exempt from indexing.
 """
 
 from dataclasses import dataclass
@@ -18,11 +19,22 @@ import pulumi_gcp as gcp
 from skyrelay import deployment as contract
 from skyrelay.components.gcp.services import FIRESTORE, Services
 
-# (field, order) lists of the composite indexes, in the store's query order.
-INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
-    "tenant-created": (("tenant", "ASCENDING"), ("created_at", "DESCENDING"), ("__name__", "DESCENDING")),
-    "status-updated": (("status", "ASCENDING"), ("updated_at", "ASCENDING"), ("__name__", "ASCENDING")),
-}
+# The composite indexes the store's queries need and the fields nothing queries on, as the runtime's
+# store declares them in the deployment contract (FIRESTORE_INDEXES, FIRESTORE_UNINDEXED_FIELDS);
+# these copies are the same values, for a contract that predates them.
+_INDEXES = (
+    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("created_at", "DESCENDING"), ("id", "DESCENDING")),
+    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"),
+     ("id", "DESCENDING")),
+    (("type", "ASCENDING"), ("status", "ASCENDING"), ("updated_at", "ASCENDING"), ("id", "ASCENDING")),
+)
+INDEXES: tuple[tuple[tuple[str, str], ...], ...] = getattr(contract, "FIRESTORE_INDEXES", _INDEXES)
+UNINDEXED_FIELDS: tuple[str, ...] = getattr(contract, "FIRESTORE_UNINDEXED_FIELDS", ("body", "state"))
+
+
+def index_key(fields: tuple[tuple[str, str], ...]) -> str:
+    """A resource name for an index: its fields after `type`, e.g. tenant-created-at-id."""
+    return "-".join(f.replace("_", "-") for f, _ in fields if f != "type")
 
 
 @dataclass
@@ -30,6 +42,7 @@ class JobStore:
     database: gcp.firestore.Database
     ttl_field: gcp.firestore.Field
     indexes: dict[str, gcp.firestore.Index]
+    unindexed: dict[str, gcp.firestore.Field]
     backup_schedule: gcp.firestore.BackupSchedule | None
 
 
@@ -68,8 +81,8 @@ def job_store(owner: pulumi.Resource, name: str, *, location_id: str, project: p
         opts=child,
     )
     indexes = {
-        key: gcp.firestore.Index(
-            f"{name}-{key}",
+        index_key(fields): gcp.firestore.Index(
+            f"{name}-index-{index_key(fields)}",
             project=database.project,
             database=database.name,
             collection=collection,
@@ -77,7 +90,15 @@ def job_store(owner: pulumi.Resource, name: str, *, location_id: str, project: p
             fields=[gcp.firestore.IndexFieldArgs(field_path=f, order=o) for f, o in fields],
             opts=child,
         )
-        for key, fields in INDEXES.items()
+        for fields in INDEXES
+    }
+    # Large or opaque fields nothing filters on: exempt from single-field indexing (cost, write rate).
+    unindexed = {
+        field: gcp.firestore.Field(
+            f"{name}-unindexed-{field}", project=database.project, database=database.name, collection=collection,
+            field=field, index_config=gcp.firestore.FieldIndexConfigArgs(indexes=[]), opts=child,
+        )
+        for field in UNINDEXED_FIELDS
     }
     backups = None
     if settings["firestore_backup_retention"]:
@@ -89,4 +110,5 @@ def job_store(owner: pulumi.Resource, name: str, *, location_id: str, project: p
             daily_recurrence=gcp.firestore.BackupScheduleDailyRecurrenceArgs(),
             opts=child,
         )
-    return JobStore(database=database, ttl_field=ttl_field, indexes=indexes, backup_schedule=backups)
+    return JobStore(database=database, ttl_field=ttl_field, indexes=indexes, unindexed=unindexed,
+                    backup_schedule=backups)

@@ -1,7 +1,9 @@
 """Service accounts of the async wing, one per caller, each with only what it does:
 
-- `worker`: runs the worker service (Firestore user, its secrets, its queues: the sweeper re-enqueues);
-- `api`: runs the API service (Firestore user, enqueuer on the queues, act-as the enqueuer for OIDC);
+- `worker`: runs the worker service (Firestore user, its secrets, its queues: the sweeper re-enqueues;
+  Vertex AI user, for the router's google-auth deployments);
+- `api`: runs the API service (Firestore user, enqueuer on the queues, act-as the enqueuer for OIDC;
+  Vertex AI user, for synchronous chat completions);
 - `tasks`: the identity Cloud Tasks and Cloud Scheduler mint OIDC tokens for; invoker of the worker only;
 - `build`: Cloud Build's identity for the source build (reads the source, writes the image, logs).
 
@@ -39,7 +41,11 @@ def account_id(name: str, role: str) -> str:
     return (text + "-sa")[:30].rstrip("-") if len(text) < 6 else text[:30].rstrip("-")
 
 
-def identities(owner: pulumi.Resource, name: str, project: pulumi.Input[str] | None, services: Services) -> Identities:
+VERTEX_ROLE = "roles/aiplatform.user"  # call Vertex AI models (generateContent) with the service's own credentials
+
+
+def identities(owner: pulumi.Resource, name: str, project: pulumi.Input[str] | None, services: Services,
+               vertex_ai: bool = True) -> Identities:
     def account(role: str, what: str) -> gcp.serviceaccount.Account:
         return gcp.serviceaccount.Account(
             f"{name}-{role}", account_id=account_id(name, role), project=project,
@@ -51,7 +57,9 @@ def identities(owner: pulumi.Resource, name: str, project: pulumi.Input[str] | N
     tasks = account("tasks", "Cloud Tasks / Scheduler OIDC pushes to the worker")
     build = account("build", "Cloud Build of the runtime source")
     grants = []
-    for who, sa, roles in (("worker", worker, WORKER_ROLES), ("api", api, API_ROLES), ("build", build, BUILD_ROLES)):
+    model_roles = (VERTEX_ROLE,) if vertex_ai else ()
+    for who, sa, roles in (("worker", worker, WORKER_ROLES + model_roles), ("api", api, API_ROLES + model_roles),
+                           ("build", build, BUILD_ROLES)):
         for role in roles:
             grants.append(gcp.projects.IAMMember(
                 f"{name}-{who}-{role.split('/')[1].replace('.', '-')}", project=_project(project, sa), role=role,

@@ -7,8 +7,8 @@
   worker's ingress stays internal (Scheduler and Tasks reach it as Google-internal traffic).
 - The batch bucket: uniform bucket-level access (IAM only, no ACLs), public access prevention
   enforced, a lifecycle rule that deletes JSONL a day after the job records expire. objectAdmin on
-  this bucket only, for the worker (it writes inputs, reads results) and for the Vertex batch
-  service account the batch prediction jobs run as (it reads inputs, writes outputs).
+  this bucket only for the worker (it writes inputs, reads results), objectViewer + objectCreator
+  for Vertex AI's service agent, which batch prediction jobs run as (it reads inputs, writes outputs).
 """
 
 from dataclasses import dataclass
@@ -46,13 +46,14 @@ def scheduled_push(owner: pulumi.Resource, resource_name: str, *, job_name: str,
 @dataclass
 class BatchParts:
     bucket: gcp.storage.Bucket
-    service_account: gcp.serviceaccount.Account
+    vertex_agent: gcp.projects.ServiceIdentity
     grants: list[pulumi.Resource]
 
 
 def batch_parts(owner: pulumi.Resource, name: str, *, location: str, project, worker_member: pulumi.Input[str],
-                worker_email: pulumi.Input[str], settings: dict[str, Any], services: Services) -> BatchParts:
-    """The batch bucket and Vertex's batch service account (it reads the inputs, writes the outputs)."""
+                settings: dict[str, Any], services: Services) -> BatchParts:
+    """The batch bucket, and access to it for the worker and for Vertex AI's service agent (batch
+    prediction jobs run as the agent: it reads the input JSONL and writes the output)."""
     bucket = gcp.storage.Bucket(
         f"{name}-batch",
         location=location,
@@ -67,24 +68,16 @@ def batch_parts(owner: pulumi.Resource, name: str, *, location: str, project, wo
         force_destroy=False,
         opts=services.after(STORAGE),
     )
-    # Vertex batch prediction jobs run as this account (the worker passes it as the job's
-    # `serviceAccount`): it reads the bucket's inputs and writes outputs, and calls the model.
-    sa = gcp.serviceaccount.Account(
-        f"{name}-vertex-batch", account_id=f"{name}-vertex-batch"[:30].rstrip("-"), project=project,
-        display_name=f"skyrelay {name}: Vertex batch prediction jobs", opts=services.after(AIPLATFORM),
-    )
+    # The agent (service-<project number>@gcp-sa-aiplatform.iam.gserviceaccount.com) exists once the
+    # API is on and something asks for it; the grant below needs it to exist, so ask explicitly.
+    agent = gcp.projects.ServiceIdentity(f"{name}-vertex-agent", project=project, service=AIPLATFORM,
+                                         opts=services.after(AIPLATFORM))
     child = pulumi.ResourceOptions(parent=owner)
     grants: list[pulumi.Resource] = [
         gcp.storage.BucketIAMMember(f"{name}-batch-worker", bucket=bucket.name, role="roles/storage.objectAdmin",
                                     member=worker_member, opts=child),
-        gcp.storage.BucketIAMMember(f"{name}-batch-vertex", bucket=bucket.name, role="roles/storage.objectAdmin",
-                                    member=sa.member, opts=child),
-        gcp.projects.IAMMember(f"{name}-batch-vertex-user", project=sa.project, role="roles/aiplatform.user",
-                               member=sa.member, opts=child),
-        # The worker submits jobs that run as `sa`: it may act as that account only.
-        gcp.serviceaccount.IAMMember(f"{name}-worker-acts-as-vertex-batch", service_account_id=sa.name,
-                                     role="roles/iam.serviceAccountUser", member=worker_member, opts=child),
-        gcp.projects.IAMMember(f"{name}-worker-vertex-user", project=sa.project, role="roles/aiplatform.user",
-                               member=worker_member, opts=child),
+        *(gcp.storage.BucketIAMMember(f"{name}-batch-vertex-{role.split('.')[-1].lower()}", bucket=bucket.name,
+                                      role=role, member=agent.member, opts=child)
+          for role in ("roles/storage.objectViewer", "roles/storage.objectCreator")),
     ]
-    return BatchParts(bucket=bucket, service_account=sa, grants=grants)
+    return BatchParts(bucket=bucket, vertex_agent=agent, grants=grants)

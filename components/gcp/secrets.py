@@ -24,6 +24,7 @@ class JobSecrets:
     webhook: gcp.secretmanager.Secret
     webhook_version: gcp.secretmanager.SecretVersion
     providers: dict[str, gcp.secretmanager.Secret]
+    provider_versions: dict[str, gcp.secretmanager.SecretVersion]
     accessors: list[gcp.secretmanager.SecretIamMember]
 
     def env(self) -> dict[str, pulumi.Input[str]]:
@@ -36,6 +37,9 @@ class JobSecrets:
         return [self.webhook, *self.providers.values()]
 
 
+PLACEHOLDER = "unset: add the provider key with `gcloud secrets versions add`"
+
+
 def secret_id(name: str, what: str) -> str:
     text = "".join(c if c.isalnum() or c in "-_" else "-" for c in f"{name}-{what}")
     return text[:255]
@@ -45,10 +49,19 @@ def _secret(owner, resource_name: str, sid: str, project, settings: dict[str, An
             services: Services) -> gcp.secretmanager.Secret:
     return gcp.secretmanager.Secret(
         resource_name, secret_id=sid, project=project,
-        replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
+        replication=_replication(settings["secret_replication"]),
         deletion_protection=settings["secret_deletion_protection"],
         opts=services.after(SECRETS),
     )
+
+
+def _replication(value) -> gcp.secretmanager.SecretReplicationArgs:
+    """"auto" (Google-managed), or the regions a user-managed replication keeps the secret in."""
+    if value == "auto":
+        return gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs())
+    regions = [value] if isinstance(value, str) else list(value)
+    return gcp.secretmanager.SecretReplicationArgs(user_managed=gcp.secretmanager.SecretReplicationUserManagedArgs(
+        replicas=[gcp.secretmanager.SecretReplicationUserManagedReplicaArgs(location=r) for r in regions]))
 
 
 def job_secrets(owner: pulumi.Resource, name: str, *, project: pulumi.Input[str] | None,
@@ -66,6 +79,16 @@ def job_secrets(owner: pulumi.Resource, name: str, *, project: pulumi.Input[str]
         p: _secret(owner, f"{name}-provider-{p}", secret_id(name, f"provider-{p}"), project, settings, services)
         for p in sorted(set(providers))
     }
+    # Cloud Run resolves `latest` when an instance starts and refuses a revision whose secret has no
+    # version, so each provider secret gets a placeholder version; `gcloud secrets versions add` puts
+    # the real key out of band (a newer version, read by the next instance), and Pulumi never reverts it.
+    provider_versions = {
+        p: gcp.secretmanager.SecretVersion(
+            f"{name}-provider-{p}", secret=s.id, secret_data=pulumi.Output.secret(PLACEHOLDER),
+            opts=pulumi.ResourceOptions(parent=owner, ignore_changes=["secretData", "enabled"]),
+        )
+        for p, s in provider_secrets.items()
+    }
     accessors = [
         gcp.secretmanager.SecretIamMember(
             f"{name}-{key}-{who}-reads", secret_id=secret.id, project=secret.project,
@@ -74,4 +97,5 @@ def job_secrets(owner: pulumi.Resource, name: str, *, project: pulumi.Input[str]
         for key, secret in (("webhook", webhook), *((f"provider-{p}", s) for p, s in provider_secrets.items()))
         for who, member in sorted(readers.items())
     ]
-    return JobSecrets(webhook=webhook, webhook_version=version, providers=provider_secrets, accessors=accessors)
+    return JobSecrets(webhook=webhook, webhook_version=version, providers=provider_secrets,
+                      provider_versions=provider_versions, accessors=accessors)

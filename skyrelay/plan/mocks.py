@@ -192,6 +192,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         if module == "serviceaccount" and kind == "Account":
             state["email"] = f"{state.get('accountId', name)}@{project}.iam.gserviceaccount.com"
             state["member"] = "serviceAccount:" + state["email"]
+            rid = state["name"] = f"projects/{project}/serviceAccounts/{state['email']}"  # the provider's `name`
         if module == "pubsub" and kind == "Topic":
             rid = f"projects/{project}/topics/{name}"
         # ---- GCP (issue 12): outputs the GCP components compose into documents and environments ----
@@ -203,6 +204,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["defaultHostname"] = f"{state.get('gatewayId', name)}-{_short_hash(name)}.ew.gateway.dev"
         if module == "secretmanager" and kind == "Secret":
             rid = f"projects/{project}/secrets/{state.get('secretId', name)}"
+        if module == "projects" and kind == "ServiceIdentity":  # a Google service agent
+            agent = str(state.get("service", "x")).split(".")[0]
+            state["email"] = f"service-{GCP_PROJECT_NUMBER}@gcp-sa-{agent}.iam.gserviceaccount.com"
+            state["member"] = "serviceAccount:" + state["email"]
         # ---- end GCP ----
         if module == "billing" and kind == "Budget":
             rid = f"billingAccounts/{state.get('billingAccount', 'X')}/budgets/{_short_hash(args.name)}"

@@ -250,6 +250,8 @@ CASES = {
             "m stack-cost-anomaly-alert (stack)",
             "m tags-required gcp:cloudfunctions/function:Function::handler",
             "m tags-required gcp:storage/bucket:Bucket::sources",
+            "m gcp-storage-private gcp:storage/bucket:Bucket::sources",  # public access prevention not enforced
+            "a gcp-storage-lifecycle gcp:storage/bucket:Bucket::sources",  # objects kept forever
         },
         unknown=set(),
         invokes=set(),

@@ -56,6 +56,8 @@ CASES = {
     "gcp-cloudrun-no-plaintext-secrets": ("gcp_violating", "bad-secret-env", "gcp_compliant", "ok-worker"),
     "gcp-tasks-dispatch-deadline": ("gcp_violating", "bad-deadline-api", "gcp_compliant", "ok-worker"),
     "gcp-firestore-ttl": ("gcp_violating", "bad-firestore", "gcp_compliant", "ok-firestore"),
+    "gcp-storage-private": ("gcp_violating", "bad-bucket", "gcp_compliant", "ok-bucket"),
+    "gcp-storage-lifecycle": ("gcp_violating", "bad-bucket", "gcp_compliant", "ok-bucket"),
     "stack-budget-alerts": ("aws_violating", "bad-budget", "aws_compliant", "ok-budget"),
     "stack-cost-anomaly-alert": ("aws_violating", STACK, "aws_compliant", "ok-anomalies"),
     "stack-tier-max-tokens-cap": ("aws_violating", "bad-function", "aws_compliant", "ok-worker"),
