@@ -102,6 +102,8 @@ class RoutedStream:
         try:
             while True:
                 chars += len(delta.text)
+                if delta.tool_calls:  # arguments are output too, when the provider reports no usage
+                    chars += sum(len(p.get("arguments") or "") for p in delta.tool_calls)
                 if delta.usage is not None:
                     self.usage = delta.usage
                 yield delta
