@@ -99,6 +99,7 @@ class ChatResult:
     finish_reason: FinishReason = "stop"
     provider_model: str = ""
     tool_calls: list[dict] | None = None  # [{"id", "name", "arguments"}], in the order the model made them
+    logprobs: list[dict] | None = None  # OpenAI's `logprobs.content` entries, when the request asked for them
 
 
 @dataclass(slots=True)
@@ -112,6 +113,7 @@ class StreamDelta:
     usage: Usage | None = None
     finish_reason: FinishReason | None = None
     tool_calls: list[dict] | None = None
+    logprobs: list[dict] | None = None  # the `logprobs.content` entries of this piece's text
 
 
 def gather_tool_calls(pieces: list[dict], into: dict[int, dict] | None = None) -> dict[int, dict]:

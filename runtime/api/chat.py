@@ -90,7 +90,8 @@ class ChatEndpoint:
             "model": req.model,
             "system_fingerprint": None,
             "choices": [{"index": 0, "message": message_doc(r.text, r.tool_calls),
-                         "logprobs": None, "finish_reason": r.finish_reason}],
+                         "logprobs": None if r.logprobs is None else {"content": r.logprobs, "refusal": None},
+                         "finish_reason": r.finish_reason}],
             "usage": usage_doc(r.usage),
         }
         extra = [(k.encode(), v.encode()) for k, v in out.headers.items()]
@@ -116,7 +117,7 @@ class ChatEndpoint:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             async for delta in rs:
                 if delta.text:
-                    out.append(w.text(delta.text))
+                    out.append(w.text(delta.text) if delta.logprobs is None else w.text(delta.text, delta.logprobs))
                 if delta.tool_calls:
                     out.append(w.tool_calls(delta.tool_calls))
                 if delta.finish_reason:

@@ -199,7 +199,8 @@ class Choice(BaseModel):
     index: int
     message: ResponseMessage
     finish_reason: str
-    logprobs: None = None
+    logprobs: dict | None = Field(default=None, description="{content: [...]} when logprobs was asked (Azure, "
+                                                            "OpenAI-compatible deployments)")
 
 
 class PromptTokensDetails(BaseModel):

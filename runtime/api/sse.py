@@ -59,7 +59,11 @@ class ChunkWriter:
     def role(self) -> bytes:
         return self.head + b'"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
 
-    def text(self, text: str) -> bytes:
+    def text(self, text: str, logprobs: list | None = None) -> bytes:
+        if logprobs is not None:  # the piece's per-token entries, as the upstream sent them
+            return (self.head + b'"choices":[{"index":0,"delta":{"content":' + orjson.dumps(text)
+                    + b'},"logprobs":' + orjson.dumps({"content": logprobs, "refusal": None})
+                    + b',"finish_reason":null}]}\n\n')
         return (self.head + b'"choices":[{"index":0,"delta":{"content":' + orjson.dumps(text)
                 + b'},"finish_reason":null}]}\n\n')
 

@@ -66,6 +66,10 @@ def tool_fields(request: ChatRequest) -> dict:
             out["response_format"] = {"type": "json_schema", "json_schema": spec}
     if request.seed is not None:
         out["seed"] = request.seed
+    if request.logprobs:
+        out["logprobs"] = True
+        if request.top_logprobs:
+            out["top_logprobs"] = request.top_logprobs
     return out
 
 
@@ -76,7 +80,8 @@ def build_body(request: ChatRequest, model: str | None, stream: bool) -> bytes:
     body.update(sampling_fields(request, max_tokens="max_tokens", top_p="top_p", stop="stop"))
     if request.user:
         body["user"] = request.user
-    if request.tools or request.response_format or request.seed is not None or request.tool_choice:
+    if request.tools or request.response_format or request.seed is not None or request.tool_choice \
+            or request.logprobs:
         body.update(tool_fields(request))
     if stream:
         body["stream"] = True
@@ -113,8 +118,10 @@ def parse_body(body: bytes, fallback_model: str) -> ChatResult:
                      for c in message["tool_calls"]]
         except (KeyError, TypeError) as exc:
             raise UpstreamServerError(f"malformed tool call: {exc}") from None
+    lp = choice.get("logprobs")
     return ChatResult(text=text, usage=usage_of(data.get("usage")), finish_reason=finish,
-                      provider_model=data.get("model") or fallback_model, tool_calls=calls)
+                      provider_model=data.get("model") or fallback_model, tool_calls=calls,
+                      logprobs=lp.get("content") if isinstance(lp, dict) else None)
 
 
 def tool_pieces(raw) -> list[dict]:
@@ -193,7 +200,8 @@ class OpenAiStreamParser(DeferredErrorParser):
                 text = delta.get("content")
                 if text:
                     self._saw_text = True
-                    out.append(StreamDelta(text=text))
+                    lp = choice.get("logprobs")
+                    out.append(StreamDelta(text=text, logprobs=lp.get("content") if isinstance(lp, dict) else None))
                 if delta.get("tool_calls"):
                     self._saw_text = True
                     out.append(StreamDelta(tool_calls=tool_pieces(delta["tool_calls"])))

@@ -8,7 +8,8 @@ value that asks for nothing (`n: 1`, `logprobs: false`) never reaches this check
 Choices made here (docs/router.md says why):
 - `n` > 1 is refused everywhere: fanning out would multiply upstream cost behind one tenant reservation,
   and one choice per answer keeps the cache, limits and stream relay simple.
-- `logprobs` / `top_logprobs` are refused everywhere: the relay carries no per-token data yet.
+- `logprobs` / `top_logprobs` are native on Azure and OpenAI-compatible upstreams (relayed as they come) and
+  refused on Bedrock (Converse has none) and Vertex (its logprobsResult is not translated yet).
 - Bedrock Converse has no `seed`, no `tool_choice: "none"` and no switch for parallel tool calls: refused.
 - Vertex has no switch for parallel tool calls (`parallel_tool_calls: false` is refused); Bedrock and
   Vertex cannot combine `response_format` with `tools` (Bedrock's structured output *is* a forced tool).
@@ -20,7 +21,7 @@ NATIVE, TRANSLATED, REFUSED = "native", "translated", "refused"
 PARAMETERS = ("tools", "tool_choice", "parallel_tool_calls", "response_format", "n", "stop", "seed", "logprobs",
               "top_logprobs")
 _OPENAI = {"tools": NATIVE, "tool_choice": NATIVE, "parallel_tool_calls": NATIVE, "response_format": NATIVE,
-           "n": REFUSED, "stop": NATIVE, "seed": NATIVE, "logprobs": REFUSED, "top_logprobs": REFUSED}
+           "n": REFUSED, "stop": NATIVE, "seed": NATIVE, "logprobs": NATIVE, "top_logprobs": NATIVE}
 TABLE: dict[str, dict[str, str]] = {
     "bedrock": {"tools": TRANSLATED, "tool_choice": TRANSLATED, "parallel_tool_calls": REFUSED,
                 "response_format": TRANSLATED, "n": REFUSED, "stop": TRANSLATED, "seed": REFUSED,
@@ -50,12 +51,12 @@ def refused(provider: str, request: ChatRequest) -> str | None:
         return None
     if r.n is not None and r.n > 1:
         return "n"
+    if provider in ("azure_openai", "openai_compat"):
+        return None
     if r.logprobs:
         return "logprobs"
     if r.top_logprobs:
         return "top_logprobs"
-    if provider in ("azure_openai", "openai_compat"):
-        return None
     if r.seed is not None and provider == "bedrock":
         return "seed"
     if r.parallel_tool_calls is False:

@@ -35,8 +35,11 @@ async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str
     texts = [first.text]
     usage, finish = first.usage, first.finish_reason
     calls = gather_tool_calls(first.tool_calls) if first.tool_calls else None
+    logprobs = list(first.logprobs) if first.logprobs else None
     for delta in deltas:
         texts.append(delta.text)
+        if delta.logprobs:
+            logprobs = (logprobs or []) + delta.logprobs
         usage = delta.usage or usage
         finish = delta.finish_reason or finish
         if delta.tool_calls:
@@ -45,7 +48,7 @@ async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str
     if usage is None:
         usage = Usage(output_tokens=estimate_output(len(text)))
     tool_calls = [calls[i] for i in sorted(calls)] if calls else None
-    return ChatResult(text, usage, finish or "stop", model, tool_calls)
+    return ChatResult(text, usage, finish or "stop", model, tool_calls, logprobs)
 
 
 class RoutedStream:

@@ -125,7 +125,7 @@ class Router:
         used = 0
         try:
             key = None
-            if use_cache and self.cache is not None:
+            if use_cache and self.cache is not None and not request.logprobs:  # the cache keeps no logprobs
                 key = cache_key(t.name, request)
                 hit = await self.cache.get(key)
                 self.observer.cache(hit is not None)

@@ -86,8 +86,24 @@ def test_parameter_no_deployment_carries_is_refused_naming_it_and_the_deployment
     for provider in ("azure_openai", "openai_compat", "vertex", "bedrock"):
         message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, n=2)
         assert message.startswith("n: ") and f"dep-{provider}" in message
+    for provider in ("vertex", "bedrock"):
         message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, logprobs=True)
-        assert message.startswith("logprobs: ")
+        assert message.startswith("logprobs: ") and f"dep-{provider}" in message
+
+
+@pytest.mark.parametrize("provider", ["azure_openai", "openai_compat"])
+def test_logprobs_are_relayed_from_openai_wire_upstreams(client, sim, provider):
+    done = client.chat.completions.create(model=f"p-{provider}", messages=HI, logprobs=True, top_logprobs=2)
+    content = done.choices[0].logprobs.content
+    assert "".join(e.token for e in content) == done.choices[0].message.content
+    assert all(len(e.top_logprobs) == 2 and e.logprob == -len(e.token) / 10 for e in content)
+    chunks = [c for c in client.chat.completions.create(model=f"p-{provider}", messages=HI, logprobs=True,
+                                                        stream=True) if c.choices and c.choices[0].delta.content]
+    assert chunks and all(c.choices[0].logprobs.content[0].token == c.choices[0].delta.content for c in chunks)
+    body = sim.requests()[-1]["body"]
+    assert body["logprobs"] is True and "top_logprobs" not in body
+    plain = client.chat.completions.create(model=f"p-{provider}", messages=HI)
+    assert plain.choices[0].logprobs is None
 
 
 def test_a_deployment_that_cannot_carry_a_parameter_is_skipped(client, sim):
