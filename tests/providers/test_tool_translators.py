@@ -49,6 +49,7 @@ def test_vertex_schema_mapping_equals_google_genai(schema):
     ({"type": "object", "additionalProperties": {"type": "string"}}, "additionalProperties", "/additionalProperties"),
     ({"allOf": [{"type": "object"}]}, "allOf", "/allOf"),
     ({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}, "$ref", "/properties/a"),
+    ({"type": "object", "properties": {"a": True}}, "true", "/properties/a"),  # boolean schemas
 ])
 def test_vertex_refuses_what_it_cannot_carry_by_name(schema, keyword, path):
     with pytest.raises(SchemaRefused) as err:
