@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/jobs.py --workers 2
 	$(PY) bench/lambda_cold.py
 	$(PY) bench/functions_cold.py
+	$(PY) bench/cloud_run_cold.py
 	$(PY) bench/batch.py
 
 lock:

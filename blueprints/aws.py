@@ -23,14 +23,21 @@ CONFIG_ENV_MAX_BYTES = 2048
 DEFAULT_BEDROCK_MODELS = (
     {"model": "fast", "upstream_model": "anthropic.claude-3-haiku-20240307-v1:0", "model_class": "small",
      "capabilities": ["fast", "cheap"], "context_window": 200000,
-     "price": {"input": 0.00025, "output": 0.00125}},
+     "price": {"input": 0.00025, "output": 0.00125, "cache_read": 0.00003, "cache_write": 0.0003},
+     "output_tokens_per_s": 100},
     {"model": "quality", "upstream_model": "anthropic.claude-3-5-sonnet-20240620-v1:0", "model_class": "large",
      "capabilities": ["quality"], "context_window": 200000,
-     "price": {"input": 0.003, "output": 0.015}},
+     "price": {"input": 0.003, "output": 0.015, "cache_read": 0.0003, "cache_write": 0.00375},
+     "output_tokens_per_s": 50},
 )
 
 
 BEDROCK_BATCH_MIN_RECORDS = 100
+# API Gateway ends a synchronous request at 29 s; the router judges max_tokens against 28 s. Output
+# speeds above are conservative on-demand figures (tokens/s): 1,024 default tokens fit either model.
+SYNC_DEADLINE_S = 28
+SYNC_DEFAULT_MAX_TOKENS = 1024
+FALLBACK_TEXT = "The assistant is unavailable right now; please retry in a minute."
 
 
 def router_config_doc(config: StackConfig) -> dict:
@@ -48,7 +55,13 @@ def router_config_doc(config: StackConfig) -> dict:
     ]
     # Shared by every Lambda container (counters in the job table): a per-process memory limiter
     # would multiply each tier's limits by the container count.
-    return contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "dynamodb"})
+    doc = contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "dynamodb"})
+    # Readiness (docs/readiness.md): a marked fallback answer while every breaker of a model is open, and
+    # sync chat requests judged against API Gateway's 29 s (less a second for the Lambda's own work).
+    for model in doc["models"].values():
+        model["fallback"] = {"text": FALLBACK_TEXT}
+    doc["api"] = {"sync_deadline_s": SYNC_DEADLINE_S, "default_max_tokens": SYNC_DEFAULT_MAX_TOKENS}
+    return doc
 
 
 def bedrock_model_arns(config: StackConfig) -> list[str]:

@@ -40,5 +40,9 @@ HOSTED: tuple[Hosted, ...] = (
     Hosted("aws", aws.CostGuard, aws_defaults.COST_GUARD),
     Hosted("aws", aws.WorkQueue, aws_defaults.ASYNC_JOBS),
     Hosted("azure", azure.CostGuard, azure_defaults.COST_GUARD),
+    Hosted("azure", azure.AsyncJobs, azure_defaults.ASYNC_JOBS),
+    Hosted("azure", azure.JobsApi, azure_defaults.API, secret_inputs=("router_config",)),
     Hosted("gcp", gcp.CostGuard, gcp_defaults.COST_GUARD),
+    Hosted("gcp", gcp.AsyncJobs, gcp_defaults.ASYNC_JOBS),
+    Hosted("gcp", gcp.JobsApi, gcp_defaults.API, secret_inputs=("router_config",)),
 )

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from skyrelay import deployment
 from skyrelay.errors import ConfigError, first_error
 from skyrelay.tags import TagSet
 from skyrelay.tiers import Tier, TierName, TierOverride, apply_overrides, default_tiers
@@ -93,16 +94,116 @@ class AwsSettings(_Model):
         return v
 
 
+# Azure regions (the `name` of `az account list-locations`, public cloud) the stack may name.
+AZURE_LOCATIONS = (
+    "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral", "canadaeast", "centralindia", "centralus",
+    "eastasia", "eastus", "eastus2", "francecentral", "germanywestcentral", "italynorth", "japaneast", "japanwest",
+    "koreacentral", "northcentralus", "northeurope", "norwayeast", "polandcentral", "southafricanorth",
+    "southcentralus", "southeastasia", "southindia", "spaincentral", "swedencentral", "switzerlandnorth",
+    "uaenorth", "uksouth", "ukwest", "westcentralus", "westeurope", "westus", "westus2", "westus3",
+)
+AZURE_MAX_RENEWAL_S = 3600  # lock renewal (worker timeout + lock) a Flex run can hold (components/azure)
+
+
+class AzureJwt(_Model):
+    openid_config_url: str = Field(pattern=r"^https://")
+    audience: str = Field(min_length=1)
+    issuer: str | None = None
+
+
 class AzureSettings(_Model):
+    """`skyrelay:azure`: the Azure blueprint's knobs. Cross-field rules name the dependent key."""
+
     resource_group: str = Field(min_length=1, max_length=90)
-    location: str = Field(default="westeurope", pattern=r"^[a-z0-9]+$")
+    location: str = Field(default="westeurope", description="an Azure region name, e.g. westeurope")
     subscription_id: str | None = Field(default=None, pattern=r"^[0-9a-f-]{36}$")
+    lock_duration_seconds: int = Field(default=60, ge=5, le=300, description="Service Bus message lock (max PT5M)")
+    worker_timeout_seconds: int = Field(default=120, ge=1, description="longest job run; with the lock, the renewal")
+    model_quota_rpm: int = Field(default=600, gt=0, description="provider model quota the workers share (RPM)")
+    job_seconds_p50: float = Field(default=10, gt=0, le=3600, description="typical job duration, sizes concurrency")
+    max_receive_count: int = Field(default=5, ge=1, le=2000, description="deliveries before the DLQ")
+    log_retention_days: int = Field(default=30, ge=30, le=730, description="Log Analytics retention (30-730)")
+    always_ready: int = Field(default=0, ge=0, le=20, description="warm instances (HTTP + interactive trigger)")
+    servicebus_sku: Literal["Standard", "Premium"] = "Standard"
+    apim_sku: Literal["Consumption", "Developer", "Basic", "Standard", "Premium", "BasicV2", "StandardV2"] = "Consumption"
+    max_body_bytes: int = Field(default=1048576, ge=1024, le=4194304, description="largest request body at the edge")
+    publisher_email: str = Field(default="platform@example.com", description="API Management's publisher contact")
+    provider_secrets: tuple[str, ...] = Field(default=(), description="names of provider API key secrets")
+    jwt: AzureJwt | None = None
+    openai_account: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+                                       description="create this Azure OpenAI account (custom subdomain) and its "
+                                                   "deployments; default: none (the router config names none)")
+    batch: bool = Field(default=True, description="the batch container and, with openaiAccount, a GlobalBatch deployment")
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, v: str) -> str:
+        if v not in AZURE_LOCATIONS:
+            raise ValueError(f"{v!r} is not an Azure region name (e.g. westeurope, eastus2)")
+        return v
+
+    @field_validator("worker_timeout_seconds")
+    @classmethod
+    def _worker_timeout(cls, v: int, info: ValidationInfo) -> int:
+        lock = info.data.get("lock_duration_seconds")
+        if lock is not None and v + lock > AZURE_MAX_RENEWAL_S:
+            raise ValueError(f"{v} s plus the {lock} s lock (lockDurationSeconds) needs a lock renewal of {v + lock} s; "
+                             f"at most {AZURE_MAX_RENEWAL_S} s fits a Flex Consumption run")
+        return v
+
+    @field_validator("publisher_email")
+    @classmethod
+    def _publisher(cls, v: str) -> str:
+        if not _EMAIL.match(v):
+            raise ValueError(f"{v!r} is not an email address")
+        return v
+
+
+# Regions where every service of the GCP blueprint exists: API Gateway is the narrowest (its
+# locations list); Cloud Run, Cloud Tasks and Cloud Scheduler cover all of these.
+GCP_REGIONS = ("asia-east1", "asia-northeast1", "australia-southeast1", "europe-west1", "europe-west2",
+               "us-central1", "us-east1", "us-east4", "us-west2", "us-west3", "us-west4")
 
 
 class GcpSettings(_Model):
+    """`skyrelay:gcp`: the GCP blueprint's knobs (stacks/Pulumi.gcp-dev.yaml documents each)."""
+
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = Field(default="europe-west1", pattern=r"^[a-z]+-[a-z]+\d$")
     billing_account: str = Field(pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+    firestore_location: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$", description="default: region")
+    worker_timeout_seconds: int = Field(default=300, ge=1, description="worker request timeout; its dispatch deadline must fit 30 min")
+    worker_concurrency: int = Field(default=8, ge=1, le=1000)
+    worker_min_instances: int = Field(default=0, ge=0, le=100, description="the warm pool")
+    api_timeout_seconds: int = Field(default=60, ge=1, le=3600)
+    max_receive_count: int = Field(default=5, ge=1, le=100, description="Cloud Tasks max_attempts")
+    model_quota_rpm: int = Field(default=600, gt=0, description="provider model quota the workers share (RPM)")
+    job_seconds_p50: float = Field(default=10, gt=0, le=1770, description="typical job duration, sizes concurrency")
+    provider_secrets: tuple[str, ...] = Field(default=(), description="names of provider API key secrets")
+    image: str | None = Field(default=None, min_length=1, description="a prebuilt runtime image instead of the source build")
+    jwt_issuer: str | None = Field(default=None, pattern=r"^https://")
+    jwt_jwks_uri: str | None = Field(default=None, pattern=r"^https://", validate_default=True)
+    alarm_oldest_message_seconds: int = Field(default=600, gt=0)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if v not in GCP_REGIONS:
+            raise ValueError(f"unknown or unsupported region {v!r}: API Gateway runs in {', '.join(GCP_REGIONS)}")
+        return v
+
+    @field_validator("worker_timeout_seconds")
+    @classmethod
+    def _worker_timeout(cls, v: int) -> int:
+        deployment.dispatch_deadline(v)  # ValueError: the deadline would pass Cloud Tasks' 30 minutes
+        return v
+
+    @field_validator("jwt_jwks_uri")
+    @classmethod
+    def _jwks(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None and info.data.get("jwt_issuer"):
+            raise ValueError("required with jwtIssuer")
+        return v
 
 
 class StackConfig(_Model):

@@ -271,3 +271,34 @@ def dispatch_deadline(worker_timeout_s: float) -> int:
         raise ValueError(f"worker_timeout_s {worker_timeout_s!r} needs a dispatch deadline of {deadline} s; "
                          f"Cloud Tasks allows at most {CLOUD_TASKS_MAX_DEADLINE_S} s (30 minutes)")
     return deadline
+
+
+# ==== Azure (issue 11, components): what the lock rule was computed from ====
+# The worker timeout the Function App's lock renewal and function timeout were derived from
+# (servicebus_lock); the policy pack's stack rule checks the queues' lock and the host settings against it.
+WORKER_TIMEOUT_SECONDS = "SKYRELAY_WORKER_TIMEOUT_SECONDS"
+
+# ---- GCP metrics (issue 12): the Cloud Run runtime prints one JSON line per measurement to stdout,
+# the same Embedded Metric Format documents the Lambda worker prints (runtime/batch/observe.py emf():
+# metric names and dimensions as top-level keys). Cloud Logging parses each line into jsonPayload and
+# components/gcp turns these fields into log-based metrics for the alerts and the weekly dashboard.
+GCP_METRIC_FIELDS = {  # log-based metric suffix -> the jsonPayload field it extracts
+    "tokens": "Tokens", "cost_usd": "CostUsd", "cache_hits": "CacheHits", "latency_ms": "LatencyMs", "jobs": "Jobs",
+}
+GCP_METRIC_LABELS = {"tenant": "Tenant", "mode": "Mode"}  # label -> the jsonPayload dimension
+GCP_JOB_STATUS_FIELD = "Status"  # a job's final status ("FAILED" counts in the jobs-failed alert)
+
+# What the Firestore store's and limiter's queries need (runtime/stores/firestore.py), for the
+# component to deploy: composite indexes on the job collection, as (field, "ASCENDING"|"DESCENDING")
+# tuples in order, and the fields exempt from single-field indexing (a job's whole body as bytes, the
+# limiter's counters: never queried, and large).
+FIRESTORE_INDEXES = (
+    # GET /v1/jobs: a tenant's jobs newest first, (created_at, id) keyset pages
+    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("created_at", "DESCENDING"), ("id", "DESCENDING")),
+    # the same with ?status=
+    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"),
+     ("id", "DESCENDING")),
+    # the sweeper (stale PENDING jobs) and the replay (FAILED jobs): one status, oldest update first
+    (("type", "ASCENDING"), ("status", "ASCENDING"), ("updated_at", "ASCENDING"), ("id", "ASCENDING")),
+)
+FIRESTORE_UNINDEXED_FIELDS = ("body", "state")

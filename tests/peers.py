@@ -245,3 +245,115 @@ def gcs() -> str:
                      port)
 
     return once("gcs", make).url
+
+
+# ---- GCP (issue 12) ----
+FIRESTORE_JAR = "platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
+GCLOUD_ROOTS = ("/usr/lib/google-cloud-sdk", "/usr/share/google-cloud-sdk", "/opt/google-cloud-sdk",
+                str(Path.home() / "google-cloud-sdk"))
+
+
+def firestore_jar() -> str:
+    """The gcloud SDK's Firestore emulator jar (component cloud-firestore-emulator), found under the
+    SDK's platform folder (CLOUDSDK_ROOT_DIR, the Debian package's /usr/lib/google-cloud-sdk, ...)."""
+    roots = [os.environ["CLOUDSDK_ROOT_DIR"]] if os.environ.get("CLOUDSDK_ROOT_DIR") else []
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        roots.append(str(Path(os.path.realpath(gcloud)).parents[1]))
+    for root in [*roots, *GCLOUD_ROOTS]:
+        jar = Path(root) / FIRESTORE_JAR
+        if jar.is_file():
+            return str(jar)
+    raise PeerMissing("the Firestore emulator jar is missing: install the Debian package "
+                      "google-cloud-cli-firestore-emulator (scripts/system-deps.sh), or set CLOUDSDK_ROOT_DIR "
+                      f"to a gcloud SDK holding {FIRESTORE_JAR}")
+
+
+def firestore() -> str:
+    """The gcloud Firestore emulator (Java 17), in memory; returns its host:port and sets
+    FIRESTORE_EMULATOR_HOST (google-cloud-firestore then talks to it without credentials). Every test
+    uses a project or collection of its own, so one emulator serves the session."""
+
+    def make() -> Peer:
+        java = executable("java", "install a Java 17 runtime (Debian package openjdk-17-jre-headless; "
+                                  "scripts/system-deps.sh)")
+        jar = firestore_jar()
+        port = free_port()
+        peer = start("firestore", [java, "-Duser.language=en", "-cp", jar,
+                                   "com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start",
+                                   "--host=127.0.0.1", f"--port={port}"], port,
+                     http_ok(f"http://127.0.0.1:{port}/"))
+        peer.url = f"127.0.0.1:{port}"
+        return peer
+
+    host = once("firestore", make).url
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host
+    return host
+
+
+class CloudTasksPeer:
+    """The in-project Cloud Tasks peer (tests/wirepeers/cloudtasks.py): its REST endpoint, the JWKS it
+    signs pushes with, and its control calls."""
+
+    def __init__(self, peer: Peer):
+        self.peer, self.url = peer, peer.url
+        self.endpoint = f"127.0.0.1:{peer.port}"  # SKYRELAY_TASKS_ENDPOINT
+        self.certs_url = f"{peer.url}/oauth2/v3/certs"  # SKYRELAY_OIDC_CERTS_URL
+
+    def _call(self, path: str, doc: dict | None = None) -> dict:
+        import json
+
+        data = json.dumps(doc).encode() if doc is not None else None
+        req = urllib.request.Request(self.url + path, data, {"Content-Type": "application/json"},
+                                     method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+
+    def client(self):
+        """The real google-cloud-tasks client on this peer (REST transport, anonymous credentials)."""
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import tasks_v2
+
+        return tasks_v2.CloudTasksClient(transport="rest", credentials=AnonymousCredentials(),
+                                         client_options=ClientOptions(api_endpoint=f"http://{self.endpoint}"))
+
+    def create_queue(self, project: str, location: str, queue_id: str, max_attempts: int,
+                     min_backoff_s: float = 0.1, max_backoff_s: float = 1.0, max_doublings: int = 3,
+                     max_concurrent: int = 1000, rate: float = 500.0) -> str:
+        """A queue as AsyncJobs deploys it (retry config, rate limits), made through the real client."""
+        from google.cloud import tasks_v2
+        from google.protobuf import duration_pb2
+
+        def d(s: float):
+            return duration_pb2.Duration(seconds=int(s), nanos=int(round((s % 1) * 1e9)))
+
+        parent = f"projects/{project}/locations/{location}"
+        queue = tasks_v2.Queue(name=f"{parent}/queues/{queue_id}", retry_config=tasks_v2.RetryConfig(
+            max_attempts=max_attempts, min_backoff=d(min_backoff_s), max_backoff=d(max_backoff_s),
+            max_doublings=max_doublings), rate_limits=tasks_v2.RateLimits(
+            max_dispatches_per_second=rate, max_concurrent_dispatches=max_concurrent))
+        return self.client().create_queue(parent=parent, queue=queue).name
+
+    def stats(self, queue: str) -> dict:
+        return self._call(f"/control/queues/{queue}")
+
+    def token(self, aud: str, email: str, exp_in_s: float = 3600.0) -> str:
+        return self._call("/control/token", {"aud": aud, "email": email, "exp_in_s": exp_in_s})["token"]
+
+    def push_again(self, task: str, times: int = 2) -> list:
+        return self._call("/control/push", {"task": task, "times": times})["statuses"]
+
+
+def cloudtasks() -> CloudTasksPeer:
+    def make() -> Peer:
+        try:
+            import jwt  # noqa: F401
+        except ImportError:
+            raise PeerMissing("PyJWT is not installed: install the dev extras (make install)") from None
+        port = free_port()
+        return start("cloudtasks", [sys.executable, "-m", "tests.wirepeers.cloudtasks", str(port)], port,
+                     http_ok(f"http://127.0.0.1:{port}/oauth2/v3/certs"),
+                     cwd=str(Path(__file__).resolve().parents[1]))
+
+    return CloudTasksPeer(once("cloudtasks", make))

@@ -8,21 +8,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from skyrelay.components.api_common import ROUTES  # shared with the other clouds
 from skyrelay.components.aws.statements import invoke_permission
 
-# (path, methods) served by the API Lambda; all proxied, all behind an API key.
-ROUTES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("v1/jobs", ("POST", "GET")),
-    ("v1/jobs/{id}", ("GET", "DELETE")),
-    ("v1/chat/completions", ("POST",)),
-    # the OpenAI Batch API (runtime/api/files.py, batches.py; docs/batch.md)
-    ("v1/files", ("POST",)),
-    ("v1/files/{id}", ("GET",)),
-    ("v1/files/{id}/content", ("GET",)),
-    ("v1/batches", ("POST", "GET")),
-    ("v1/batches/{id}", ("GET",)),
-    ("v1/batches/{id}/cancel", ("POST",)),
-)
+__all__ = ["ROUTES", "RouteParts", "routes"]
 
 
 @dataclass

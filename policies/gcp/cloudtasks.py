@@ -1,4 +1,5 @@
-"""Cloud Tasks: an explicit, bounded retry config (GCP has no DLQ: the worker marks FAILED itself)."""
+"""Cloud Tasks: an explicit, bounded retry config (GCP has no DLQ: the worker marks FAILED itself), and
+HTTP targets (queues and the Cloud Scheduler jobs that push to the worker) that carry an OIDC token."""
 
 from pulumi_policy import Severity
 
@@ -6,6 +7,7 @@ from skyrelay.policies.props import get, number
 from skyrelay.policies.rule import Rule, resource_policy
 
 QUEUE = "gcp:cloudtasks/queue:Queue"
+SCHEDULER_JOB = "gcp:cloudscheduler/job:Job"
 
 RETRY = Rule(
     id="gcp-cloudtasks-retry-config",
@@ -27,4 +29,27 @@ def check(args):
         yield f"retryConfig.maxAttempts is {attempts:g} (unlimited)"
 
 
-POLICIES = [resource_policy(RETRY, check, [QUEUE])]
+OIDC = Rule(
+    id="gcp-tasks-oidc",
+    description="Cloud Tasks queues and Cloud Scheduler jobs push over HTTP with an OIDC token of a service account.",
+    severity=Severity.CRITICAL,
+    cloud="gcp",
+    remediation=(
+        "Give the queue an `http_target` with `oidc_token={service_account_email, audience}` (and Scheduler jobs an "
+        "`http_target.oidc_token`): the worker is private and admits only that account's tokens."
+    ),
+)
+
+
+def check_oidc(args):
+    target = get(args.props, "httpTarget")
+    if args.resource_type == QUEUE and not target:
+        yield "no httpTarget: tasks may name any URL and arrive without a token"
+        return
+    if args.resource_type == SCHEDULER_JOB and not target:
+        return  # a Pub/Sub or App Engine target has no HTTP push
+    if not get(target, "oidcToken.serviceAccountEmail"):
+        yield "httpTarget has no oidcToken with a serviceAccountEmail: pushes arrive unsigned"
+
+
+POLICIES = [resource_policy(RETRY, check, [QUEUE]), resource_policy(OIDC, check_oidc, [QUEUE, SCHEDULER_JOB])]

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from skyrelay import deployment as contract
+from skyrelay.runtime.api import timings
 from skyrelay.runtime.api.auth import KeyStore
 from skyrelay.runtime.api.chat import ChatEndpoint
 from skyrelay.runtime.api.errors import MethodNotAllowed, error_parts
@@ -75,18 +76,26 @@ class OverheadMiddleware:
         state = scope.get("state")
         if state is None:
             state = scope["state"] = {}
+        parts, token = timings.start()
+        path = scope["path"]
+        route = path if path in self.known else "other"
 
         async def send_with_header(message):
             if message["type"] == "http.response.start":
                 now = time.perf_counter()
                 overhead = now - t0 - state.get("upstream_s", 0.0)
                 message["headers"] = [*message.get("headers", ()), (_OVERHEAD, b"%.3f" % (overhead * 1000))]
-                path = scope["path"]
-                self.metrics.observe_request(path if path in self.known else "other", state.get("deployment", ""),
-                                             message["status"], now - t0, overhead)
+                self.metrics.observe_request(route, state.get("deployment", ""), message["status"], now - t0, overhead)
+                parts["routing"] = max(0.0, overhead - parts.get("auth_limit", 0.0))
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                parts["full_response"] = time.perf_counter() - t0
+                self.metrics.observe_components(route, parts)
 
-        await app(scope, receive, send_with_header)
+        try:
+            await app(scope, receive, send_with_header)
+        finally:
+            timings.reset(token)
 
 
 class App(Starlette):

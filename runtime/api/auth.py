@@ -45,3 +45,9 @@ def _token(authorization: bytes | None, x_api_key: bytes | None) -> bytes:
     if x_api_key:
         return x_api_key.strip()
     raise Unauthorized("missing API key")
+
+
+def tenant_of(keys: KeyStore, headers: dict) -> Tenant:
+    """The tenant a request's key belongs to, from its raw ASGI headers (Authorization: Bearer, or
+    x-api-key): what every authenticated route starts with."""
+    return keys.tenant_for(headers.get(b"authorization"), headers.get(b"x-api-key"))

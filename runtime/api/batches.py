@@ -7,21 +7,17 @@
     POST /v1/batches/{batch_id}/cancel              -> 200 the batch (cancelling), 409 when already final
 """
 
-from urllib.parse import parse_qs
 
 import orjson
 from starlette.routing import Route
 
+from skyrelay.runtime.api.auth import tenant_of
 from skyrelay.runtime.api.chat import read_body
 from skyrelay.runtime.api.errors import send_error, send_json
+from skyrelay.runtime.api.paging import list_query
 from skyrelay.runtime.batch.service import batch_object
 from skyrelay.runtime.batch.wiring import batch_service_for
-from skyrelay.runtime.errors import ValidationFailed
 from skyrelay.runtime.parse import load_json
-
-
-def _tenant(ctx, h):
-    return ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
 
 
 class BatchesCollection:
@@ -33,16 +29,10 @@ class BatchesCollection:
         state = scope.setdefault("state", {})
         try:
             h = dict(scope["headers"])
-            tenant = _tenant(self.ctx, h)
+            tenant = tenant_of(self.ctx.keys, h)
             svc = batch_service_for(self.ctx)
             if scope["method"] == "GET":
-                q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-                try:
-                    limit = int(q.get("limit", ["20"])[0])
-                except ValueError:
-                    raise ValidationFailed("limit: must be an integer") from None
-                if not 1 <= limit <= 100:
-                    raise ValidationFailed("limit: must be between 1 and 100")
+                limit, q = list_query(scope, 100)
                 page, more = await svc.list(tenant.name, limit, q.get("after", [None])[0])
                 data = [batch_object(r) for r in page]
                 body = {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
@@ -64,7 +54,7 @@ class BatchItem:
     async def __call__(self, scope, receive, send):
         state = scope.setdefault("state", {})
         try:
-            tenant = _tenant(self.ctx, dict(scope["headers"]))
+            tenant = tenant_of(self.ctx.keys, dict(scope["headers"]))
             svc = batch_service_for(self.ctx)
             batch_id = scope["path_params"]["batch_id"]
             r = await (svc.cancel if self.cancel else svc.get)(tenant.name, batch_id)

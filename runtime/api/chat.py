@@ -11,8 +11,10 @@ from itertools import count
 
 import orjson
 
+from skyrelay.runtime.api import timings
 from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, message_doc, usage_doc
+from skyrelay.runtime.api.sync_budget import SyncBudget
 from skyrelay.runtime.api.watch import CLIENT_CLOSED, DisconnectWatch
 from skyrelay.runtime.errors import (
     PayloadTooLarge,
@@ -59,6 +61,7 @@ class ChatEndpoint:
     def __init__(self, ctx):
         self.ctx = ctx
         self.limit = ctx.config.api.max_body_bytes
+        self.sync_budget = SyncBudget(ctx.config)
 
     async def __call__(self, scope, receive, send):
         state = scope.setdefault("state", {})
@@ -67,9 +70,12 @@ class ChatEndpoint:
             return
         try:
             h = _headers(scope)
+            t_auth = time.perf_counter()
             tenant = self.ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
+            timings.add("auth_limit", time.perf_counter() - t_auth)
             body = await read_body(receive, self.limit, h.get(b"content-length"))
             req, include_usage = parse_chat(load_json(body))
+            self.sync_budget.admit(req)
             pref = h.get(b"x-model-preference")
             pref = pref.decode("latin-1").strip().lower() if pref else None
             if req.stream:

@@ -17,6 +17,7 @@ from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 from starlette.routing import Route
 
+from skyrelay.runtime.api.auth import tenant_of
 from skyrelay.runtime.api.errors import send_error, send_json
 from skyrelay.runtime.batch.service import file_object
 from skyrelay.runtime.batch.wiring import batch_service_for
@@ -82,10 +83,6 @@ class Upload:
             os.unlink(self.path)
 
 
-def _tenant(ctx, h):
-    return ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
-
-
 class FilesCollection:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -95,7 +92,7 @@ class FilesCollection:
         upload = None
         try:
             h = dict(scope["headers"])
-            tenant = _tenant(self.ctx, h)
+            tenant = tenant_of(self.ctx.keys, h)
             svc = batch_service_for(self.ctx)
             kind, options = parse_options_header(h.get(b"content-type", b""))
             if kind != b"multipart/form-data" or not options.get(b"boundary"):
@@ -138,7 +135,7 @@ class FileItem:
         state = scope.setdefault("state", {})
         path = None
         try:
-            tenant = _tenant(self.ctx, dict(scope["headers"]))
+            tenant = tenant_of(self.ctx.keys, dict(scope["headers"]))
             svc = batch_service_for(self.ctx)
             file_id = scope["path_params"]["file_id"]
             if not self.content:

@@ -11,13 +11,14 @@ Errors are `{"error": {"code", "message"}}` with the router's stable codes (runt
 The service comes from `ctx.jobs` (set by a platform) or is built from the config's `jobs:` section.
 """
 
-from urllib.parse import parse_qs
 
 import orjson
 from starlette.routing import Route
 
+from skyrelay.runtime.api.auth import tenant_of
 from skyrelay.runtime.api.chat import read_body
 from skyrelay.runtime.api.errors import send_error, send_json
+from skyrelay.runtime.api.paging import list_query
 from skyrelay.runtime.errors import NotFound, ValidationFailed
 from skyrelay.runtime.jobs.model import JobStatus
 from skyrelay.runtime.jobs.wiring import service_for
@@ -31,10 +32,6 @@ def _service(ctx):
     return svc
 
 
-def _tenant(ctx, h):
-    return ctx.keys.tenant_for(h.get(b"authorization"), h.get(b"x-api-key"))
-
-
 class JobsCollection:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -44,7 +41,7 @@ class JobsCollection:
         state = scope.setdefault("state", {})
         try:
             h = dict(scope["headers"])
-            tenant = _tenant(self.ctx, h)
+            tenant = tenant_of(self.ctx.keys, h)
             svc = _service(self.ctx)
             if scope["method"] == "GET":
                 return await self._list(scope, send, svc, tenant, state)
@@ -65,13 +62,7 @@ class JobsCollection:
                                                  "created_at": job.created_at}), headers)
 
     async def _list(self, scope, send, svc, tenant, state):
-        q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        try:
-            limit = int(q.get("limit", ["20"])[0])
-        except ValueError:
-            raise ValidationFailed("limit: must be an integer") from None
-        if not 1 <= limit <= 1000:
-            raise ValidationFailed("limit: must be between 1 and 1000")
+        limit, q = list_query(scope, 1000)
         status = q.get("status", [None])[0]
         if status is not None:
             try:
@@ -91,7 +82,7 @@ class JobItem:
     async def __call__(self, scope, receive, send):
         state = scope.setdefault("state", {})
         try:
-            tenant = _tenant(self.ctx, dict(scope["headers"]))
+            tenant = tenant_of(self.ctx.keys, dict(scope["headers"]))
             svc = _service(self.ctx)
             job_id = scope["path_params"]["job_id"]
             if scope["method"] == "DELETE":

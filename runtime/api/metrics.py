@@ -17,6 +17,7 @@ from prometheus_client import (
 )
 from starlette.routing import Route
 
+from skyrelay.runtime.api import timings
 from skyrelay.runtime.api.auth import TokenSet
 from skyrelay.runtime.api.errors import Endpoint
 from skyrelay.runtime.canonical import Usage
@@ -52,6 +53,9 @@ class Metrics(Observer):
                                    ["deployment"], registry=r)
         self.batch_jobs = Counter("skyrelay_batch_provider_jobs", "provider batch jobs submitted", ["deployment"],
                                   registry=r)
+        # the seed's latency budget per route: auth_limit, routing, provider_ttft, full_response (api/timings.py)
+        self.component = Histogram("skyrelay_component_seconds", "request latency by component", ["route", "component"],
+                                   registry=r, buckets=_BUCKETS)
         self.cache_requests = Counter("skyrelay_cache_requests", "response cache lookups", ["result"], registry=r)
         self._hit = self.cache_requests.labels("hit")
         self._miss = self.cache_requests.labels("miss")
@@ -114,6 +118,19 @@ class Metrics(Observer):
 
     def breaker(self, deployment: str, state: int) -> None:
         self.breaker_state.labels(deployment).set(state)
+
+    def phase(self, component: str, seconds: float) -> None:
+        if component == "provider_ttft":
+            timings.first(component, seconds)
+        else:
+            timings.add(component, seconds)
+
+    def observe_components(self, route: str, values: dict[str, float]) -> None:
+        for component, seconds in values.items():
+            child = self._children.get((self.component, (route, component)))
+            if child is None:
+                child = self._children[(self.component, (route, component))] = self.component.labels(route, component)
+            child.observe(seconds)
 
     # ---- exposition ----
     def render(self) -> bytes:

@@ -15,7 +15,9 @@ def usage_doc(u: Usage) -> dict:
         "prompt_tokens": prompt,
         "completion_tokens": u.output_tokens,
         "total_tokens": prompt + u.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": u.cache_read_tokens},
+        # cached_tokens: OpenAI's name for cache reads; cache_write_tokens: the prefix written to the
+        # provider's cache (Bedrock), billed at its cache-write price (docs/readiness.md, point 3).
+        "prompt_tokens_details": {"cached_tokens": u.cache_read_tokens, "cache_write_tokens": u.cache_write_tokens},
     }
 
 

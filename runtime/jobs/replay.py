@@ -36,6 +36,10 @@ SOURCES: dict[str, str] = {  # queue backend -> "module:factory(queue) -> DeadLe
     "servicebus": "skyrelay.runtime.jobs.replay_servicebus:from_queue",
     "sqs": "skyrelay.runtime.jobs.replay_sqs:from_queue",
 }
+# Queues that keep no dead letters: the source is the store's FAILED jobs, "module:factory(queue, store)".
+STORE_SOURCES: dict[str, str] = {
+    "cloudtasks": "skyrelay.runtime.jobs.replay_firestore:from_store",
+}
 
 
 @dataclass
@@ -82,11 +86,15 @@ class Report:
         return out
 
 
-def make_source(queue_backend: str, queue) -> DeadLetterSource:
+def make_source(queue_backend: str, queue, store=None) -> DeadLetterSource:
+    if queue_backend in STORE_SOURCES and store is not None:
+        module, _, factory = STORE_SOURCES[queue_backend].partition(":")
+        return getattr(importlib.import_module(module), factory)(queue, store)
     try:
         target = SOURCES[queue_backend]
     except KeyError:
-        raise ValueError(f"no dead-letter replay for queue backend {queue_backend!r}; known: {sorted(SOURCES)}") from None
+        known = sorted({*SOURCES, *STORE_SOURCES})
+        raise ValueError(f"no dead-letter replay for queue backend {queue_backend!r}; known: {known}") from None
     module, _, factory = target.partition(":")
     return getattr(importlib.import_module(module), factory)(queue)
 

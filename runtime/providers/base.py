@@ -33,6 +33,9 @@ class Upstream:
     # Vertex: a `projects/.../cachedContents/...` resource holding the prompt prefix up to the last
     # `cache_hint`; when set and the request carries a hint, that prefix is sent by reference.
     cached_content: str | None = None
+    # Add the provider's prompt-caching hint when the system prefix passes its minimum
+    # (runtime/providers/prompt_cache.py); the router sets it from the deployment's `prompt_cache`.
+    auto_cache: bool = False
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ ADAPTERS: dict[str, str] = {
     "sqlite": "skyrelay.runtime.queues.sqlite:from_config",
     "sqs": "skyrelay.runtime.queues.sqs:from_config",
     "servicebus": "skyrelay.runtime.queues.servicebus:from_config",
+    "cloudtasks": "skyrelay.runtime.queues.cloudtasks:from_config",
 }
 
 

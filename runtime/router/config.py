@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from skyrelay.errors import ConfigError
 from skyrelay.runtime.providers.base import ProviderKind, Upstream
+from skyrelay.runtime.router.fallback import FallbackResponse
 from skyrelay.tiers import ModelClass, Tier, TierName, TierOverride, apply_overrides, default_tiers
 
 # fast/quality/cheap: tags the preference header sorts by. tools, json_schema, vision, embeddings: what the
@@ -112,13 +113,18 @@ class Deployment(_M):
     canary_percent: float = Field(default=0.0, ge=0, le=100)
     batch: DeploymentBatch | None = Field(default=None, description="provider batch jobs (bedrock, azure_openai, "
                                                                     "vertex); see docs/batch.md")
+    prompt_cache: Literal["auto", "off"] = Field(default="auto", description="auto: add the provider's caching "
+                                                 "hint (Bedrock cachePoint) when the system prefix passes its minimum")
+    output_tokens_per_s: float | None = Field(default=None, gt=0, description="the deployment's output speed: a sync "
+                                              "request whose max_tokens cannot finish within api.sync_deadline_s "
+                                              "is refused toward /v1/jobs (docs/readiness.md)")
 
     def upstream(self) -> Upstream:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         return Upstream(
             provider=self.provider, model=self.upstream_model, endpoint=self.endpoint, region=self.region,
             project=self.project, location=self.location, api_version=self.api_version, auth=self.auth,
-            api_key=key,
+            api_key=key, auto_cache=self.prompt_cache == "auto",
         )
 
 
@@ -127,6 +133,8 @@ class ModelConfig(_M):
 
     strategy: Strategy = "priority"
     deployments: tuple[str, ...] = Field(min_length=1)
+    fallback: FallbackResponse | None = Field(default=None, description="answered, marked, while every breaker "
+                                              "of the model's deployments is open (runtime/router/fallback.py)")
 
 
 class Tenant(_M):
@@ -150,11 +158,11 @@ def sha256_digests(v: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class LimiterConfig(_M):
-    backend: Literal["memory", "sqlite", "redis", "dynamodb", "cosmos"] = Field(
+    backend: Literal["memory", "sqlite", "redis", "dynamodb", "cosmos", "firestore"] = Field(
         default="memory",
         description="memory: one process only, lost on restart; sqlite: the processes of one host, kept across "
                     "restarts; redis: shared by hosts (Lua); dynamodb: shared, serverless (Lambda, no VPC); "
-                    "cosmos: shared, serverless (Azure Functions)",
+                    "cosmos: shared, serverless (Azure Functions); firestore: shared, serverless (Cloud Run)",
     )
     path: str = Field(default=".skyrelay/limits.db", min_length=1, description="sqlite: the limits file")
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -169,6 +177,10 @@ class LimiterConfig(_M):
     cosmos_container: str | None = Field(default=None, min_length=1, description="cosmos: the container")
     client_id: str | None = Field(default=None, description="cosmos: the managed identity's client id")
     cosmos_emulator_key: str | None = Field(default=None, description="cosmos: an emulator's key (tests)")
+    # firestore (GCP): the job store's collection; on Cloud Run, bootstrap fills these in
+    firestore_project: str | None = Field(default=None, min_length=1, description="firestore: the project id")
+    firestore_collection: str | None = Field(default=None, min_length=1, description="firestore: the collection")
+    firestore_database: str | None = Field(default=None, min_length=1, description="firestore: the database id")
 
 
 class CacheConfig(_M):
@@ -228,6 +240,10 @@ class ApiConfig(_M):
     default_max_tokens: int | None = Field(
         default=4096, gt=0, description="max_tokens sent upstream when the client gives none: min(this, the tier "
                                         "cap); null: the tier cap")
+    sync_deadline_s: float | None = Field(
+        default=None, gt=0, description="the gateway's hard limit for a synchronous request, less a margin (API "
+                                        "Gateway: 29 s): a chat request whose max_tokens cannot finish in it is "
+                                        "refused with `use_async_jobs` (docs/readiness.md); null: no limit")
 
     @field_validator("metrics_keys")
     @classmethod

@@ -23,6 +23,8 @@ from typing import Any
 
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta
 from skyrelay.runtime.errors import (
+    Overloaded,
+    ProviderError,
     RateLimited,
     Unauthorized,
     UnknownModel,
@@ -36,6 +38,7 @@ from skyrelay.runtime.router.cache import cache_key, make_cache
 from skyrelay.runtime.router.config import RouterConfig, Tenant
 from skyrelay.runtime.router.cost import CostLedger
 from skyrelay.runtime.router.failover import Attempt, Hedging, failover
+from skyrelay.runtime.router.fallback import fallback_outcome
 from skyrelay.runtime.router.limits import check_request, estimate_prompt, make_limiter, reserve_for
 from skyrelay.runtime.router.outcome import Observer, Outcome
 from skyrelay.runtime.router.retry import Deadline
@@ -137,7 +140,11 @@ class Router:
             if capabilities.extended(request):
                 order = capabilities.eligible(order, request)
             t0 = self.clock()
-            result, dep = await self._failover(order, deadline, self._sync_attempt(request, deadline))
+            try:
+                result, dep = await self._failover(order, deadline, self._sync_attempt(request, deadline))
+            except (ProviderError, Overloaded) as exc:  # every breaker open: the model's fallback, if any
+                states = [self.deployments[d] for d in self.config.models[request.model].deployments]
+                return fallback_outcome(self.config.models[request.model].fallback, states, exc, reservation.headers)
             upstream_s = self.clock() - t0
             used = result.usage.total_tokens
             cost = self.ledger.record(t.name, dep.name, request.model, result.usage, dep.cfg.price)
@@ -213,11 +220,14 @@ class Router:
         return t, tier, planner, estimate_prompt(request.messages)
 
     async def _acquire(self, t: Tenant, tier, request: ChatRequest, estimate: int, stream: bool):
+        t0 = self.clock()
         try:
             return await self.limiter.acquire(t.name, tier, reserve_for(estimate, request.max_tokens, tier), stream)
         except RateLimited as exc:
             self.observer.limited(t.name, getattr(exc, "dimension", "requests"))
             raise
+        finally:
+            self.observer.phase("auth_limit", self.clock() - t0)
 
     # ---- one attempt ----
     def _sync_attempt(self, request: ChatRequest, deadline: Deadline) -> Attempt:
@@ -282,6 +292,7 @@ class Router:
             await close_quietly(it)
             raise
         dep.observe_ttft(self.clock() - t0)
+        self.observer.phase("provider_ttft", self.clock() - t0)
         return (it, first, t0) if sync else (it, first)
 
     async def _collect(self, dep: DeploymentState, opened, deadline: Deadline,

@@ -10,6 +10,7 @@ ADAPTERS: dict[str, str] = {
     "sqlite": "skyrelay.runtime.stores.sqlite:from_config",
     "dynamodb": "skyrelay.runtime.stores.dynamodb:from_config",
     "cosmos": "skyrelay.runtime.stores.cosmos:from_config",
+    "firestore": "skyrelay.runtime.stores.firestore:from_config",
 }
 
 

@@ -5,7 +5,9 @@
 
 The store and queue are the config's `jobs:` section, with what a deployment decided filled in from
 the environment, as its functions do (`--deployment aws`: the DynamoDB table and SQS queues of
-AsyncJobs' variables; `--deployment azure`: the Cosmos container and Service Bus queues). Exit codes:
+AsyncJobs' variables; `--deployment azure`: the Cosmos container and Service Bus queues; `--deployment
+gcp`: the Firestore collection and Cloud Tasks queues, where the dead letters are the FAILED jobs
+the worker gave up on, since Cloud Tasks keeps none). Exit codes:
 0 done, 2 bad usage or config (the message names the key or file).
 """
 
@@ -22,6 +24,7 @@ class Target(StrEnum):
     config = "config"
     aws = "aws"
     azure = "azure"
+    gcp = "gcp"
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +42,10 @@ def _deployment(target: Target):
         from skyrelay.runtime.platforms.azure_functions.runtime import AZURE
 
         return AZURE
+    if target == Target.gcp:
+        from skyrelay.runtime.platforms.cloud_run.runtime import GCP
+
+        return GCP
     return None
 
 
@@ -55,16 +62,16 @@ def replay_dlq(
     import asyncio
 
     from skyrelay.errors import ConfigError
+    from skyrelay.runtime.config import load_config
     from skyrelay.runtime.jobs.replay import make_source, replay
     from skyrelay.runtime.platforms import bootstrap
-    from skyrelay.runtime.config import load_config
 
     try:
         target = _deployment(deployment)
         router_config = bootstrap.apply_contract(load_config(config), os.environ, target)
         jobs = bootstrap.jobs_config(router_config, os.environ, target)
         store, queue = bootstrap.store_and_queue(jobs)
-        source = make_source(jobs.queue.backend, queue)
+        source = make_source(jobs.queue.backend, queue, store)
     except (ConfigError, ValueError, OSError) as exc:
         typer.echo(f"replay-dlq: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -18,7 +18,7 @@ def _root() -> None:
 
 
 # One line per sub-command module.
-COMMANDS = ("plan", "simulate", "serve", "demo", "jobs")
+COMMANDS = ("plan", "simulate", "serve", "demo", "jobs", "check")
 
 for _name in COMMANDS:
     importlib.import_module(f"skyrelay.cli.{_name}").register(app)

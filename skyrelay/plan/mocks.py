@@ -166,6 +166,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         if kind == "ResourceGroup":
             rid = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{state.get('resourceGroupName', name)}"
         state.setdefault("name", name)
+        # azure-native v3 takes user-assigned identities as a list of ids and answers a map keyed by id.
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
         # The provider's Check fills the location in from its config: known at preview.
         state.setdefault("location", self.provider_inputs(args.provider).get("location") or self.location)
         state["id"] = rid
@@ -183,6 +187,16 @@ class PlanMocks(pulumi.runtime.Mocks):
             state["member"] = "serviceAccount:" + state["email"]
         if module == "pubsub" and kind == "Topic":
             rid = f"projects/{project}/topics/{name}"
+        # ---- GCP (issue 12): outputs the GCP components compose into documents and environments ----
+        if module == "projects" and kind == "ApiKey":
+            state["keyString"] = pulumi.Output.secret("AIzaSyMock" + _short_hash(args.name) * 4)
+        if module == "apigateway" and kind == "Api":
+            state["managedService"] = f"{state.get('apiId', name)}-{_short_hash(name)}.apigateway.{project}.cloud.goog"
+        if module == "apigateway" and kind == "Gateway":
+            state["defaultHostname"] = f"{state.get('gatewayId', name)}-{_short_hash(name)}.ew.gateway.dev"
+        if module == "secretmanager" and kind == "Secret":
+            rid = f"projects/{project}/secrets/{state.get('secretId', name)}"
+        # ---- end GCP ----
         if module == "billing" and kind == "Budget":
             rid = f"billingAccounts/{state.get('billingAccount', 'X')}/budgets/{_short_hash(args.name)}"
         state.setdefault("project", project)  # the provider fills it in from its config at preview

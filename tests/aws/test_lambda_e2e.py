@@ -17,6 +17,7 @@ import pytest
 from skyrelay.runtime.canonical import ChatResult, Usage
 from skyrelay.runtime.errors import UpstreamServerError
 from tests.aws import moto_server
+from tests.faults import BrokenReads
 from tests.routerkit import PRO_KEY, make_config
 
 MAX_RECEIVES = 2
@@ -166,21 +167,6 @@ def test_poison_message_reaches_the_dlq_after_max_receive_count_and_its_job_fail
     _, failed = call_api(aws, "GET", f"/v1/jobs/{job['id']}")
     assert failed["status"] == "FAILED" and failed["error"]["code"] == "upstream_server_error"
     assert failed["attempts"] == MAX_RECEIVES == aws.generate.calls["poison"]
-
-
-class BrokenReads:
-    """The worker's store, with reads of one job failing (the handler raises for that record)."""
-
-    def __init__(self, store, broken_id):
-        self.store, self.broken_id = store, broken_id
-
-    async def get(self, job_id, tenant=None):
-        if job_id == self.broken_id:
-            raise RuntimeError("read failed")
-        return await self.store.get(job_id, tenant)
-
-    def __getattr__(self, name):
-        return getattr(self.store, name)
 
 
 def test_crashing_record_is_redriven_by_sqs_and_its_job_failed_on_the_last_delivery(aws):

@@ -15,8 +15,8 @@ from skyrelay.runtime.errors import (
     UpstreamServerError,
     UpstreamTimeout,
 )
-from skyrelay.runtime.platforms.aws_lambda import transport
 from skyrelay.runtime.providers import client
+from skyrelay.runtime.providers import stdlib_client as transport
 from tests.simulator.conftest import (  # the `simulator` fixture comes from tests/conftest.py
     GENEROUS,
     PROVIDERS,

@@ -12,17 +12,15 @@ The peers' endpoints come in the environment, under the deployment contract's na
 import asyncio
 import contextlib
 import os
-import random
 import sys
 
 from skyrelay import deployment as contract
-from skyrelay.runtime.canonical import ChatResult, Usage
-from skyrelay.runtime.errors import UpstreamServerError
 from skyrelay.runtime.jobs.config import JobsConfig
 from skyrelay.runtime.platforms.azure_functions.worker import Handlers
 from skyrelay.runtime.queues.servicebus import ServiceBusQueue
 from skyrelay.runtime.stores.cosmos import CosmosJobStore
 from tests.contracts.azure_adapters import DATABASE, function_message
+from tests.durability import logging_upstream
 
 CONCURRENCY = 8
 LOCK_S = 3  # the queues' lock duration (the test makes them)
@@ -31,16 +29,7 @@ LOCK_S = 3  # the queues' lock duration (the test makes them)
 async def main(container: str, interactive: str, batch: str, log_path: str, max_attempts: int) -> None:
     from azure.servicebus.aio import ServiceBusClient
 
-    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    rng = random.Random()
-
-    async def generate(request, tenant, preference=None):
-        prompt = request.messages[0].content
-        os.write(fd, f"{os.getpid()} {prompt}\n".encode())
-        await asyncio.sleep(rng.uniform(0.002, 0.012))
-        if prompt == "poison":
-            raise UpstreamServerError("always fails")
-        return ChatResult(f"done {prompt}", Usage(1, 0, 0, 1), "stop", "fake")
+    generate = logging_upstream(log_path)
 
     cfg = JobsConfig.model_validate({
         "queue": {"visibility_timeout_s": LOCK_S, "max_receives": 50},

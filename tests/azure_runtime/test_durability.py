@@ -8,7 +8,6 @@ local version.)
 """
 
 import asyncio
-import collections
 import os
 import random
 import signal
@@ -21,6 +20,7 @@ from skyrelay import deployment as contract
 from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
 from tests import peers
 from tests.contracts.azure_adapters import cosmos_on, fresh_container, servicebus_producer, servicebus_queues
+from tests.durability import assert_nothing_lost
 
 N_JOBS = 1000
 MAX_ATTEMPTS = 5
@@ -117,24 +117,9 @@ def test_sigkilled_functions_worker_loses_nothing_and_completes_once(tmp_path):
 
     dead_letters = asyncio.run(dead())
     assert kills >= MIN_KILLS, "the jobs finished before the worker was killed enough times"
-    # lost: 0
-    assert set(jobs) == set(ids)
-    assert all(j.status in (JobStatus.COMPLETE, JobStatus.FAILED) for j in jobs.values())
     assert open_messages(queues) == 0
-    # completed twice: 0, and every upstream call is explained by an attempt
-    calls = collections.Counter(line.split(" ", 1)[1] for line in log.read_text().splitlines())
-    by_prompt = {j.request["messages"][0]["content"]: j for j in jobs.values()}
-    for prompt, job in by_prompt.items():
-        assert calls[prompt] <= job.attempts, (prompt, calls[prompt], job.attempts)
-        if job.status == JobStatus.COMPLETE:
-            assert calls[prompt] >= 1
-            assert [h["event"] for h in job.history].count("completed") == 1
-            assert job.result["text"] == f"done {prompt}"
-    # the poison job: FAILED after the configured attempts, its message dead-lettered with the reason
-    poison = by_prompt["poison"]
-    assert poison.status == JobStatus.FAILED and poison.attempts == MAX_ATTEMPTS
-    assert (poison.id, "upstream_server_error") in {(d.job_id, d.reason) for d in dead_letters}
-    others_failed = [j for j in jobs.values() if j.status == JobStatus.FAILED and j.id != poison.id]
-    assert all(j.error["code"] == "max_attempts" for j in others_failed)
-    print(f"\nkills={kills} calls={sum(calls.values())} completed={len(jobs) - 1 - len(others_failed)} "
-          f"max_attempts_failures={len(others_failed)}")
+    figures = assert_nothing_lost(jobs, ids, log.read_text(), MAX_ATTEMPTS)
+    # the poison job's message dead-lettered with the reason
+    assert (figures["poison"].id, "upstream_server_error") in {(d.job_id, d.reason) for d in dead_letters}
+    print(f"\nkills={kills} calls={figures['calls']} completed={figures['completed']} "
+          f"max_attempts_failures={figures['max_attempts_failures']}")

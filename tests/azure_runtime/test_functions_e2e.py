@@ -14,6 +14,7 @@ from aiohttp import web
 from standardwebhooks import Webhook
 
 from tests.azure_runtime.kit import FAST_UPSTREAMS, AzureKit
+from tests.faults import BrokenReads
 
 pytestmark = pytest.mark.anyio
 
@@ -97,21 +98,6 @@ async def test_provider_failing_job_is_failed_and_its_message_dead_lettered_with
     assert failed["attempts"] == 2 and len(seen) == 2
     dead = await kit.dead_letters()
     assert [(d.job_id, d.reason, d.receive_count) for d in dead] == [(job["id"], "upstream_server_error", 2)]
-
-
-class BrokenReads:
-    """The worker's store with reads of one job failing: the trigger handler raises for its message."""
-
-    def __init__(self, store, broken_id):
-        self.store, self.broken_id = store, broken_id
-
-    async def get(self, job_id, tenant=None):
-        if job_id == self.broken_id:
-            raise RuntimeError("read failed")
-        return await self.store.get(job_id, tenant)
-
-    def __getattr__(self, name):
-        return getattr(self.store, name)
 
 
 async def test_a_crashing_message_reaches_the_dlq_at_max_delivery_count_and_its_job_is_failed(sim, monkeypatch):

@@ -60,8 +60,13 @@ def test_topic_keeps_messages_in_the_stack_region(plan):
     assert topic.inputs["messageRetentionDuration"] == "604800s"
 
 
+def _cost_guard(resources):
+    """The cost guard's children (the stack also holds AsyncJobs' alerts and services)."""
+    return [r for r in resources if "skyrelay:gcp:CostGuard" in r.urn]
+
+
 def test_anomaly_substitute_is_a_spend_driver_alert_policy(plan):
-    policy = plan.one("gcp:monitoring/alertPolicy:AlertPolicy")
+    (policy,) = _cost_guard(plan.of_type("gcp:monitoring/alertPolicy:AlertPolicy"))
     (condition,) = policy.inputs["conditions"]
     query = condition["conditionPrometheusQueryLanguage"]["query"]
     assert "serviceruntime_googleapis_com:api_request_count" in query
@@ -73,7 +78,7 @@ def test_anomaly_substitute_is_a_spend_driver_alert_policy(plan):
 
 
 def test_budget_and_alerts_wait_for_their_apis(plan):
-    services = {s.inputs["service"]: s for s in plan.of_type("gcp:projects/service:Service")}
+    services = {s.inputs["service"]: s for s in _cost_guard(plan.of_type("gcp:projects/service:Service"))}
     assert set(services) == {"billingbudgets.googleapis.com", "pubsub.googleapis.com", "monitoring.googleapis.com"}
     assert all(s.inputs["disableOnDestroy"] is False for s in services.values())
     budget = plan.one("gcp:billing/budget:Budget")

@@ -134,6 +134,13 @@ store_factories["cosmos"] = azure_adapters.cosmos_store
 store_twins["cosmos"] = azure_adapters.cosmos_twin
 queue_factories = {"sqlite": sqlite_queue, "sqs": sqs_queue, "sqs-lambda": sqs_lambda_queue}
 queue_factories["servicebus-functions"] = azure_adapters.servicebus_functions_queue  # Azure
+
+# ---- GCP (tests/contracts/gcp_adapters.py) ----
+from tests.contracts import gcp_adapters  # noqa: E402 - beside its registrations
+
+store_factories["firestore"] = gcp_adapters.firestore_store
+store_twins["firestore"] = gcp_adapters.firestore_twin
+queue_factories["cloudtasks-push"] = gcp_adapters.cloudtasks_push_queue
 PULL = ("sqlite", "sqs")  # the entries whose adapter is a PullQueue
 EXCLUSIVE = ("sqlite",)  # pull queues that never hand one message to two concurrent receivers
 

@@ -6,7 +6,6 @@ before the completion write is a retry the job's attempt count records).
 """
 
 import asyncio
-import collections
 import os
 import random
 import signal
@@ -19,11 +18,12 @@ from pathlib import Path
 from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
 from skyrelay.runtime.queues.sqlite import SqliteJobQueue
 from skyrelay.runtime.stores.sqlite import SqliteJobStore
+from tests.durability import assert_nothing_lost
 
 N_JOBS = 1000
 MAX_ATTEMPTS = 5
 MIN_KILLS = 5
-WORKER = Path(__file__).with_name("durability_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def seed(db: Path) -> list[str]:
@@ -44,8 +44,8 @@ async def seed(db: Path) -> list[str]:
 
 
 def start(db: Path, log: Path) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, str(WORKER), str(db), str(log), str(MAX_ATTEMPTS)],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    p = subprocess.Popen([sys.executable, "-m", "tests.jobs.durability_worker", str(db), str(log), str(MAX_ATTEMPTS)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=str(ROOT))
     assert p.stdout.readline().strip() == "ready"
     return p
 
@@ -94,29 +94,13 @@ def test_sigkilled_worker_loses_nothing_and_completes_once(tmp_path):
     dead, depth = asyncio.run(queue_state())
 
     assert kills >= MIN_KILLS, "the jobs finished before the worker was killed enough times"
-    # lost: 0
-    assert set(jobs) == set(ids)
-    assert all(j.status in (JobStatus.COMPLETE, JobStatus.FAILED) for j in jobs.values())
     assert depth == 0
-    # completed twice: 0, and every upstream call is explained by an attempt
-    calls = collections.Counter(line.split(" ", 1)[1] for line in log.read_text().splitlines())
-    by_prompt = {j.request["messages"][0]["content"]: j for j in jobs.values()}
-    for prompt, job in by_prompt.items():
-        assert calls[prompt] <= job.attempts, (prompt, calls[prompt], job.attempts)
-        if job.status == JobStatus.COMPLETE:
-            assert calls[prompt] >= 1
-            assert [h["event"] for h in job.history].count("completed") == 1
-            assert job.result["text"] == f"done {prompt}"
+    figures = assert_nothing_lost(jobs, ids, log.read_text(), MAX_ATTEMPTS)
+    calls = figures["by_calls"]
     retried = sum(calls.values()) - sum(1 for j in jobs.values() if j.status == JobStatus.COMPLETE)
     explained = sum(j.attempts - 1 for j in jobs.values() if j.status == JobStatus.COMPLETE) + \
         sum(j.attempts for j in jobs.values() if j.status == JobStatus.FAILED)
     assert retried <= explained
-    # the poison job: FAILED after the configured attempts, dead-lettered
-    poison = by_prompt["poison"]
-    assert poison.status == JobStatus.FAILED and poison.attempts == MAX_ATTEMPTS
-    assert poison.id in {d.job_id for d in dead}
-    # everything else completed (a job can only fail here by crashing MAX_ATTEMPTS workers)
-    others_failed = [j for j in jobs.values() if j.status == JobStatus.FAILED and j.id != poison.id]
-    assert all(j.error["code"] == "max_attempts" for j in others_failed)
-    print(f"\nkills={kills} calls={sum(calls.values())} completed={len(jobs) - 1 - len(others_failed)} "
-          f"retried_calls={retried} max_attempts_failures={len(others_failed)}")
+    assert figures["poison"].id in {d.job_id for d in dead}  # dead-lettered
+    print(f"\nkills={kills} calls={figures['calls']} completed={figures['completed']} "
+          f"retried_calls={retried} max_attempts_failures={figures['max_attempts_failures']}")

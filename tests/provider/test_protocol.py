@@ -26,10 +26,16 @@ MINIMAL_INPUTS = {
     "skyrelay:azure:CostGuard": {
         "budgetAmount": 100, "costCenter": "ai-platform", "resourceGroupName": "rg-ai", "alertEmails": ["a@example.com"],
     },
+    "skyrelay:azure:AsyncJobs": {"resourceGroupName": "rg-ai", "codePath": str(ROOT / "pyproject.toml")},
+    "skyrelay:azure:JobsApi": {
+        "resourceGroupName": "rg-ai", "functionAppName": "fn-ai", "functionAppHostname": "fn-ai.azurewebsites.net",
+    },
     "skyrelay:gcp:CostGuard": {
         "budgetAmount": 100, "costCenter": "ai-platform", "billingAccount": "000000-AAAAAA-BBBBBB",
         "alertEmails": ["a@example.com"],
     },
+    "skyrelay:gcp:AsyncJobs": {},
+    "skyrelay:gcp:JobsApi": {"image": "europe-west1-docker.pkg.dev/p/r/skyrelay:1"},
 }
 
 

@@ -91,7 +91,7 @@ def make_handler(store, queue, generate, cfg, config=None):
 
 def _build():
     from skyrelay.runtime.jobs.worker import router_generate
-    from skyrelay.runtime.platforms.aws_lambda import transport
+    from skyrelay.runtime.providers import stdlib_client as transport
     from skyrelay.runtime.router.router import Router
 
     started = runtime.start()

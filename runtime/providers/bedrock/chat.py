@@ -1,8 +1,9 @@
 """Bedrock Converse: `POST /model/{modelId}/converse` (and `/converse-stream`).
 
 System messages go to `system`; tool messages are sent as user turns (`toolResult` blocks; tools and
-structured output in tools.py); consecutive turns of one role are merged (Converse requires alternation). A message's `cache_hint` adds a
-`{"cachePoint": {"type": "default"}}` block after its text.
+structured output in tools.py); consecutive turns of one role are merged (Converse requires
+alternation). A message's `cache_hint` adds a `{"cachePoint": {"type": "default"}}` block after its
+text; with none, a long system prefix gets one (`Upstream.auto_cache`, runtime/providers/prompt_cache.py).
 """
 
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from skyrelay.runtime.errors import ContentFiltered, ProviderError, UpstreamServ
 from skyrelay.runtime.providers.base import HttpCall, Upstream
 from skyrelay.runtime.providers.bedrock.errors import error_from
 from skyrelay.runtime.providers.bedrock.tools import answer_of, message_blocks, tool_config
+from skyrelay.runtime.providers.prompt_cache import auto_hint_index, bedrock_caches
 from skyrelay.runtime.providers.request_body import append_turn, sampling_fields
 
 _CACHE_POINT = {"cachePoint": {"type": "default"}}
@@ -27,12 +29,14 @@ def base_url(upstream: Upstream) -> str:
     return f"https://bedrock-runtime.{upstream.region or 'us-east-1'}.amazonaws.com"
 
 
-def build_body(request: ChatRequest) -> dict:
+def build_body(request: ChatRequest, auto_cache: bool = False) -> dict:
+    """`auto_cache`: add a cachePoint after a long system prefix (prompt_cache.py) when the client set none."""
     system: list[dict] = []
     messages: list[dict] = []
-    for m in request.messages:
+    auto = auto_hint_index(request.messages, "bedrock") if auto_cache else None
+    for i, m in enumerate(request.messages):
         blocks = [{"text": m.content}] if m.tool_calls is None and m.tool_call_id is None else message_blocks(m)
-        if m.cache_hint:
+        if m.cache_hint or i == auto:
             blocks.append(_CACHE_POINT)
         if m.role == "system":
             system.extend(blocks)
@@ -64,7 +68,8 @@ class BedrockAdapter:
         url = f"{base_url(upstream)}/model/{quote(upstream.model, safe='')}/{'converse-stream' if stream else 'converse'}"
         headers = {"content-type": "application/json",
                    "accept": "application/vnd.amazon.eventstream" if stream else "application/json"}
-        return HttpCall("POST", url, headers, orjson.dumps(build_body(request)))
+        auto = upstream.auto_cache and bedrock_caches(upstream.model)
+        return HttpCall("POST", url, headers, orjson.dumps(build_body(request, auto)))
 
     def parse(self, upstream: Upstream, status: int, headers: dict[str, str], body: bytes) -> ChatResult:
         try:

@@ -43,6 +43,15 @@ def make_limiter(cfg) -> Limiter:
                 raise ValueError(f"limiter.{name}: required for the cosmos backend")
         return CosmosLimiter(cfg.cosmos_endpoint, cfg.cosmos_database, cfg.cosmos_container,
                              client_id=cfg.client_id, emulator_key=cfg.cosmos_emulator_key)
+    if cfg.backend == "firestore":
+        # The job store's Firestore collection (type=limit documents); on Cloud Run, bootstrap sets the
+        # project, collection and database from the deployment's variables.
+        from skyrelay.runtime.router.limits.firestore import FirestoreLimiter
+
+        for name in ("firestore_project", "firestore_collection"):
+            if not getattr(cfg, name, None):
+                raise ValueError(f"limiter.{name}: required for the firestore backend")
+        return FirestoreLimiter(cfg.firestore_project, cfg.firestore_collection, cfg.firestore_database)
     return MemoryLimiter()
 
 

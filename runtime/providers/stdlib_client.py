@@ -1,4 +1,4 @@
-"""A light provider transport for the Lambda worker: stdlib `http.client` instead of aiohttp.
+"""A light provider client for cold-started workers (the Lambda worker first): stdlib `http.client` instead of aiohttp.
 
     router = Router(config, call=transport.call, open_stream=transport.open_stream)
 

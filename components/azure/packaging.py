@@ -1,0 +1,76 @@
+"""The Functions target of the runtime's packaging (components/packaging.py): the zip the Flex
+Consumption app runs, deployed from its deployment container.
+
+- Wheels for Linux x86_64 and the pinned Python (`PYTHON`, the Function App's runtime version), so
+  the zip needs no remote build (Flex runs the package as uploaded); pure-Python where a
+  distribution has no wheel for the platform fails the build, never the first invocation.
+- At the zip root: `function_app.py` (one line: the runtime's v2-model FunctionApp) and `host.json`,
+  rendered from the stack's worker timeout by `deployment.host_json` (the lock rule), so a stack's
+  zip carries its own renewal and function timeout.
+- The IaC stack stays out (Pulumi, the plan, the CLI, the simulator), and so does the AWS runtime's
+  Lambda-only dependencies.
+"""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from skyrelay import deployment as contract
+from skyrelay.components.packaging import Target, build
+
+PYTHON = "3.11"
+PLATFORM = "manylinux2014_x86_64"  # the Lambda target's tag: wheels built for glibc 2.17+ run on Flex's Linux workers
+FORMAT_VERSION = "1"
+# What the runtime imports on Azure Functions.
+FUNCTIONS_REQUIREMENTS: tuple[str, ...] = (
+    "azure-functions",
+    "azure-cosmos",
+    "azure-servicebus",
+    "azure-identity",
+    "azure-storage-blob",
+    "pydantic",
+    "pyyaml",
+    "starlette",
+    "aiohttp",
+    "orjson",
+    "prometheus-client",
+    "python-multipart",
+)
+EXCLUDED_DISTRIBUTIONS = frozenset({"pulumi", "pip", "setuptools", "boto3", "botocore", "s3transfer", "mangum"})
+EXCLUDED_SOURCE_DIRS = ("plan", "cli", "runtime/simulator", "runtime/platforms/aws_lambda",
+                        "runtime/platforms/cloud_run")
+ENTRY = "from skyrelay.runtime.platforms.azure_functions.function_app import app  # noqa: F401\n"
+TRIMMED_GLOBS = ("**/*.pyi", "**/*.pyx", "**/*.pxd", "**/*.c", "**/*.h", "pydantic/v1", "pydantic/mypy.py")
+
+FUNCTIONS = Target(
+    name="functions",
+    python=PYTHON,
+    requirements=FUNCTIONS_REQUIREMENTS,
+    platform=PLATFORM,
+    excluded_distributions=EXCLUDED_DISTRIBUTIONS,
+    excluded_source_dirs=EXCLUDED_SOURCE_DIRS,
+    trimmed_globs=TRIMMED_GLOBS,
+    prebuilt_env="SKYRELAY_FUNCTIONS_ZIP",
+    format_version=FORMAT_VERSION,
+)
+
+
+def host_json_text(worker_timeout_s: int, max_concurrent_calls: int, lock_duration_s: int) -> str:
+    return json.dumps(contract.host_json(worker_timeout_s, max_concurrent_calls, lock_duration_s), indent=2,
+                      sort_keys=True) + "\n"
+
+
+def target_for(worker_timeout_s: int = 60, max_concurrent_calls: int = 16,
+               lock_duration_s: int = contract.SERVICEBUS_DEFAULT_LOCK_S) -> Target:
+    """The Functions target with this stack's host.json and the root entry module."""
+    return replace(FUNCTIONS, extra_files=(
+        ("function_app.py", ENTRY),
+        ("host.json", host_json_text(worker_timeout_s, max_concurrent_calls, lock_duration_s)),
+    ))
+
+
+def build_functions_zip(worker_timeout_s: int = 60, max_concurrent_calls: int = 16,
+                        lock_duration_s: int = contract.SERVICEBUS_DEFAULT_LOCK_S,
+                        build_dir: str | Path | None = None) -> Path:
+    """Builds (or reuses) the Functions zip for these host settings and returns its path."""
+    return build(target_for(worker_timeout_s, max_concurrent_calls, lock_duration_s), build_dir)

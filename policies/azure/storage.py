@@ -1,0 +1,44 @@
+"""Storage accounts: no shared-key (account key / SAS) access, and TLS 1.2 or later."""
+
+from pulumi_policy import Severity
+
+from skyrelay.policies.props import get
+from skyrelay.policies.rule import Rule, resource_policy
+
+ACCOUNT = "azure-native:storage:StorageAccount"
+TLS_OK = ("TLS1_2", "TLS1_3")
+
+SHARED_KEY = Rule(
+    id="azure-storage-shared-key-off",
+    description="Storage accounts disable shared-key access (identities only).",
+    severity=Severity.HIGH,
+    checkov=("CKV2_AZURE_40",),
+    cloud="azure",
+    remediation="Set `allow_shared_key_access=False` and grant Storage Blob Data roles to managed identities.",
+)
+MIN_TLS = Rule(
+    id="azure-storage-min-tls",
+    description="Storage accounts require TLS 1.2 or later.",
+    severity=Severity.HIGH,
+    checkov=("CKV_AZURE_44",),
+    cloud="azure",
+    remediation='Set `minimum_tls_version="TLS1_2"`.',
+)
+
+
+def check_shared_key(args):
+    # Unset means allowed (Azure's default), so only an explicit false passes.
+    if get(args.props, "allowSharedKeyAccess", True) is not False:
+        yield "allowSharedKeyAccess is not false"
+
+
+def check_tls(args):
+    version = get(args.props, "minimumTlsVersion")
+    if version not in TLS_OK:
+        yield f"minimumTlsVersion is {version or 'unset'}"
+
+
+POLICIES = [
+    resource_policy(SHARED_KEY, check_shared_key, [ACCOUNT]),
+    resource_policy(MIN_TLS, check_tls, [ACCOUNT]),
+]

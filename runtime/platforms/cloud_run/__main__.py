@@ -1,0 +1,56 @@
+"""`python -m skyrelay.runtime.platforms.cloud_run --role api|worker [--host H] [--port P]`: one Cloud
+Run service. The port is $PORT (Cloud Run sets it; 8080 otherwise), the host 0.0.0.0 (Cloud Run's
+front end connects from outside the container).
+
+SIGTERM: uvicorn stops accepting, gives in-flight requests `worker.shutdown_grace_s` (Cloud Run
+allows 10 s after SIGTERM), then cancels what is left: a cancelled job is released to PENDING
+(runtime/jobs/worker.py) and its push gets no 2xx, so Cloud Tasks delivers it again. The lifespan then
+closes the store, queue and router.
+"""
+
+import argparse
+import os
+import sys
+
+ROLES = ("api", "worker")
+
+
+def api_app():
+    from skyrelay.runtime.platforms import bootstrap
+    from skyrelay.runtime.platforms.cloud_run import runtime
+
+    started = runtime.start()
+    app = bootstrap.api_app(started.config, started.store, started.queue, started.jobs)
+    return app, started.jobs.worker.shutdown_grace_s
+
+
+def worker_app():
+    """Built before serving: Cloud Run's startup probe waits for it, and no push pays for it."""
+    from skyrelay.runtime.platforms.cloud_run.worker import build, make_app
+
+    handlers = build()
+    return make_app(handlers=lambda: handlers), handlers.cfg.worker.shutdown_grace_s
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m skyrelay.runtime.platforms.cloud_run")
+    parser.add_argument("--role", choices=ROLES, required=True)
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - Cloud Run's front end is outside
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    args = parser.parse_args(argv)
+    import logging
+
+    import uvicorn
+
+    from skyrelay.runtime.api.server import uvicorn_config
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    app, grace = api_app() if args.role == "api" else worker_app()
+    # Cloud Run kills the instance 10 s after SIGTERM: drain within that
+    config = uvicorn_config(app, host=args.host, port=args.port, timeout_graceful_shutdown=max(1, min(int(grace), 8)))
+    uvicorn.Server(config).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The thing checked: a rendered plan, and the router config and tier table it deploys.
+
+Everything comes from the rendered resources, never from the stack file alone, so the check
+judges what `pulumi up` would create, whichever program rendered it. On AWS the router config is
+the worker function's CONFIG_JSON (the API function's copy is a secret: it adds key digests) and
+the tier table is TIERS (the core table with the stack's overrides applied).
+"""
+
+import contextlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from skyrelay import deployment as contract
+from skyrelay.errors import ConfigError
+from skyrelay.plan.model import Plan, PlannedResource
+
+FUNCTION = "aws:lambda/function:Function"
+
+
+@dataclass
+class Subject:
+    plan: Plan
+    cloud: str
+    router_raw: dict[str, Any] | None = None
+    router: Any = None  # RouterConfig, or None when the plan deploys none
+    router_error: str | None = None
+    tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def of_type(self, token: str) -> list[PlannedResource]:
+        return self.plan.of_type(token)
+
+    def functions(self) -> list[PlannedResource]:
+        return self.of_type(FUNCTION)
+
+    def function_env(self, resource: PlannedResource) -> dict[str, Any]:
+        return ((resource.inputs.get("environment") or {}).get("variables")) or {}
+
+
+def cloud_of(plan: Plan) -> str:
+    counts: dict[str, int] = {}
+    for r in plan.resources:
+        prefix = r.type.split(":", 1)[0]
+        cloud = {"aws": "aws", "azure-native": "azure", "gcp": "gcp"}.get(prefix)
+        if cloud:
+            counts[cloud] = counts.get(cloud, 0) + 1
+    return max(counts, key=counts.get) if counts else "none"
+
+
+def subject_of(plan: Plan, router_raw: dict[str, Any] | None = None) -> Subject:
+    """`router_raw` (a router config file given with --router-config) wins over the rendered one."""
+    from skyrelay.runtime.config import parse_config  # the router's sections and `jobs:`
+
+    subject = Subject(plan=plan, cloud=cloud_of(plan))
+    source = "--router-config"
+    for fn in subject.functions():
+        env = subject.function_env(fn)
+        if router_raw is None and isinstance(env.get(contract.CONFIG_JSON), str):
+            # "[secret]" or unknown at preview: another function's copy may be plain
+            with contextlib.suppress(ValueError):
+                router_raw, source = json.loads(env[contract.CONFIG_JSON]), f"{fn.name}.{contract.CONFIG_JSON}"
+        if not subject.tiers and isinstance(env.get(contract.TIERS), str):
+            with contextlib.suppress(ValueError):
+                subject.tiers = contract.tiers_from_doc(env[contract.TIERS])
+    subject.router_raw = router_raw
+    if router_raw is not None:
+        try:
+            subject.router = parse_config(router_raw, source)
+        except ConfigError as exc:
+            subject.router_error = str(exc)
+    return subject

@@ -1,0 +1,155 @@
+"""1,000 jobs through the Cloud Run worker over the Firestore and Cloud Tasks peers, the worker process
+SIGKILLed at progress points (not times) and restarted on its port, five times or more.
+
+Every job must end COMPLETE or FAILED (none lost), no job may complete twice, and every upstream call
+must be explained by a claimed attempt (calls <= attempts). The poison job ends FAILED after the
+configured attempts, with its reason (Cloud Tasks keeps no dead letter: the FAILED job is what
+remains). (tests/azure_runtime/test_durability.py is the Azure version.)
+"""
+
+import asyncio
+import collections
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from skyrelay import deployment as contract
+from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
+from tests import peers
+from tests.contracts.gcp_adapters import (
+    TASKS_SA,
+    firestore_on,
+    fresh_collection,
+    tasks_producer,
+    tasks_queues,
+)
+from tests.gcp_runtime.kit import wait_http
+
+N_JOBS = 1000
+MAX_ATTEMPTS = 5
+MIN_KILLS = 5
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def seed(collection: str, producer) -> list[str]:
+    store = firestore_on(collection)
+    ids, now = [], time.time()
+    sem = asyncio.Semaphore(16)
+
+    async def one(i: int) -> str:
+        prompt = "poison" if i == N_JOBS // 2 else f"p{i}"
+        job = Job(id=new_job_id(), tenant="t", status=JobStatus.PENDING,
+                  request={"model": "fast", "messages": [{"role": "user", "content": prompt}]},
+                  model="fast", created_at=now, updated_at=now, expires_at=now + 3600,
+                  priority="batch" if i % 2 else "interactive")
+        async with sem:
+            await store.create(job)
+            await producer.enqueue(job.id, job.priority)
+        return job.id
+
+    try:
+        ids = await asyncio.gather(*(one(i) for i in range(N_JOBS + 1)))
+    finally:
+        await store.close()
+    return list(ids)
+
+
+async def all_jobs(collection: str) -> list[Job]:
+    from google.cloud.firestore import FieldFilter
+
+    from skyrelay.runtime.stores.firestore import job_of
+
+    store = firestore_on(collection)
+    try:
+        q = store.collection.where(filter=FieldFilter("type", "==", "job"))
+        return [job_of(d.to_dict()) async for d in q.stream()]
+    finally:
+        await store.close()
+
+
+async def open_jobs(collection: str) -> int:
+    from google.cloud.firestore import FieldFilter
+
+    store = firestore_on(collection)
+    try:
+        q = store.collection.where(filter=FieldFilter("status", "in", ["PENDING", "PROCESSING"])).count()
+        (result,), = await q.get()
+        return int(result.value)
+    finally:
+        await store.close()
+
+
+def open_tasks(queues: dict) -> int:
+    tasks = peers.cloudtasks()
+    return sum(s["tasks"] for s in (tasks.stats(q) for q in queues.values()))
+
+
+def start(collection: str, queues: dict, log: Path, port: int, env: dict) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-m", "tests.gcp_runtime.durability_worker", collection,
+                          queues["interactive"], queues["batch"], str(log), str(MAX_ATTEMPTS), str(port)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env}, cwd=str(ROOT))
+    wait_http(f"http://127.0.0.1:{port}/healthz", p)
+    return p
+
+
+def test_sigkilled_cloud_run_worker_loses_nothing_and_completes_once(tmp_path):
+    tasks = peers.cloudtasks()
+    port = peers.free_port()
+    url = f"http://127.0.0.1:{port}/tasks"
+    env = {contract.WORKER_URL: url, contract.OIDC_AUDIENCE: url, contract.TASKS_SERVICE_ACCOUNT: TASKS_SA,
+           contract.DISPATCH_DEADLINE_SECONDS: "30", contract.TASKS_ENDPOINT: tasks.endpoint,
+           contract.OIDC_CERTS_URL: tasks.certs_url, "FIRESTORE_EMULATOR_HOST": peers.firestore()}
+    # retries outlast a restart (~2 s): 0.1 s doubling to 1 s, 50 attempts
+    queues = tasks_queues(max_receives=50, min_backoff_s=0.1, max_backoff_s=1.0, max_doublings=4, max_concurrent=16)
+    collection = fresh_collection()
+    producer = tasks_producer(queues, url, 50, dispatch_deadline_s=30)
+    log = tmp_path / "calls.log"
+    proc = start(collection, queues, log, port, env)
+    ids = asyncio.run(seed(collection, producer))
+    kill_at = sorted(random.Random().sample(range(N_JOBS // 10, N_JOBS * 9 // 10), MIN_KILLS))
+    kills = 0
+    try:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            left = asyncio.run(open_jobs(collection)) + open_tasks(queues)
+            if not left:
+                break
+            if kills < MIN_KILLS and 2 * (N_JOBS + 1) - left >= 2 * kill_at[kills]:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                proc = start(collection, queues, log, port, env)
+            else:
+                time.sleep(0.3)
+    finally:
+        proc.kill()
+        proc.wait()
+
+    jobs = {j.id: j for j in asyncio.run(all_jobs(collection))}
+    stats = {p: tasks.stats(q) for p, q in queues.items()}
+    assert kills >= MIN_KILLS, "the jobs finished before the worker was killed enough times"
+    # lost: 0 (and no task given up by the queue: every one was answered)
+    assert set(jobs) == set(ids)
+    assert all(j.status in (JobStatus.COMPLETE, JobStatus.FAILED) for j in jobs.values())
+    assert open_tasks(queues) == 0 and all(s["exhausted"] == [] for s in stats.values()), stats
+    # completed twice: 0, and every upstream call is explained by an attempt
+    calls = collections.Counter(line.split(" ", 1)[1] for line in log.read_text().splitlines())
+    by_prompt = {j.request["messages"][0]["content"]: j for j in jobs.values()}
+    for prompt, job in by_prompt.items():
+        assert calls[prompt] <= job.attempts, (prompt, calls[prompt], job.attempts)
+        if job.status == JobStatus.COMPLETE:
+            assert calls[prompt] >= 1
+            assert [h["event"] for h in job.history].count("completed") == 1
+            assert job.result["text"] == f"done {prompt}"
+    # the poison job: FAILED after the configured attempts, with the reason (no DLQ to look in)
+    poison = by_prompt["poison"]
+    assert poison.status == JobStatus.FAILED and poison.attempts == MAX_ATTEMPTS
+    assert poison.error["code"] == "upstream_server_error"
+    others_failed = [j for j in jobs.values() if j.status == JobStatus.FAILED and j.id != poison.id]
+    assert all(j.error["code"] == "max_attempts" for j in others_failed)
+    print(f"\nkills={kills} calls={sum(calls.values())} completed={len(jobs) - 1 - len(others_failed)} "
+          f"max_attempts_failures={len(others_failed)} dispatched={sum(s['dispatched'] for s in stats.values())}")
