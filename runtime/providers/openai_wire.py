@@ -231,3 +231,27 @@ class OpenAiWireAdapter:
 
     def error(self, status: int, headers: dict[str, str], body: bytes) -> ProviderError:
         return error_from(status, headers, body)
+
+
+# ---- embeddings (POST .../embeddings), the same on Azure and OpenAI-compatible upstreams: vectors asked as
+# base64 (what the openai SDK asks for), one string per vector to parse ----
+
+
+def embeddings_body(inputs: list[str], dimensions: int | None, model: str | None) -> bytes:
+    body: dict = {"input": inputs, "encoding_format": "base64"}
+    if model is not None:
+        body["model"] = model
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    return orjson.dumps(body)
+
+
+def parse_embeddings(headers, body: bytes) -> tuple[list, int]:
+    """(vectors in input order: base64 strings, or float lists from an upstream that ignored the format,
+    prompt tokens) of an OpenAI embeddings answer (Azure's too)."""
+    try:
+        data = orjson.loads(body)
+        rows = sorted(data["data"], key=lambda d: d["index"])
+        return [r["embedding"] for r in rows], int((data.get("usage") or {}).get("prompt_tokens") or 0)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise UpstreamServerError(f"malformed embeddings response: {exc}") from None
