@@ -66,6 +66,8 @@ def tool_fields(request: ChatRequest) -> dict:
             out["response_format"] = {"type": "json_schema", "json_schema": spec}
     if request.seed is not None:
         out["seed"] = request.seed
+    if request.n:
+        out["n"] = request.n
     if request.logprobs:
         out["logprobs"] = True
         if request.top_logprobs:
@@ -81,7 +83,7 @@ def build_body(request: ChatRequest, model: str | None, stream: bool) -> bytes:
     if request.user:
         body["user"] = request.user
     if request.tools or request.response_format or request.seed is not None or request.tool_choice \
-            or request.logprobs:
+            or request.logprobs or request.n:
         body.update(tool_fields(request))
     if stream:
         body["stream"] = True
@@ -103,9 +105,17 @@ def usage_of(raw: dict | None) -> Usage:
 def parse_body(body: bytes, fallback_model: str) -> ChatResult:
     try:
         data = orjson.loads(body)
-        choice = data["choices"][0]
-    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        choices = sorted(data["choices"], key=lambda c: c.get("index") or 0)
+        choice = choices[0]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise UpstreamServerError(f"malformed chat completion: {exc}") from None
+    result = _choice(choice, data, fallback_model)
+    if len(choices) > 1:  # n > 1
+        result.choices = [_choice(c, {}, fallback_model) for c in choices[1:]]
+    return result
+
+
+def _choice(choice: dict, data: dict, fallback_model: str) -> ChatResult:
     message = choice.get("message") or {}
     text = message.get("content") or ""
     finish = _FINISH.get(choice.get("finish_reason") or "stop", "stop")
@@ -196,6 +206,9 @@ class OpenAiStreamParser(DeferredErrorParser):
             if usage:
                 self._usage = usage_of(usage)
             for choice in obj.get("choices") or ():
+                if choice.get("index"):  # n > 1: another choice, relayed with its index
+                    out.append(self._other(choice))
+                    continue
                 delta = choice.get("delta") or {}
                 text = delta.get("content")
                 if text:
@@ -208,6 +221,19 @@ class OpenAiStreamParser(DeferredErrorParser):
                 reason = choice.get("finish_reason")
                 if reason:
                     self._finish = _FINISH.get(reason, "stop")
+
+    def _other(self, choice: dict) -> StreamDelta:
+        delta = choice.get("delta") or {}
+        lp = choice.get("logprobs")
+        reason = choice.get("finish_reason")
+        self._saw_text = True
+        index = choice["index"]
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise UpstreamServerError("malformed stream chunk from upstream: choice index")
+        return StreamDelta(text=delta.get("content") or "", choice=index,
+                           tool_calls=tool_pieces(delta["tool_calls"]) if delta.get("tool_calls") else None,
+                           logprobs=lp.get("content") if isinstance(lp, dict) else None,
+                           finish_reason=_FINISH.get(reason, "stop") if reason else None)
 
     def close(self) -> None:
         self._raise_pending()

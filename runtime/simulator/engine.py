@@ -53,6 +53,7 @@ class SimRequest:
     invalid_json: bool = False  # the `invalid-json` fault: structured output / arguments unparseable
     calls: list = field(default_factory=list)  # the model's tool calls: [(id, name, arguments JSON text)]
     logprobs: int | None = None  # OpenAI/Azure: logprobs asked, with this many top_logprobs
+    n: int = 1  # OpenAI/Azure: choices per answer (each the same text)
 
 
 @dataclass(slots=True)

@@ -83,12 +83,31 @@ def test_parameter_no_deployment_carries_is_refused_naming_it_and_the_deployment
     message = _refused(client, sim, "unsupported_parameter", model="p-vertex", messages=HI, tools=[WEATHER],
                        parallel_tool_calls=False)
     assert message.startswith("parallel_tool_calls: ") and "dep-vertex" in message
-    for provider in ("azure_openai", "openai_compat", "vertex", "bedrock"):
+    for provider in ("vertex", "bedrock"):
         message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, n=2)
         assert message.startswith("n: ") and f"dep-{provider}" in message
-    for provider in ("vertex", "bedrock"):
         message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, logprobs=True)
         assert message.startswith("logprobs: ") and f"dep-{provider}" in message
+
+
+@pytest.mark.parametrize("provider", ["azure_openai", "openai_compat"])
+def test_n_choices_are_relayed_by_index(client, sim, provider):
+    done = client.chat.completions.create(model=f"p-{provider}", messages=HI, n=3)
+    assert [c.index for c in done.choices] == [0, 1, 2]
+    assert len({c.message.content for c in done.choices}) == 1 and all(c.finish_reason == "stop" for c in done.choices)
+    texts, finishes = {}, {}
+    for chunk in client.chat.completions.create(model=f"p-{provider}", messages=HI, n=3, stream=True):
+        for c in chunk.choices:
+            texts[c.index] = texts.get(c.index, "") + (c.delta.content or "")
+            finishes[c.index] = c.finish_reason or finishes.get(c.index)
+    assert texts == {i: done.choices[0].message.content for i in range(3)}
+    assert finishes == {0: "stop", 1: "stop", 2: "stop"}
+    assert sim.requests()[-1]["body"]["n"] == 3
+    with pytest.raises(openai.BadRequestError) as err:  # fast-bedrock cannot; fast-openai can
+        client.chat.completions.create(model="p-bedrock", messages=HI, n=2)
+    assert err.value.body["code"] == "unsupported_parameter"
+    raw = client.chat.completions.with_raw_response.create(model="fast", messages=HI, n=2)
+    assert raw.headers["x-skyrelay-deployment"] == "fast-openai" and len(raw.parse().choices) == 2
 
 
 @pytest.mark.parametrize("provider", ["azure_openai", "openai_compat"])
