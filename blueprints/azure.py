@@ -41,12 +41,18 @@ def router_config_doc(config: StackConfig) -> dict:
     deployments = []
     if settings.openai_account:
         m = DEFAULT_OPENAI_MODEL
-        deployments.append({
-            "name": f"{m['model']}-azure", "provider": "azure_openai", "model": m["model"],
-            "upstream_model": m["upstream_model"], "endpoint": openai_endpoint(settings.openai_account),
-            "api_version": OPENAI_API_VERSION, "auth": "entra", "model_class": m["model_class"],
-            "capabilities": m["capabilities"], "context_window": m["context_window"], "price": m["price"],
-        })
+        common = {"provider": "azure_openai", "model": m["model"], "endpoint": openai_endpoint(settings.openai_account),
+                  "api_version": OPENAI_API_VERSION, "auth": "entra", "capabilities": m["capabilities"],
+                  "context_window": m["context_window"], "price": m["price"]}
+        deployments.append({"name": f"{m['model']}-azure", "upstream_model": m["upstream_model"],
+                            "model_class": m["model_class"], **common})
+        if settings.batch:
+            # The GlobalBatch deployment takes the model's provider batches (runtime/batch: the first
+            # deployment of a model with `batch`); `dedicated` and pinned to no tenant keeps it out of
+            # on-demand routing, which it cannot serve. Its enqueued-token quota caps what is queued.
+            deployments.append({"name": f"{m['model']}-azure-batch", "upstream_model": f"{m['upstream_model']}-batch",
+                                "model_class": "dedicated", **common,
+                                "batch": {"max_enqueued_tokens": BATCH_ENQUEUED_CAPACITY * 1000}})
     return contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "cosmos"})
 
 

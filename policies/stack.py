@@ -152,7 +152,11 @@ def _env_of(resource) -> dict[str, str]:
     props, env = resource.props, {}
     env.update(as_map(get(props, "environment.variables")))
     for item in as_list(get(props, "siteConfig.appSettings")):
-        env[str(get(item, "name"))] = get(item, "value")
+        # Only the settings that carry caps are read: at preview other values (an identity's client
+        # id) are unknown, and reading one stops the rule ("can't run policy ... during preview").
+        name = str(get(item, "name"))
+        if name in CAP_ENV or _PER_TIER_ENV.match(name):
+            env[name] = get(item, "value")
     containers = [*as_list(get(props, "template.containers")), *as_list(get(props, "template.template.containers"))]
     containers += as_list(get(props, "template.spec.containers"))
     for container in containers:

@@ -25,6 +25,12 @@ found_jar=""
 for root in "${CLOUDSDK_ROOT_DIR:-}" /usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk /opt/google-cloud-sdk "$HOME/google-cloud-sdk"; do
   [ -n "$root" ] && [ -f "$root/$fs_jar" ] && found_jar="$root/$fs_jar" && break
 done
+if [ -z "$found_jar" ] && apt-cache show google-cloud-cli-firestore-emulator >/dev/null 2>&1; then
+  echo "system-deps: installing google-cloud-cli-firestore-emulator (the Firestore emulator jar)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends google-cloud-cli-firestore-emulator >/dev/null || true
+  [ -f "/usr/lib/google-cloud-sdk/$fs_jar" ] && found_jar="/usr/lib/google-cloud-sdk/$fs_jar"
+fi
 if [ -z "$found_jar" ]; then
   echo "system-deps: MISSING the Firestore emulator jar ($fs_jar under a gcloud SDK)." >&2
   echo "  install it with: apt-get install google-cloud-cli-firestore-emulator (Google's Cloud SDK apt" >&2

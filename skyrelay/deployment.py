@@ -287,18 +287,3 @@ GCP_METRIC_FIELDS = {  # log-based metric suffix -> the jsonPayload field it ext
 }
 GCP_METRIC_LABELS = {"tenant": "Tenant", "mode": "Mode"}  # label -> the jsonPayload dimension
 GCP_JOB_STATUS_FIELD = "Status"  # a job's final status ("FAILED" counts in the jobs-failed alert)
-
-# What the Firestore store's and limiter's queries need (runtime/stores/firestore.py), for the
-# component to deploy: composite indexes on the job collection, as (field, "ASCENDING"|"DESCENDING")
-# tuples in order, and the fields exempt from single-field indexing (a job's whole body as bytes, the
-# limiter's counters: never queried, and large).
-FIRESTORE_INDEXES = (
-    # GET /v1/jobs: a tenant's jobs newest first, (created_at, id) keyset pages
-    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("created_at", "DESCENDING"), ("id", "DESCENDING")),
-    # the same with ?status=
-    (("type", "ASCENDING"), ("tenant", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"),
-     ("id", "DESCENDING")),
-    # the sweeper (stale PENDING jobs) and the replay (FAILED jobs): one status, oldest update first
-    (("type", "ASCENDING"), ("status", "ASCENDING"), ("updated_at", "ASCENDING"), ("id", "ASCENDING")),
-)
-FIRESTORE_UNINDEXED_FIELDS = ("body", "state")

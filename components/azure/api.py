@@ -84,15 +84,16 @@ class JobsApiArgs(TypedDict, total=False):
     tenants: Sequence[str]
     """Subscriptions to create, `<tier>:<tenant>` (default: one `<tier>:<tier>` per tier)."""
     router_config: pulumi.Input[str]
-    """The runtime's router config JSON; written with the subscription keys' digests to `config_vault_name`."""
+    """The runtime's router config JSON; written with the subscription keys' digests to `config_vault_name`
+    (default: none, no `router-config` secret is written)."""
     config_vault_name: pulumi.Input[str]
-    """AsyncJobs' Key Vault (`jobs.key_vault.name`): receives the `router-config` secret."""
+    """AsyncJobs' Key Vault (`jobs.key_vault.name`): receives the `router-config` secret (default: none)."""
     jwt: JwtArgs
     """Also require a JWT: {"openid_config_url", "audience", "issuer"?} (default: subscription keys only)."""
     identity_client_id: pulumi.Input[str]
     """For `backend_auth: managed_identity`: the identity APIM's token is for (default: system identity)."""
     backend_audience: str
-    """For `backend_auth: managed_identity`: the token's resource (the function's app id URI)."""
+    """For `backend_auth: managed_identity`: the token's resource, the function's app id URI (default: none)."""
     overrides: dict[str, Any]
     """Changes to the defaults table (see the component README)."""
 
@@ -179,8 +180,10 @@ class JobsApi(pulumi.ComponentResource):
             publisher_name=settings["publisher_name"],
             sku=azure_native.apimanagement.ApiManagementServiceSkuPropertiesArgs(name=sku, capacity=capacity),
             identity=azure_native.apimanagement.ApiManagementServiceIdentityArgs(type="SystemAssigned"),
-            custom_properties={PROTOCOL_KEY.format(side=side, p=p): "False"
-                               for side in ("", "Backend.") for p in INSECURE_PROTOCOLS},
+            # Consumption rejects these custom properties ("not supported in SkuType Consumption") and
+            # has TLS 1.0/1.1 off already (the default of every service created since April 2018).
+            custom_properties=None if sku == "Consumption" else {
+                PROTOCOL_KEY.format(side=side, p=p): "False" for side in ("", "Backend.") for p in INSECURE_PROTOCOLS},
             opts=pulumi.ResourceOptions(parent=self, transformations=[_without_sdk_defaults] if sku == "Consumption" else None),
         )
         service = self.service.name
@@ -289,7 +292,7 @@ class JobsApi(pulumi.ComponentResource):
                 service_name=service,
                 sid=tenant,
                 display_name=f"{tenant} ({tier})",
-                scope=self.products[tier].id,
+                scope=pulumi.Output.concat(self.service.id, "/products/", tier),  # the product's ARM id
                 state="active",
                 allow_tracing=settings["tracing"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.product_apis[tier]]),

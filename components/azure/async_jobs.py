@@ -25,6 +25,7 @@ from skyrelay.components.azure.defaults import ASYNC_JOBS
 from skyrelay.components.azure.functions import function_app, host_settings, maximum_instances
 from skyrelay.components.azure.keyvault import reference, secret_settings, vault
 from skyrelay.components.azure.naming import compact
+from skyrelay.components.azure.packaging import PYTHON
 from skyrelay.components.azure.roles import grant, identity
 from skyrelay.components.azure.servicebus import service_bus
 from skyrelay.components.defaults import resolve
@@ -145,14 +146,19 @@ class AsyncJobs(pulumi.ComponentResource):
             grant(self, f"{name}-vault", self.key_vault.id, "key_vault_secrets_user", principal, subscription),
             grant(self, f"{name}-insights", self.insights.id, "metrics_publisher", principal, subscription),
         ]
+        if not args.get("code_path") and settings["functions_python"] != PYTHON:
+            raise ConfigError("AsyncJobs.overrides.functions_python",
+                              f"the built zip's wheels are for Python {PYTHON}; give a `code_path` built for "
+                              f"{settings['functions_python']!r} or keep the default")
         code_path = args.get("code_path") or _default_code_path(timeout, calls, lock["lock_duration_s"])
         self.environment = self._app_settings(args, settings, lock, calls)
-        # The storage account is the function's; its blob role must exist before the app reads its package.
-        self.functions = function_app(self, name, rg, location, settings, self.identity, code_path,
-                                      self.environment, self.max_instances, depends_on=[])
+        # The storage account is the function's; its blob role exists before the app (storage_roles).
+        self.functions = function_app(
+            self, name, rg, location, settings, self.identity, code_path, self.environment, self.max_instances,
+            depends_on=[],
+            storage_roles=lambda st: [grant(self, f"{name}-storage", st.id, "blob_data_owner", principal, subscription)])
         self.function_app = self.functions.app
-        self.role_assignments.append(
-            grant(self, f"{name}-storage", self.functions.storage.id, "blob_data_owner", principal, subscription))
+        self.role_assignments.extend(self.functions.storage_roles)
 
         self.batch_parts = None
         if args.get("batch"):

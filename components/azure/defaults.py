@@ -86,8 +86,6 @@ ASYNC_JOBS: dict[str, Default] = {
     # ---- batch inference (`batch: True`, docs/batch.md) ----
     "batch_container": Default("batch", "the blob container of the batcher's JSONL (inputs, outputs, results)"),
     "batch_object_expiry_days": Default(8, "batch blobs expire a day after the job records (lifecycle rule)"),
-    "batch_schedule": Default("0 */5 * * * *", "NCRONTAB of the batcher tick (every 5 minutes): provider jobs take "
-                              "minutes to hours"),
 }
 
 # JobsApi: API Management in front of the API function, one Product per tier.
@@ -99,7 +97,8 @@ API: dict[str, Default] = {
                             "`managed_identity` sends an Entra token instead; never anonymous", secure=True),
     "max_body_bytes": Default(1048576, "request bodies over 1 MiB are refused at the edge (413); the API enforces the "
                               "same limit", secure=True),
-    "min_tls": Default("1.2", "TLS 1.0/1.1 and SSL 3.0 off on the gateway (custom properties)", secure=True),
+    "min_tls": Default("1.2", "TLS 1.0/1.1 and SSL 3.0 off on the gateway and to backends (custom properties on the "
+                       "SKUs that take them; Consumption has them off and rejects the properties)", secure=True),
     "rate_limit_period_s": Default(60, "rate-limit renewal period: the tier's RPM per minute"),
     "quota_period_s": Default(2592000, "quota renewal period: the tier's monthly request quota per 30 days"),
     "tracing": Default(False, "no request tracing on subscriptions (bodies are customer data)", secure=True),

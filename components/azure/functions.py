@@ -14,6 +14,7 @@ Azure-Samples/functions-e2e-sb-vnet:
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ class FunctionApp:
     ftp_off: azure_native.web.WebAppFtpAllowed
     scm_off: azure_native.web.WebAppScmAllowed
     blob_endpoint: pulumi.Output[str]
+    storage_roles: list[pulumi.Resource]
 
 
 def maximum_instances(jobs_in_flight: int, max_concurrent_calls: int) -> int:
@@ -74,7 +76,11 @@ def host_settings(lock: dict, max_concurrent_calls: int) -> dict[str, str]:
 def function_app(owner: pulumi.Resource, name: str, resource_group: pulumi.Input[str], location: str,
                  settings: dict[str, Any], identity: azure_native.managedidentity.UserAssignedIdentity,
                  code_path: str, app_settings: dict[str, pulumi.Input[str]], max_instances: int,
-                 depends_on: list[pulumi.Resource]) -> FunctionApp:
+                 depends_on: list[pulumi.Resource],
+                 storage_roles: Callable[[azure_native.storage.StorageAccount], list[pulumi.Resource]] = lambda s: [],
+                 ) -> FunctionApp:
+    """The app and its storage. `storage_roles(account)` grants the identity its data roles on the new
+    account; the app waits for them (it reads its package and host state with that identity)."""
     memory = settings["functions_instance_memory_mb"]
     if memory not in INSTANCE_MEMORY_MB:
         raise ConfigError("AsyncJobs.overrides.functions_instance_memory_mb",
@@ -95,6 +101,7 @@ def function_app(owner: pulumi.Resource, name: str, resource_group: pulumi.Input
         default_to_o_auth_authentication=True,
         opts=child,
     )
+    roles = storage_roles(storage)
     blob_endpoint = pulumi.Output.from_input(f"https://{account}.blob.core.windows.net/")  # the account is named here
     container = azure_native.storage.BlobContainer(
         f"{name}-deployment",
@@ -169,11 +176,11 @@ def function_app(owner: pulumi.Resource, name: str, resource_group: pulumi.Input
                 always_ready=always_ready(settings["functions_always_ready"]) or None,
             ),
         ),
-        opts=pulumi.ResourceOptions(parent=owner, depends_on=depends_on + [package]),
+        opts=pulumi.ResourceOptions(parent=owner, depends_on=[*depends_on, package, *roles]),
     )
     basic = not settings["functions_basic_auth"]
     ftp_off = azure_native.web.WebAppFtpAllowed(
         f"{name}-ftp-basic-auth", name=app.name, resource_group_name=resource_group, allow=not basic, opts=child)
     scm_off = azure_native.web.WebAppScmAllowed(
         f"{name}-scm-basic-auth", name=app.name, resource_group_name=resource_group, allow=not basic, opts=child)
-    return FunctionApp(storage, container, package, plan, app, ftp_off, scm_off, blob_endpoint)
+    return FunctionApp(storage, container, package, plan, app, ftp_off, scm_off, blob_endpoint, roles)

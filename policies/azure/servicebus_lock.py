@@ -60,7 +60,10 @@ def check_lock_renewal(args):
         locks.append(lock)
     longest = max(locks, default=DEFAULT_LOCK_S)
     for app in of_type(args.resources, WEB_APP):
-        settings = {str(get(s, "name")): get(s, "value") for s in as_list(get(app.props, "siteConfig.appSettings"))}
+        # Only the three settings the rule needs are read: at preview others (an identity's client id)
+        # are unknown, and reading one would stop the rule.
+        settings = {str(get(s, "name")): get(s, "value") for s in as_list(get(app.props, "siteConfig.appSettings"))
+                    if str(get(s, "name")) in (WORKER_TIMEOUT, RENEWAL, FUNCTION_TIMEOUT)}
         timeout = number(settings.get(WORKER_TIMEOUT))
         if timeout is None:
             continue

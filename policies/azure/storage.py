@@ -1,4 +1,6 @@
-"""Storage accounts: no shared-key (account key / SAS) access, and TLS 1.2 or later."""
+"""Storage accounts: no shared-key (account key / SAS) access, TLS 1.2 or later, and no anonymous
+blob access (on the account or a container: batch JSONL and packages are customer data). Azure
+encrypts every account at rest; there is nothing to turn on."""
 
 from pulumi_policy import Severity
 
@@ -6,6 +8,8 @@ from skyrelay.policies.props import get
 from skyrelay.policies.rule import Rule, resource_policy
 
 ACCOUNT = "azure-native:storage:StorageAccount"
+CONTAINER = "azure-native:storage:BlobContainer"
+PUBLIC_LEVELS = ("Blob", "Container")
 TLS_OK = ("TLS1_2", "TLS1_3")
 
 SHARED_KEY = Rule(
@@ -25,6 +29,15 @@ MIN_TLS = Rule(
     remediation='Set `minimum_tls_version="TLS1_2"`.',
 )
 
+NO_PUBLIC_BLOBS = Rule(
+    id="azure-storage-no-public-blobs",
+    description="Storage accounts do not allow anonymous blob access, and no container is public.",
+    severity=Severity.HIGH,
+    checkov=("CKV_AZURE_190", "CKV_AZURE_34"),
+    cloud="azure",
+    remediation='Set `allow_blob_public_access=False` on the account and `public_access="None"` on its containers.',
+)
+
 
 def check_shared_key(args):
     # Unset means allowed (Azure's default), so only an explicit false passes.
@@ -38,7 +51,15 @@ def check_tls(args):
         yield f"minimumTlsVersion is {version or 'unset'}"
 
 
+def check_public(args):
+    if args.resource_type == ACCOUNT and get(args.props, "allowBlobPublicAccess") is True:
+        yield "allowBlobPublicAccess is true"
+    if args.resource_type == CONTAINER and get(args.props, "publicAccess") in PUBLIC_LEVELS:
+        yield f"publicAccess is {get(args.props, 'publicAccess')}"
+
+
 POLICIES = [
     resource_policy(SHARED_KEY, check_shared_key, [ACCOUNT]),
     resource_policy(MIN_TLS, check_tls, [ACCOUNT]),
+    resource_policy(NO_PUBLIC_BLOBS, check_public, [ACCOUNT, CONTAINER]),
 ]

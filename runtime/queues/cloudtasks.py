@@ -43,6 +43,11 @@ import json
 import time
 import uuid
 
+from skyrelay.deployment import (
+    CLOUD_TASKS_MAX_DEADLINE_S,
+    CLOUD_TASKS_MIN_DEADLINE_S,
+    DISPATCH_DEADLINE_SECONDS,
+)
 from skyrelay.runtime.queues.base import Delivery, Message
 
 PRIORITIES = ("interactive", "batch")
@@ -197,6 +202,9 @@ def from_config(cfg, store_cfg=None) -> CloudTasksQueue:
         if not options.get(name):
             raise ValueError(f"jobs.queue.options.{name}: required for the cloudtasks backend")
     deadline = options.get("dispatch_deadline_s")
+    if deadline and not CLOUD_TASKS_MIN_DEADLINE_S <= float(deadline) <= CLOUD_TASKS_MAX_DEADLINE_S:
+        raise ValueError(f"jobs.queue.options.dispatch_deadline_s ({DISPATCH_DEADLINE_SECONDS}): {deadline} is outside "
+                         f"Cloud Tasks' {CLOUD_TASKS_MIN_DEADLINE_S}..{CLOUD_TASKS_MAX_DEADLINE_S} s (the 30-minute ceiling)")
     return CloudTasksQueue({p: options[f"{p}_queue"] for p in PRIORITIES}, options["worker_url"],
                            options["service_account"], options.get("audience"),
                            dispatch_deadline_s=int(deadline) if deadline else None, endpoint=options.get("endpoint"),

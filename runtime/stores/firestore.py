@@ -3,10 +3,9 @@ FIRESTORE_DATABASE, FIRESTORE_COLLECTION; a TTL policy on FIRESTORE_TTL_FIELD). 
 `google-cloud-firestore`'s async client (runtime/clouds/gcp/firestore.py).
 
 Documents (one collection; a key or a limiter counter is a document of its own, told apart by `type`):
-- job:  id=<job id>; the indexed fields at top level (type=job, id, tenant, status, created_at,
-        updated_at, expires_at as a timestamp for the TTL policy), and the whole job as `body`, JSON
-        bytes: Firestore refuses arrays of arrays, a request may hold them, and bytes are never worth
-        indexing (the component exempts `body` from indexing);
+- job:  id=<job id>; the queried fields at top level (type=job, id, tenant, status, created_at,
+        updated_at; expires_at as a timestamp for the TTL policy), and the whole job as `body`, JSON
+        bytes: Firestore refuses arrays of arrays, which a request may hold;
 - key:  id=idem_<sha256(tenant, key)>, type=idem, tenant, job_id, expires_at (timestamp), expires_s.
 (the Firestore limiter keeps its counters in the same collection as type=limit.)
 
@@ -21,10 +20,14 @@ this adapter supplies the reads and the writes conditional on a document's `upda
   that key's update_time. Either both land or neither does: no half-created key, no takeover rule.
 - expiry: TTL deletion is lazy (within a day or so; the emulator never deletes), so every read
   filters on the expiry itself (`visible`, and the queries drop expired documents as they page);
-- `list`: a tenant's jobs newest first, keyset pages on (created_at, id), served by the composite
-  index (type, tenant, created_at DESC, id DESC) (with status: (type, tenant, status, ...));
-- `stale`: jobs in one status with `updated_at` before the cutoff, oldest first, served by the
-  composite index (type, status, updated_at).
+- `list`: a tenant's jobs newest first, keyset pages on (created_at, document id), served by the
+  composite index AsyncJobs deploys (tenant, created_at DESC, __name__ DESC); a status filter is
+  applied while paging, so no third index is needed. Keys and limiter documents carry no
+  `created_at` and never match;
+- `stale` (the sweeper) and `failed` (the replay): jobs in one status, oldest update first, served by
+  the composite index (status, updated_at, __name__). Documents without `status` never match.
+The queries never filter on `expires_at`: the component exempts it from indexing (a monotonically
+growing indexed timestamp is a write hotspot).
 """
 
 import hashlib
@@ -113,60 +116,58 @@ class FirestoreJobStore(CollectionClient, VersionedStore):
         return doc["job_id"]
 
     # ---- queries ----
-    async def _live(self, query, want: int, order: tuple[str, str]) -> list[Job]:
-        """Up to `want` live jobs of `query` (ordered on the two `order` fields), paging past expired
-        documents (TTL deletion is lazy)."""
-        now, out, after = self.clock(), [], None
+    async def _live(self, query, want: int, keep: Callable[[Job], bool] | None = None) -> list[Job]:
+        """Up to `want` live jobs of `query` (ordered), that `keep` accepts, paging past expired
+        documents (TTL deletion is lazy) and rejected ones."""
+        now, out, last = self.clock(), [], None
         while len(out) < want:
-            page = query.limit(PAGE) if after is None else query.start_after(after).limit(PAGE)
-            docs = [d.to_dict() async for d in page.stream()]
-            out.extend(job for job in map(job_of, docs) if visible(job, None, now))
-            if len(docs) < PAGE:
+            page = query.limit(PAGE) if last is None else query.start_after(last).limit(PAGE)
+            snaps = [d async for d in page.stream()]
+            for snap in snaps:
+                job = job_of(snap.to_dict())
+                if visible(job, None, now) and (keep is None or keep(job)):
+                    out.append(job)
+            if len(snaps) < PAGE:
                 break
-            after = {name: docs[-1][name] for name in order}
+            last = snaps[-1]
         return out[:want]
 
     async def list(self, tenant: str, limit: int = 50, cursor: str | None = None,
                    status: JobStatus | None = None) -> tuple[list[Job], str | None]:
         from google.cloud.firestore import FieldFilter, Query
 
-        q = self.collection.where(filter=FieldFilter("type", "==", "job")).where(
-            filter=FieldFilter("tenant", "==", tenant))
-        if status is not None:
-            q = q.where(filter=FieldFilter("status", "==", JobStatus(status).value))
-        q = q.order_by("created_at", direction=Query.DESCENDING).order_by("id", direction=Query.DESCENDING)
+        q = (self.collection.where(filter=FieldFilter("tenant", "==", tenant))
+             .order_by("created_at", direction=Query.DESCENDING).order_by("__name__", direction=Query.DESCENDING))
         if cursor:
             position = decode_cursor(cursor)
-            if not (isinstance(position, list) and len(position) == 2):
+            if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], str)):
                 raise ValueError("invalid cursor")
-            q = q.start_after({"created_at": position[0], "id": position[1]})
-        jobs = await self._live(q, limit + 1, ("created_at", "id"))
+            q = q.start_after({"created_at": position[0], "__name__": self.collection.document(position[1])})
+        wanted = JobStatus(status) if status is not None else None
+        jobs = await self._live(q, limit + 1, None if wanted is None else (lambda j: j.status == wanted))
         if len(jobs) > limit:
             last = jobs[limit - 1]
             return jobs[:limit], encode_cursor([last.created_at, last.id])
         return jobs, None
 
-    async def stale(self, status: JobStatus, updated_before: float, limit: int = 100) -> "list[Job]":
+    def _in_status(self, status: JobStatus, updated_before: float | None = None):
         from google.cloud.firestore import FieldFilter
 
+        q = self.collection.where(filter=FieldFilter("status", "==", status.value))
+        if updated_before is not None:
+            q = q.where(filter=FieldFilter("updated_at", "<", updated_before))
+        return q.order_by("updated_at").order_by("__name__")
+
+    async def stale(self, status: JobStatus, updated_before: float, limit: int = 100) -> "list[Job]":
         status = JobStatus(status)
         if status.final or limit <= 0:
             return []  # final jobs are never stale
-        q = (self.collection.where(filter=FieldFilter("type", "==", "job"))
-             .where(filter=FieldFilter("status", "==", status.value))
-             .where(filter=FieldFilter("updated_at", "<", updated_before))
-             .order_by("updated_at").order_by("id"))
-        return await self._live(q, limit, ("updated_at", "id"))
-
+        return await self._live(self._in_status(status, updated_before), limit)
 
     async def failed(self, limit: int = 100) -> "list[Job]":
         """Up to `limit` live FAILED jobs, oldest update first: where the Cloud Tasks deployment's dead
-        letters are (runtime/jobs/replay_firestore.py), served by the (type, status, updated_at) index."""
-        from google.cloud.firestore import FieldFilter
-
-        q = (self.collection.where(filter=FieldFilter("type", "==", "job"))
-             .where(filter=FieldFilter("status", "==", JobStatus.FAILED.value)).order_by("updated_at").order_by("id"))
-        return await self._live(q, limit, ("updated_at", "id"))
+        letters are (runtime/jobs/replay_firestore.py), served by the same index as `stale`."""
+        return await self._live(self._in_status(JobStatus.FAILED), limit)
 
 
 def from_config(cfg) -> FirestoreJobStore:

@@ -9,11 +9,11 @@ from pathlib import Path
 import openai
 import pytest
 import yaml
-from routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config, sha
 
 from skyrelay.runtime.api.app import create_app
 from skyrelay.runtime.config import parse_config
 from skyrelay.runtime.router.router import Router
+from tests.routerkit import FREE_KEY, PRO_KEY, FakeProvider, ServerThread, make_config, sha
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "sk-test-metrics"

@@ -153,6 +153,9 @@ def test_roles_are_scoped_to_one_resource_each(plan):
         assert "/providers/" in r.inputs["scope"]  # never a whole resource group
     for role, part in wanted.items():
         assert part in found[role], (role, found.get(role))
+    storage_role = next(r for r in plan.of_type("azure-native:authorization:RoleAssignment")
+                        if r.inputs["roleDefinitionId"].endswith("b7e6dc6d-f1e8-4753-8033-0f276bb0955b"))
+    assert storage_role.urn in one(plan, "web:WebApp").dependencies  # the app reads its package with it
 
 
 def test_logs_insights_alerts_and_the_dashboard(plan, config):
@@ -183,7 +186,7 @@ def test_apim_products_rate_limit_and_quota_equal_the_tier_table(plan, config):
     service = one(plan, "apimanagement:ApiManagementService").inputs
     assert service["sku"] == {"name": "Consumption", "capacity": 0}
     assert not {"developerPortalStatus", "legacyPortalStatus", "natGatewayState"} & set(service)  # SDK defaults, unset
-    assert service["customProperties"]["Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10"] == "False"
+    assert "customProperties" not in service  # Consumption rejects them (and has TLS 1.0/1.1 off)
     policies = {p.inputs["productId"]: p.inputs["value"] for p in plan.of_type("azure-native:apimanagement:ProductPolicy")}
     table = config.tier_table()
     assert sorted(policies) == sorted(t.value for t in table)
@@ -227,5 +230,6 @@ def test_every_resource_is_tagged_and_the_plan_has_no_mandatory_violation(plan):
         prop = taggable_property(r.type)
         if prop and r.custom:
             assert r.inputs.get(prop, {}).get("cost-center") == "cc-ai-1234", r.name
-    mandatory = [v for v in evaluate(plan) if v.level == "mandatory"]
-    assert mandatory == []
+    violations = evaluate(plan)
+    assert [v for v in violations if v.level == "mandatory"] == []
+    assert violations == []  # nor advisory: the rules that read app settings read only theirs (no unknowns)

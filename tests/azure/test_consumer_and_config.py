@@ -101,3 +101,74 @@ def test_unknown_override_fails_naming_it(tmp_path, render_program):
     with pytest.raises(ConfigError) as err:
         render(tmp_path, render_program, {"servicebus_local_auht": True})
     assert "AsyncJobs.overrides.servicebus_local_auht" in str(err.value)
+
+
+def test_the_router_config_loads_in_the_runtime_and_batch_work_goes_to_the_global_batch_deployment(project_root):
+    from skyrelay.blueprints.azure import router_config_doc
+    from skyrelay.config import load_stack_config
+    from skyrelay.runtime.batch.intake import batch_deployment
+    from skyrelay.runtime.router.config import RouterConfig
+    from skyrelay.runtime.router.strategies import DeploymentState, Planner
+
+    stack = load_stack_config(project_root / "stacks" / "Pulumi.azure-dev.yaml")
+    cfg = RouterConfig.model_validate(router_config_doc(stack))
+    assert cfg.limiter.backend == "cosmos"
+    assert [t.name for t in cfg.tenants] == ["free", "developer", "professional", "enterprise"]
+    on_demand, batch = cfg.deployments
+    assert (on_demand.upstream_model, on_demand.auth, on_demand.endpoint) == (
+        "gpt-4o-mini", "entra", "https://skyrelay-dev-openai.openai.azure.com/")
+    assert batch_deployment(cfg, "fast").name == batch.name == "fast-azure-batch"
+    assert batch.upstream_model == "gpt-4o-mini-batch" and batch.batch.max_enqueued_tokens == 50_000
+    assert cfg.model_class("fast").value == "small"  # the free tier may call it
+    states = [DeploymentState(d, breaker=None) for d in cfg.deployments]
+    order = Planner(cfg.models["fast"], states).order()
+    assert [s.name for s in order] == ["fast-azure"]  # on demand never reaches the GlobalBatch deployment
+
+
+API_PROGRAM = '''
+from skyrelay.components.azure import JobsApi
+JobsApi("api", {"resource_group_name": "rg", "function_app_name": "fn", "function_app_hostname": "fn.azurewebsites.net",
+                "sku": SKU, "tiers": [{"name": "free", "rpm": 7, "monthly_request_quota": 700}], "tenants": ["free:acme"],
+                JWT})
+'''
+
+
+def render_api(tmp_path, render_program, sku, jwt=""):
+    (tmp_path / "__main__.py").write_text(API_PROGRAM.replace("SKU", repr(sku)).replace("JWT", jwt))
+    return render_program(tmp_path, {}, stack="t", project="p")
+
+
+def test_a_dedicated_sku_turns_old_tls_off_and_jwt_is_validated_before_the_backend(tmp_path, render_program):
+    plan = render_api(tmp_path, render_program, "Developer",
+                      '"jwt": {"openid_config_url": "https://login.example.com/.well-known/openid-configuration", '
+                      '"audience": "api://skyrelay"}')
+    service = plan.of_type("azure-native:apimanagement:ApiManagementService")[0].inputs
+    assert service["sku"] == {"name": "Developer", "capacity": 1}
+    props = service["customProperties"]
+    assert {k.rsplit(".", 1)[1] for k, v in props.items() if v == "False"} == {"Tls10", "Tls11", "Ssl30"}
+    assert len(props) == 6  # gateway and backend side
+    policy = plan.of_type("azure-native:apimanagement:ApiPolicy")[0].inputs["value"]
+    assert policy.index("<validate-jwt") < policy.index("<set-backend-service")
+    assert '<audience>api://skyrelay</audience>' in policy
+    (product,) = plan.of_type("azure-native:apimanagement:ProductPolicy")
+    assert '<rate-limit calls="7" renewal-period="60" />' in product.inputs["value"]
+    assert '<quota calls="700" renewal-period="2592000" />' in product.inputs["value"]
+    (sub,) = plan.of_type("azure-native:apimanagement:Subscription")
+    assert sub.inputs["sid"] == "acme" and sub.inputs["scope"].endswith("/products/free")
+
+
+def test_an_unknown_sku_or_tenant_tier_fails_naming_the_argument(tmp_path, render_program):
+    with pytest.raises(ConfigError, match="JobsApi.sku"):
+        render_api(tmp_path, render_program, "Gold")
+    (tmp_path / "__main__.py").write_text(API_PROGRAM.replace("SKU", "'Consumption'").replace('"free:acme"', '"gold:acme"')
+                                          .replace("JWT", ""))
+    with pytest.raises(ConfigError, match="JobsApi.tenants"):
+        render_program(tmp_path, {}, stack="t", project="p")
+
+
+def test_a_python_other_than_the_zips_needs_its_own_code_path(tmp_path, render_program):
+    (tmp_path / "__main__.py").write_text(
+        'from skyrelay.components.azure import AsyncJobs\n'
+        'AsyncJobs("j", {"resource_group_name": "rg", "overrides": {"functions_python": "3.12"}})\n')
+    with pytest.raises(ConfigError, match="AsyncJobs.overrides.functions_python"):
+        render_program(tmp_path, {}, stack="t", project="p")

@@ -11,12 +11,12 @@ import urllib.request
 
 import openai
 import pytest
-from routerkit import PRO_KEY, ServerThread, config_dict
 
 from skyrelay.runtime.api.app import create_app
 from skyrelay.runtime.config import parse_config
 from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.router.router import Router
+from tests.routerkit import PRO_KEY, ServerThread, config_dict
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def env(sim):
 
 
 def run(router, model="fast", n=1, stream=False):
-    from routerkit import req
+    from tests.routerkit import req
 
     async def go():
         from skyrelay.runtime.providers.client import close_all

@@ -33,9 +33,10 @@ FAST_UPSTREAMS = ("anthropic.claude-3-haiku-20240307-v1:0", "gpt-4o-mini")  # ex
 AUDIENCE_PATH = "/tasks"
 
 
-def router_config(sim_url: str, **jobs) -> dict:
+def router_config(sim_url: str, router: dict | None = None, **jobs) -> dict:
     """examples/local.yaml on the simulator, with what the GCP stack decides left to the deployment
-    (no store/queue; the limiter is replaced by the shared Firestore one)."""
+    (no store/queue; the limiter is replaced by the shared Firestore one); `router` replaces top-level
+    sections (timeouts, hedge)."""
     raw = yaml.safe_load((ROOT / "examples" / "local.yaml").read_text())
     for d in raw["deployments"]:
         d["endpoint"] = sim_url
@@ -43,6 +44,7 @@ def router_config(sim_url: str, **jobs) -> dict:
     raw["cache"] = {"enabled": False}
     raw["jobs"] = {"webhooks": {"allow_hosts": ["127.0.0.1/32"]},
                    "worker": {"backoff_base_s": 0.05, "backoff_max_s": 0.2}, **jobs}
+    raw.update(router or {})
     return raw
 
 
@@ -64,7 +66,8 @@ def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None
 class GcpKit:
     @classmethod
     def start(cls, sim, max_receives: int = 3, deadline_s: int = 60, min_backoff_s: float = 0.2,
-              max_backoff_s: float = 0.5, api: bool = True, **jobs) -> "GcpKit":
+              max_backoff_s: float = 0.5, api: bool = True, router: dict | None = None,
+              env: dict | None = None, **jobs) -> "GcpKit":
         self = cls()
         self.sim = sim
         self.tasks = peers.cloudtasks()
@@ -75,7 +78,7 @@ class GcpKit:
         self.worker_port, self.api_port = peers.free_port(), peers.free_port()
         self.worker_url = f"http://127.0.0.1:{self.worker_port}{AUDIENCE_PATH}"
         self.env = {
-            contract.CONFIG_JSON: json.dumps(router_config(sim.base_url, **jobs)),
+            contract.CONFIG_JSON: json.dumps(router_config(sim.base_url, router, **jobs)),
             contract.GCP_PROJECT: PROJECT, contract.FIRESTORE_COLLECTION: self.collection,
             contract.WORKER_URL: self.worker_url, contract.OIDC_AUDIENCE: self.worker_url,
             contract.TASKS_SERVICE_ACCOUNT: TASKS_SA, contract.DISPATCH_DEADLINE_SECONDS: str(deadline_s),
@@ -83,6 +86,7 @@ class GcpKit:
             contract.MAX_RECEIVE_COUNT: str(max_receives), contract.WEBHOOK_SECRET: self.secret,
             "FIRESTORE_EMULATOR_HOST": peers.firestore(),
             **{contract.tasks_queue(p): q for p, q in self.queues.items()},
+            **(env or {}),
         }
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
@@ -153,6 +157,14 @@ class GcpKit:
                 return stats
             await asyncio.sleep(0.1)
         raise AssertionError(f"tasks left after {timeout_s} s: {stats}")
+
+    def metric_lines(self, role: str = "worker") -> list[dict]:
+        """The EMF metric lines a service printed (its stdout, what Cloud Logging parses into jsonPayload)."""
+        out = []
+        for line in self.logs[role].read_text(errors="replace").splitlines():
+            if line.startswith("{") and '"CloudWatchMetrics"' in line:
+                out.append(json.loads(line))
+        return out
 
     def fail_fast_model(self, fault: str = "500") -> None:
         for model in FAST_UPSTREAMS:

@@ -74,6 +74,11 @@ async def test_submit_push_complete_poll_and_signed_webhook(kit):
         (body, hook_headers), = hooks.got
         event = Webhook(kit.secret).verify(body, hook_headers)
         assert event["data"]["id"] == job["id"] and event["data"]["status"] == "COMPLETE"
+        # the metric line Cloud Logging turns into the dashboard's log-based metrics
+        (line,) = kit.metric_lines()
+        assert (line["Status"], line["Tenant"], line["Mode"], line["Jobs"]) == ("COMPLETE", "demo-pro", "on_demand", 1)
+        assert line["Tokens"] == done.usage["total_tokens"] > 0 and line["LatencyMs"] > 0
+        assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "skyrelay"
     finally:
         await hooks.stop()
 
@@ -128,6 +133,7 @@ async def test_a_job_that_keeps_failing_ends_failed_at_its_last_attempt_with_a_r
     assert stats["interactive"]["dispatched"] == 2 and stats["interactive"]["exhausted"] == []
     _, _, polled = await kit.http("GET", f"/v1/jobs/{job['id']}")
     assert polled["status"] == "FAILED" and polled["error"]["code"] == "upstream_server_error"
+    assert [m["Status"] for m in kit.metric_lines()] == ["FAILED"]  # the jobs-failed alert's line, once
 
 
 async def test_a_duplicate_push_completes_the_job_once(kit):
@@ -175,4 +181,64 @@ async def test_sigterm_mid_job_releases_it_and_the_retried_push_completes_it(sim
         assert done.status.value == "COMPLETE" and done.attempts == 1
     finally:
         sim.configure(latency_ms=0)
+        await kit.close()
+
+
+async def test_scheduler_ticks_sweep_a_lost_job_back_to_work_and_run_the_batcher(kit):
+    """A job stored but never enqueued (the API died between the two writes) stays PENDING; Cloud
+    Scheduler's POST /sweep (OIDC-checked) re-enqueues it and the push completes it. POST /batch runs
+    a batcher tick (this stack deployed no batch bucket: disabled)."""
+    import time
+
+    from tests.contracts.test_store_contract import make_job
+
+    job, _ = await kit.store.create(make_job(tenant="demo-pro", created_at=time.time() - 600, ttl=7200))
+    status, out = await kit.push(b"", kit.token(), path="/sweep")
+    assert status == 200 and out == {"requeued": 1}
+    done = await kit.wait_final(job.id)
+    assert done.status.value == "COMPLETE" and [h["event"] for h in done.history][:1] == ["requeued"]
+    status, out = await kit.push(b"", kit.token(), path="/batch")
+    assert status == 200 and out == {"batch": "disabled"}
+
+
+async def test_a_push_past_its_dispatch_deadline_is_retried_while_it_runs_and_completes_once(sim):
+    """The 30-minute-ceiling pitfall at its smallest: a dispatch deadline (15 s, Cloud Tasks' minimum)
+    shorter than the provider call (17 s). The peer gives up on the push at the deadline and retries
+    the task while the first run goes on; the retry claims the job again (the lease was the deadline)
+    and calls the provider a second time. The first run completes the job; the retry's late result is
+    discarded. Completion stays once; the provider was called twice."""
+    kit = GcpKit.start(sim, max_receives=3, deadline_s=15, router={
+        # one slow upstream attempt, no hedge or failover to outrun it: the deadline is what gives way
+        "hedge": {"enabled": False}, "timeouts": {"request_s": 60, "attempt_s": 40, "ttft_s": 40, "idle_s": 40}})
+    try:
+        sim.configure(latency_ms=17000)
+        _, _, job = await kit.http("POST", "/v1/jobs", {"model": "fast", "prompt": "longer than the deadline"})
+        done = await kit.wait_final(job["id"], timeout_s=90)
+        assert done.status.value == "COMPLETE" and done.attempts == 2  # the retry claimed it while it ran
+        # the retry's push (17 s again) passes its deadline too; the third finds the job COMPLETE: 200
+        stats = (await kit.settled(timeout_s=90))["interactive"]
+        assert stats["dispatched"] == 3 and stats["succeeded"] == 1 and stats["exhausted"] == []
+        final = await kit.store.get(job["id"])
+        assert [h["event"] for h in final.history].count("completed") == 1 and final.result == done.result
+        assert upstream_calls(kit) == 2
+    finally:
+        sim.configure(latency_ms=0)
+        await kit.close()
+
+
+async def test_a_submit_whose_task_cannot_be_created_answers_503_and_fails_the_job(sim):
+    """Cloud Tasks refuses the task (here: the queue does not exist): the API answers 503 with
+    Retry-After and the job ends FAILED `enqueue_failed`, never PENDING with nothing to deliver it."""
+    from skyrelay import deployment as contract
+    from tests.contracts.gcp_adapters import LOCATION, PROJECT
+
+    missing = f"projects/{PROJECT}/locations/{LOCATION}/queues/not-deployed"
+    kit = GcpKit.start(sim, env={contract.tasks_queue("interactive"): missing})
+    try:
+        status, headers, body = await kit.http("POST", "/v1/jobs", {"model": "fast", "prompt": "no queue"})
+        assert status == 503 and {k.lower() for k in headers} >= {"retry-after"}, body
+        (job,) = (await kit.store.list("demo-pro"))[0]
+        assert job.status.value == "FAILED" and job.error["code"] == "enqueue_failed"
+        assert upstream_calls(kit) == 0
+    finally:
         await kit.close()

@@ -4,6 +4,7 @@ TTL timestamp, an expired idempotency key taken over atomically, and the OIDC ve
 
 import datetime as dt
 import json
+import time
 
 import pytest
 
@@ -59,6 +60,16 @@ def test_a_missing_variable_names_its_key():
         bootstrap.store_and_queue(jobs)
 
 
+def test_a_deadline_past_the_30_minute_ceiling_is_refused_at_start_naming_its_variable():
+    from skyrelay.runtime.platforms import bootstrap
+    from skyrelay.runtime.platforms.cloud_run.runtime import GCP
+
+    env = gcp_env(**{contract.DISPATCH_DEADLINE_SECONDS: "2400"})
+    jobs = bootstrap.jobs_config(bootstrap.router_config(env, deployment=GCP), env, GCP)
+    with pytest.raises(ValueError, match=contract.DISPATCH_DEADLINE_SECONDS):
+        bootstrap.store_and_queue(jobs)
+
+
 def test_the_dispatch_deadline_covers_the_worker_timeout_within_30_minutes():
     assert contract.dispatch_deadline(600) == 630
     assert contract.dispatch_deadline(1) == contract.CLOUD_TASKS_MIN_DEADLINE_S + 16
@@ -110,7 +121,8 @@ async def test_an_expired_key_is_taken_over_once_by_concurrent_creators():
         await store.close()
 
 
-def test_the_push_verifier_fetches_the_keys_once():
+@pytest.mark.anyio
+async def test_the_push_verifier_fetches_the_keys_once():
     from skyrelay.runtime.clouds.gcp.oidc import PushVerifier, Refused
     from tests import peers
     from tests.contracts.gcp_adapters import TASKS_SA
@@ -122,11 +134,69 @@ def test_the_push_verifier_fetches_the_keys_once():
     real = v._fetch
     v._fetch = lambda: fetched.append(1) or real()
     for _ in range(3):
-        assert v.verify(f"Bearer {tasks.token(aud, TASKS_SA)}")["email"] == TASKS_SA
+        assert (await v.verify(f"Bearer {tasks.token(aud, TASKS_SA)}"))["email"] == TASKS_SA
     assert len(fetched) == 1
     with pytest.raises(Refused) as no:
-        v.verify(f"Bearer {tasks.token(aud, 'other@p.iam.gserviceaccount.com')}")
+        await v.verify(f"Bearer {tasks.token(aud, 'other@p.iam.gserviceaccount.com')}")
     assert no.value.status == 403
     with pytest.raises(Refused) as no:
-        v.verify("Basic abc")
+        await v.verify("Basic abc")
     assert no.value.status == 401
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"iss": "https://accounts.google.com", "aud": aud, "email": TASKS_SA, "email_verified": True,
+                         "iat": int(time.time()), "exp": int(time.time()) + 600}, other, algorithm="RS256",
+                        headers={"kid": "rotated-or-forged"})
+    for _ in range(3):  # an unknown kid: 401, and no key fetch per forged token
+        with pytest.raises(Refused) as no:
+            await v.verify(f"Bearer {forged}")
+        assert no.value.status == 401
+    assert len(fetched) == 1
+
+
+@pytest.mark.anyio
+async def test_the_producer_creates_oidc_tasks_with_the_deadline_and_schedule_time():
+    """What the real client sends, read back through GetTask on the peer: the OIDC token's identity and
+    audience, the dispatch deadline, a delayed schedule time; a second immediate enqueue of the same
+    job in the same second is the same task (de-duplicated), a delayed one a new task."""
+    import time as clock
+
+    from tests import peers
+    from tests.contracts.gcp_adapters import TASKS_SA, tasks_producer, tasks_queues
+
+    queues = tasks_queues(max_receives=3)
+    url = f"http://127.0.0.1:{peers.free_port()}/tasks"  # nothing listens: the task waits, retried
+    producer = tasks_producer(queues, url, 3, audience="https://worker.example/tasks", dispatch_deadline_s=630)
+    now = clock.time()
+    later = await producer.enqueue("job_x", "batch", delay_s=120)
+    task = peers.cloudtasks().client().get_task(name=f"{queues['batch']}/tasks/{later}")
+    assert task.dispatch_deadline.total_seconds() == 630
+    assert task.http_request.oidc_token.service_account_email == TASKS_SA
+    assert task.http_request.oidc_token.audience == "https://worker.example/tasks"
+    assert task.http_request.url == url
+    assert 115 < task.schedule_time.timestamp() - now < 125
+    fixed = tasks_producer(queues, url, 3, clock=lambda: now)  # two enqueues within one second
+    first = await fixed.enqueue("job_y", "batch")
+    assert await fixed.enqueue("job_y", "batch") == first  # ALREADY_EXISTS on the peer: one task
+    assert peers.cloudtasks().client().get_task(name=f"{queues['batch']}/tasks/{first}").name.endswith(first)
+    assert later != await producer.enqueue("job_x", "batch", delay_s=120)
+    with pytest.raises(ValueError):
+        await producer.enqueue("job_z", "urgent")
+
+
+def test_the_server_falls_back_to_h11_where_the_image_lacks_uvicorn_standard(monkeypatch):
+    """The Cloud Run image installs what components/gcp/packaging.py lists; without uvloop/httptools
+    the service still starts (asyncio + h11, the same header limit and drain)."""
+    import importlib.util
+
+    from skyrelay.runtime.platforms.cloud_run.__main__ import server_config
+
+    fast = server_config(object(), "127.0.0.1", 8080, grace_s=30)
+    assert (fast.loop, fast.timeout_graceful_shutdown) == ("uvloop", 8)  # Cloud Run kills at 10 s
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "httptools" else real(name, *a))
+    plain = server_config(object(), "127.0.0.1", 8080, grace_s=2)
+    assert (plain.loop, plain.http, plain.timeout_graceful_shutdown) == ("asyncio", "h11", 2)
+    assert plain.h11_max_incomplete_event_size == 65536

@@ -1,9 +1,4 @@
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/routerkit.py
-
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ import uuid
 import aiohttp
 import pytest
 import yaml
-from routerkit import PRO_KEY, config_dict, free_port
 
 from skyrelay.runtime.router.limits import MemoryLimiter, make_limiter
 from skyrelay.runtime.router.limits.redis import RedisLimiter
 from skyrelay.tiers import TierName, default_tiers
+from tests.routerkit import PRO_KEY, config_dict, free_port
 
 TIERS = default_tiers()
 
@@ -102,7 +102,9 @@ def test_tpm_reserve_and_refund(backend, redis_url, moto_url):
 
     async def go():
         lim = limiter(backend, redis_url)
-        big = tier.tpm // 2 + 1
+        # 3/4 of the bucket: a second one fits only after 30 s of refill, so a slow machine cannot refill it
+        # between the two acquires (Redis keeps time itself: its clock cannot be slowed as the others are)
+        big = tier.tpm * 3 // 4
         r1 = await lim.acquire("t", tier, big)
         with pytest.raises(Exception) as err:  # a second reservation of the same size does not fit
             await lim.acquire("t", tier, big)

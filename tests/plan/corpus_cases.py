@@ -5,7 +5,8 @@ Expected violations are what the pack's rules should flag in each program, writt
 program deploys to one cloud with no budget, so `stack-budget-alerts` and `stack-cost-anomaly-alert`
 flag every one; the other findings are the program's own (untagged resources, public invokers,
 wildcard IAM actions, ...). `a stack-tier-max-tokens-cap (stack)` is an "unknown at preview"
-advisory: the rule reads app settings or environment values the plan cannot know.
+advisory: the rule reads environment values the plan cannot know (of app settings it reads only
+the cap settings, so an unknown client id does not stop it).
 """
 
 from dataclasses import dataclass, field
@@ -156,7 +157,8 @@ CASES = {
             "m tags-required azure-native:storage:StorageAccount::appsa",
             "m tags-required azure-native:web:AppServicePlan::app-plan",
             "m tags-required azure-native:web:WebApp::app",
-            "a stack-tier-max-tokens-cap (stack)",
+            "m azure-storage-shared-key-off azure-native:storage:StorageAccount::appsa",
+            "m azure-storage-min-tls azure-native:storage:StorageAccount::appsa",
         },
         unknown={
             "azure-native:web:WebApp::app siteConfig.appSettings[0].value",
@@ -198,18 +200,20 @@ CASES = {
             "m tags-required azure-native:storage:StorageAccount::functionssa",
             "m tags-required azure-native:web:AppServicePlan::functions-plan",
             "m tags-required azure-native:web:WebApp::functions-app",
-            "a stack-tier-max-tokens-cap (stack)",
+            "m azure-storage-shared-key-off azure-native:storage:StorageAccount::functionssa",  # keys in app settings
         },
         unknown={"azure-native:web:WebApp::functions-app siteConfig.appSettings[2].value"},
         invokes={"azure-native:storage:listStorageAccountKeys unknown"},
     ),
-    # Every taggable resource is tagged; only the budget rules flag it.
+    # Every taggable resource is tagged; the budget rules and its storage account's defaults flag it.
     "azure-static-website-cdn": Case(
         config={},
         resources=7,
         violations={
             "m stack-budget-alerts (stack)",
             "m stack-cost-anomaly-alert (stack)",
+            "m azure-storage-shared-key-off azure-native:storage:StorageAccount::sitesa",
+            "m azure-storage-min-tls azure-native:storage:StorageAccount::sitesa",
         },
         unknown={
             "azure-native:cdn:Endpoint::site-endpoint originHostHeader",

@@ -53,7 +53,8 @@ def test_secret_inputs_are_marked_secret(served_schema):
     secret = {(token, name) for token, res in served_schema["resources"].items()
               for name, prop in res["inputProperties"].items() if prop.get("secret")}
     declared = {(h.token, camel_case(key)) for h in HOSTED for key in h.secret_inputs}
-    assert secret == declared == {("skyrelay:aws:JobsApi", "routerConfig"), ("skyrelay:gcp:JobsApi", "routerConfig")}
+    assert secret == declared == {("skyrelay:aws:JobsApi", "routerConfig"), ("skyrelay:azure:JobsApi", "routerConfig"),
+                                  ("skyrelay:gcp:JobsApi", "routerConfig")}
 
 
 def shared_docstrings() -> dict[str, str]:

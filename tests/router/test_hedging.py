@@ -6,12 +6,12 @@ under test (a hung attempt ends at its own TTFT deadline), so they are short."""
 import asyncio
 
 import pytest
-from routerkit import HANG, FakeProvider, make_config, req
 
 from skyrelay.runtime.errors import UpstreamServerError
 from skyrelay.runtime.router.breaker import State
 from skyrelay.runtime.router.outcome import Observer
 from skyrelay.runtime.router.router import Router
+from tests.routerkit import HANG, FakeProvider, make_config, req
 
 TTFT = 0.5
 

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-from routerkit import HANG, FakeProvider, make_config, req
 
 from skyrelay.runtime.canonical import Usage
 from skyrelay.runtime.errors import (
@@ -19,6 +18,7 @@ from skyrelay.runtime.errors import (
     UpstreamServerError,
 )
 from skyrelay.runtime.router.router import Router
+from tests.routerkit import HANG, FakeProvider, make_config, req
 
 
 def router(fake, **overrides) -> Router:

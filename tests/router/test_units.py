@@ -4,7 +4,6 @@ import asyncio
 import random
 
 import pytest
-from routerkit import config_dict, make_config, req
 
 from skyrelay.errors import ConfigError
 from skyrelay.runtime.canonical import ChatResult, Usage
@@ -14,6 +13,7 @@ from skyrelay.runtime.router.config import Price, parse_config
 from skyrelay.runtime.router.cost import cost_of
 from skyrelay.runtime.router.retry import Deadline, backoff, next_delay
 from skyrelay.runtime.router.strategies import DeploymentState, Planner
+from tests.routerkit import config_dict, make_config, req
 
 
 class Clock:

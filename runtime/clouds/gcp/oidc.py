@@ -9,8 +9,10 @@ from its queue:
 - the audience (OIDC_AUDIENCE: the worker's own URL): 401;
 - the identity: `email` must be the Tasks service account and `email_verified` true: 403.
 
-The keys are fetched once and kept for `CERTS_TTL_S` (Google rotates them over days; a token with an
-unknown `kid` refetches once), so a push costs a signature check, not an HTTP round trip.
+The keys are fetched once (in a worker thread: the event loop never waits on the network) and kept
+for `CERTS_TTL_S` (Google rotates them over days; a token with an unknown `kid` refetches them, at
+most once a minute, so forged tokens cannot drive fetches), so a push costs a signature check, not an
+HTTP round trip.
 `google.oauth2.id_token.verify_token` does the verification, over a request object that serves the
 cached keys.
 """
@@ -21,6 +23,7 @@ import time
 ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 CERTS_TTL_S = 3600.0
+REFETCH_MIN_S = 60.0  # an unknown kid refetches the keys at most this often (forged tokens cannot drive fetches)
 
 
 class Refused(Exception):
@@ -58,18 +61,28 @@ class PushVerifier:
 
     def _keys(self, refresh: bool = False) -> bytes:
         with self._lock:
-            if refresh or self._certs is None or time.monotonic() - self._fetched > self.ttl_s:
+            if refresh or not self._fresh():
                 self._certs, self._fetched = self._fetch(), time.monotonic()
             return self._certs
 
-    def _decode(self, token: str, refresh: bool) -> dict:
+    def _fresh(self) -> bool:
+        return self._certs is not None and time.monotonic() - self._fetched <= self.ttl_s
+
+    async def _certs_now(self, refresh: bool = False) -> bytes:
+        """The cached keys, or fetched in a worker thread (the HTTP call never blocks the event loop)."""
+        if not refresh and self._fresh():
+            return self._certs
+        import asyncio
+
+        return await asyncio.to_thread(self._keys, refresh)
+
+    def _decode(self, token: str, certs: bytes) -> dict:
         from google.oauth2 import id_token
 
-        certs = self._keys(refresh)
         return id_token.verify_token(token, lambda url, method="GET", **kw: _Response(certs),
                                      audience=self.audience, certs_url=self.certs_url)
 
-    def verify(self, authorization: str | None) -> dict:
+    async def verify(self, authorization: str | None) -> dict:
         """The token's claims, or Refused."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -77,11 +90,12 @@ class PushVerifier:
         token = token.strip()
         try:
             try:
-                claims = self._decode(token, refresh=False)
+                claims = self._decode(token, await self._certs_now())
             except Exception as exc:  # noqa: BLE001 - an unknown kid: the keys may have rotated
-                if "signing key" not in str(exc).lower() and "certificate for key" not in str(exc).lower():
+                unknown_kid = "signing key" in str(exc).lower() or "certificate for key" in str(exc).lower()
+                if not unknown_kid or time.monotonic() - self._fetched < REFETCH_MIN_S:
                     raise
-                claims = self._decode(token, refresh=True)
+                claims = self._decode(token, await self._certs_now(refresh=True))
         except Refused:
             raise
         except Exception as exc:  # noqa: BLE001 - google-auth and PyJWT raise many types; all are 401
@@ -91,5 +105,3 @@ class PushVerifier:
         if claims.get("email") != self.service_account or claims.get("email_verified") not in (True, "true"):
             raise Refused(403, "the token is not the Tasks service account's")
         return claims
-
-

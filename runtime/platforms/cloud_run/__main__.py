@@ -32,6 +32,25 @@ def worker_app():
     return make_app(handlers=lambda: handlers), handlers.cfg.worker.shutdown_grace_s
 
 
+def server_config(app, host: str, port: int, grace_s: float):
+    """runtime/api/server.py's uvicorn settings (uvloop, httptools with the header limit); where the
+    image lacks uvloop or httptools (uvicorn installed without its `standard` extra), uvicorn's own
+    asyncio loop and h11, which applies the same header limit. Cloud Run kills the instance 10 s after
+    SIGTERM: the drain stays within 8 s."""
+    import importlib.util
+
+    drain = max(1, min(int(grace_s), 8))
+    if importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools"):
+        from skyrelay.runtime.api.server import uvicorn_config
+
+        return uvicorn_config(app, host=host, port=port, timeout_graceful_shutdown=drain)
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", loop="asyncio", http="h11", lifespan="on",
+                          access_log=False, server_header=False, proxy_headers=False,
+                          h11_max_incomplete_event_size=65536, timeout_graceful_shutdown=drain)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m skyrelay.runtime.platforms.cloud_run")
     parser.add_argument("--role", choices=ROLES, required=True)
@@ -42,13 +61,9 @@ def main(argv=None) -> int:
 
     import uvicorn
 
-    from skyrelay.runtime.api.server import uvicorn_config
-
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     app, grace = api_app() if args.role == "api" else worker_app()
-    # Cloud Run kills the instance 10 s after SIGTERM: drain within that
-    config = uvicorn_config(app, host=args.host, port=args.port, timeout_graceful_shutdown=max(1, min(int(grace), 8)))
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(app, args.host, args.port, grace)).run()
     return 0
 
 

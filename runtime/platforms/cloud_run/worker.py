@@ -13,9 +13,16 @@
 both called by Cloud Scheduler jobs with an OIDC token for the same service account, checked the same
 way. GET /healthz answers 200 without a token (Cloud Run's startup probe).
 
-The worker, router and adapters are built on the first request that needs them (what a cold start
-pays for) and closed at shutdown (the ASGI lifespan, after uvicorn drained in-flight requests).
-Every response carries a JSON body with a stable `code` on errors.
+Metrics: every job that reaches a final state here prints one JSON line to stdout, the Embedded
+Metric Format document the Lambda worker prints too (runtime/batch/observe.py): `Jobs`, `Tokens`,
+`CostUsd`, `CacheHits` (the prompt cache served part of the input), `LatencyMs` (submit to final),
+by `Tenant` and `Mode`, and the job's `Status`. Cloud Logging parses each line into jsonPayload and
+the log-based metrics components/gcp deploys read those fields (skyrelay.deployment.
+GCP_METRIC_FIELDS). A batcher tick prints its lines by mode the same way.
+
+The worker, router and adapters are built by `build()` (the service builds them before it serves)
+and closed at shutdown (the ASGI lifespan, after uvicorn drained in-flight requests). Every response
+carries a JSON body with a stable `code` on errors.
 """
 
 import asyncio
@@ -29,20 +36,59 @@ log = logging.getLogger("skyrelay.cloud_run.worker")
 JSON = "application/json"
 
 
+def stdout_line(line: str) -> None:
+    """A metric line to stdout, flushed: Cloud Run's log agent reads it, and a pipe would buffer it."""
+    print(line, flush=True)
+
+
 def _error(status: int, code: str, message: str):
     from starlette.responses import Response
 
     return Response(json.dumps({"error": {"code": code, "message": message}}), status, media_type=JSON)
 
 
+def job_metrics(job, now: float | None = None) -> str:
+    """The metric line of a job that just reached a final state (see the module docstring)."""
+    import time
+
+    from skyrelay.runtime.batch.observe import emf
+
+    usage = job.usage or {}
+    metrics = {"Jobs": 1, "Tokens": usage.get("total_tokens") or 0, "CostUsd": job.cost or 0.0,
+               "CacheHits": 1 if usage.get("cache_read_tokens") else 0,
+               "LatencyMs": round(((job.finished_at or job.updated_at) - job.created_at) * 1000, 1)}
+    doc = json.loads(emf(metrics, {"Tenant": job.tenant, "Mode": "on_demand"}, now or time.time()))
+    doc[contract.GCP_JOB_STATUS_FIELD] = job.status.value
+    return json.dumps(doc, separators=(",", ":"))
+
+
+class ObservedStore:
+    """The worker's view of the store: a transition into a final state (a conditional write, so once
+    per job) prints the job's metric line."""
+
+    def __init__(self, store, write=stdout_line):
+        self.store, self.write = store, write
+
+    async def transition(self, job_id, expect, to, updates=None, expect_attempts=None):
+        out = await self.store.transition(job_id, expect, to, updates, expect_attempts)
+        if out is not None and to is not None and out.status.final:
+            self.write(job_metrics(out))
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
 class Handlers:
     """The worker's adapters, built once per instance (tests build theirs)."""
 
-    def __init__(self, store, queue, generate, cfg, config=None, router=None, name: str = "cloud-run"):
+    def __init__(self, store, queue, generate, cfg, config=None, router=None, name: str = "cloud-run",
+                 write=stdout_line):
         from skyrelay.runtime.jobs.worker import Worker
 
         self.store, self.queue, self.cfg, self.config, self.router = store, queue, cfg, config, router
-        self.worker = Worker(store, queue, generate, cfg, name=name, sweep=False)
+        self.write = write
+        self.worker = Worker(ObservedStore(store, write), queue, generate, cfg, name=name, sweep=False)
         self.name = name
 
     async def push(self, headers, body: bytes) -> tuple[int, dict]:
@@ -70,9 +116,11 @@ class Handlers:
     async def batch_tick(self) -> dict:
         if self.config is None or not self.cfg.batch.enabled:
             return {"batch": "disabled"}
+        from skyrelay.runtime.batch.observe import EmfObserve
         from skyrelay.runtime.batch.wiring import make_batcher
 
-        batcher = make_batcher(self.store, self.queue, self.cfg, self.config, name=self.name + ":batcher")
+        batcher = make_batcher(self.store, self.queue, self.cfg, self.config, observe=EmfObserve(self.write),
+                               name=self.name + ":batcher")
         try:
             return await batcher.tick()
         finally:
@@ -126,9 +174,9 @@ def make_app(handlers=build, env=None):
                     state["handlers"] = handlers()
         return state["handlers"]
 
-    def refused(request):
+    async def refused(request):
         try:
-            check.verify(request.headers.get("authorization"))
+            await check.verify(request.headers.get("authorization"))
         except Refused as exc:
             code = "unauthenticated" if exc.status == 401 else "forbidden_identity"
             log.warning("%s refused: %s", request.url.path, exc.reason)
@@ -136,18 +184,18 @@ def make_app(handlers=build, env=None):
         return None
 
     async def tasks(request):
-        if (no := refused(request)) is not None:
+        if (no := await refused(request)) is not None:
             return no
         status, out = await (await get()).push(request.headers, await request.body())
         return Response(json.dumps(out), status, media_type=JSON)
 
     async def sweep(request):
-        if (no := refused(request)) is not None:
+        if (no := await refused(request)) is not None:
             return no
         return JSONResponse(await (await get()).sweep())
 
     async def batch(request):
-        if (no := refused(request)) is not None:
+        if (no := await refused(request)) is not None:
             return no
         return JSONResponse(await (await get()).batch_tick())
 
