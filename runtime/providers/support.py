@@ -9,8 +9,9 @@ Choices made here (docs/router.md says why):
 - `n` > 1 is native on Azure and OpenAI-compatible upstreams (several choices, relayed by index) and refused
   on Bedrock (Converse has one answer; a fan-out would multiply cost behind one tenant reservation) and
   Vertex (`candidateCount` exists; relaying several candidates from its stream is not built).
-- `logprobs` / `top_logprobs` are native on Azure and OpenAI-compatible upstreams (relayed as they come) and
-  refused on Bedrock (Converse has none) and Vertex (its logprobsResult is not translated yet).
+- `logprobs` / `top_logprobs` are native on Azure and OpenAI-compatible upstreams (relayed as they come),
+  translated on Vertex (`responseLogprobs` / `logprobs`; `logprobsResult` back into OpenAI's entries) and
+  refused on Bedrock (Converse has none).
 - Bedrock Converse has no `seed`, no `tool_choice: "none"` and no switch for parallel tool calls: refused.
 - Vertex has no switch for parallel tool calls (`parallel_tool_calls: false` is refused); Bedrock and
   Vertex cannot combine `response_format` with `tools` (Bedrock's structured output *is* a forced tool).
@@ -30,7 +31,7 @@ TABLE: dict[str, dict[str, str]] = {
     "azure_openai": dict(_OPENAI),
     "vertex": {"tools": TRANSLATED, "tool_choice": TRANSLATED, "parallel_tool_calls": REFUSED,
                "response_format": TRANSLATED, "n": REFUSED, "stop": TRANSLATED, "seed": TRANSLATED,
-               "logprobs": REFUSED, "top_logprobs": REFUSED},
+               "logprobs": TRANSLATED, "top_logprobs": TRANSLATED},
     "openai_compat": dict(_OPENAI),
 }
 # Cells that are "translated" or "native" except for some values: what exactly is refused.
@@ -54,9 +55,9 @@ def refused(provider: str, request: ChatRequest) -> str | None:
         return None
     if r.n is not None and r.n > 1:
         return "n"
-    if r.logprobs:
+    if r.logprobs and provider == "bedrock":
         return "logprobs"
-    if r.top_logprobs:
+    if r.top_logprobs and provider == "bedrock":
         return "top_logprobs"
     if r.seed is not None and provider == "bedrock":
         return "seed"

@@ -86,8 +86,8 @@ def test_parameter_no_deployment_carries_is_refused_naming_it_and_the_deployment
     for provider in ("vertex", "bedrock"):
         message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, n=2)
         assert message.startswith("n: ") and f"dep-{provider}" in message
-        message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, logprobs=True)
-        assert message.startswith("logprobs: ") and f"dep-{provider}" in message
+    message = _refused(client, sim, "unsupported_parameter", model="p-bedrock", messages=HI, logprobs=True)
+    assert message.startswith("logprobs: ") and "dep-bedrock" in message
 
 
 @pytest.mark.parametrize("provider", ["azure_openai", "openai_compat"])
@@ -110,8 +110,8 @@ def test_n_choices_are_relayed_by_index(client, sim, provider):
     assert raw.headers["x-skyrelay-deployment"] == "fast-openai" and len(raw.parse().choices) == 2
 
 
-@pytest.mark.parametrize("provider", ["azure_openai", "openai_compat"])
-def test_logprobs_are_relayed_from_openai_wire_upstreams(client, sim, provider):
+@pytest.mark.parametrize("provider", ["azure_openai", "openai_compat", "vertex"])
+def test_logprobs_are_relayed_from_openai_wire_upstreams_and_translated_from_vertex(client, sim, provider):
     done = client.chat.completions.create(model=f"p-{provider}", messages=HI, logprobs=True, top_logprobs=2)
     content = done.choices[0].logprobs.content
     assert "".join(e.token for e in content) == done.choices[0].message.content
@@ -120,7 +120,10 @@ def test_logprobs_are_relayed_from_openai_wire_upstreams(client, sim, provider):
                                                         stream=True) if c.choices and c.choices[0].delta.content]
     assert chunks and all(c.choices[0].logprobs.content[0].token == c.choices[0].delta.content for c in chunks)
     body = sim.requests()[-1]["body"]
-    assert body["logprobs"] is True and "top_logprobs" not in body
+    if provider == "vertex":
+        assert body["generationConfig"]["responseLogprobs"] is True and "logprobs" not in body["generationConfig"]
+    else:
+        assert body["logprobs"] is True and "top_logprobs" not in body
     plain = client.chat.completions.create(model=f"p-{provider}", messages=HI)
     assert plain.choices[0].logprobs is None
 
