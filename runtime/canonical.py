@@ -99,6 +99,8 @@ class ChatResult:
     finish_reason: FinishReason = "stop"
     provider_model: str = ""
     tool_calls: list[dict] | None = None  # [{"id", "name", "arguments"}], in the order the model made them
+    logprobs: list[dict] | None = None  # OpenAI's `logprobs.content` entries, when the request asked for them
+    choices: list["ChatResult"] | None = None  # with `n` > 1: choices 1..n-1 (their usage is in this one's)
 
 
 @dataclass(slots=True)
@@ -112,6 +114,10 @@ class StreamDelta:
     usage: Usage | None = None
     finish_reason: FinishReason | None = None
     tool_calls: list[dict] | None = None
+    logprobs: list[dict] | None = None  # the `logprobs.content` entries of this piece's text
+    # With `n` > 1, the choice this piece belongs to. A piece of choice > 0 carries its own finish reason
+    # (the stream's last delta, with usage, is choice 0's).
+    choice: int = 0
 
 
 def gather_tool_calls(pieces: list[dict], into: dict[int, dict] | None = None) -> dict[int, dict]:

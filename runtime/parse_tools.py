@@ -144,7 +144,7 @@ def attach_tool_turns(raw: list, messages: list[Message]) -> None:
     calls: dict[str, str] = {}  # call id -> function name
     for i, (m, msg) in enumerate(zip(raw, messages, strict=True)):
         tc = m.get("tool_calls")
-        if tc is not None:
+        if tc is not None and tc != []:  # an empty list (some clients send it) is no calls
             if msg.role != "assistant":
                 _fail(f"messages[{i}].tool_calls", "only assistant messages make tool calls")
             msg.tool_calls = []

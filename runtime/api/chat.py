@@ -97,8 +97,8 @@ class ChatEndpoint:
             "created": int(time.time()),
             "model": req.model,
             "system_fingerprint": None,
-            "choices": [{"index": 0, "message": message_doc(r.text, r.tool_calls),
-                         "logprobs": None, "finish_reason": r.finish_reason}],
+            "choices": [_choice(0, r)] if r.choices is None else [_choice(i, c) for i, c in
+                                                                   enumerate((r, *r.choices))],
             "usage": usage_doc(r.usage),
         }
         extra = [(k.encode(), v.encode()) for k, v in out.headers.items()]
@@ -123,8 +123,11 @@ class ChatEndpoint:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             async for delta in rs:
+                if delta.choice:  # n > 1: another choice's piece
+                    out.append(w.other(delta))
+                    continue
                 if delta.text:
-                    out.append(w.text(delta.text))
+                    out.append(w.text(delta.text) if delta.logprobs is None else w.text(delta.text, delta.logprobs))
                 if delta.tool_calls:
                     out.append(w.tool_calls(delta.tool_calls))
                 if delta.finish_reason:
@@ -150,6 +153,12 @@ class ChatEndpoint:
         finally:
             watch.stop()
             await rs.aclose()
+
+
+def _choice(index: int, r) -> dict:
+    return {"index": index, "message": message_doc(r.text, r.tool_calls),
+            "logprobs": None if r.logprobs is None else {"content": r.logprobs, "refusal": None},
+            "finish_reason": r.finish_reason}
 
 
 async def list_models(ctx, scope, receive, send):

@@ -18,6 +18,7 @@ from skyrelay.runtime.parse import check_parameters, load_json
 
 PARAMETERS = frozenset(("model", "input", "dimensions", "encoding_format", "user"))
 MAX_INPUTS = 2048  # OpenAI's limit per request
+MAX_DIMENSIONS = 8192  # above every provider's largest model (3,072): refused here, not sent upstream
 
 
 def _fail(field: str, problem: str):
@@ -44,8 +45,8 @@ def parse_embeddings(doc) -> tuple[EmbeddingRequest, str]:
         if not text:
             _fail(f"input[{i}]", "must not be empty")
     dims = doc.get("dimensions")
-    if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or dims < 1):
-        _fail("dimensions", "must be a positive integer")
+    if dims is not None and (isinstance(dims, bool) or not isinstance(dims, int) or not 1 <= dims <= MAX_DIMENSIONS):
+        _fail("dimensions", f"must be an integer between 1 and {MAX_DIMENSIONS}")
     fmt = doc.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
         _fail("encoding_format", "must be float or base64")

@@ -199,7 +199,8 @@ class Choice(BaseModel):
     index: int
     message: ResponseMessage
     finish_reason: str
-    logprobs: None = None
+    logprobs: dict | None = Field(default=None, description="{content: [...]} when logprobs was asked (Azure, "
+                                                            "OpenAI-compatible deployments)")
 
 
 class PromptTokensDetails(BaseModel):
@@ -227,7 +228,7 @@ class EmbeddingsRequest(BaseModel):
     model_config = ConfigDict(title="EmbeddingsRequest", extra="forbid")
     model: str = Field(min_length=1, description="a logical model whose deployments declare `embeddings`")
     input: str | list[str] = Field(description="a string, or up to 2,048 strings (not empty)")
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: int | None = Field(default=None, ge=1, le=8192)
     encoding_format: Literal["float", "base64"] | None = None
     user: str | None = None
 

@@ -61,7 +61,11 @@ class ChunkWriter:
     def role(self) -> bytes:
         return self.head + b'"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\n\n'
 
-    def text(self, text: str) -> bytes:
+    def text(self, text: str, logprobs: list | None = None) -> bytes:
+        if logprobs is not None:  # the piece's per-token entries, as the upstream sent them
+            return (self.head + b'"choices":[{"index":0,"delta":{"content":' + orjson.dumps(text)
+                    + b'},"logprobs":' + orjson.dumps({"content": logprobs, "refusal": None})
+                    + b',"finish_reason":null}]}\n\n')
         return (self.head + b'"choices":[{"index":0,"delta":{"content":' + orjson.dumps(text)
                 + b'},"finish_reason":null}]}\n\n')
 
@@ -70,6 +74,18 @@ class ChunkWriter:
         and argument fragments."""
         return (self.head + b'"choices":[{"index":0,"delta":{"tool_calls":' + orjson.dumps(tool_call_pieces(pieces))
                 + b'},"finish_reason":null}]}\n\n')
+
+    def other(self, delta) -> bytes:
+        """A piece of choice `delta.choice` > 0 (n > 1), with its finish reason when it has one."""
+        d: dict = {}
+        if delta.text:
+            d["content"] = delta.text
+        if delta.tool_calls:
+            d["tool_calls"] = tool_call_pieces(delta.tool_calls)
+        choice: dict = {"index": delta.choice, "delta": d, "finish_reason": delta.finish_reason}
+        if delta.logprobs is not None:
+            choice["logprobs"] = {"content": delta.logprobs, "refusal": None}
+        return self.head + b'"choices":[' + orjson.dumps(choice) + b"]}\n\n"
 
     def finish(self, reason: str) -> bytes:
         return self.head + b'"choices":[{"index":0,"delta":{},"finish_reason":' + orjson.dumps(reason) + b"}]}\n\n"

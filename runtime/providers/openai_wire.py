@@ -66,6 +66,12 @@ def tool_fields(request: ChatRequest) -> dict:
             out["response_format"] = {"type": "json_schema", "json_schema": spec}
     if request.seed is not None:
         out["seed"] = request.seed
+    if request.n:
+        out["n"] = request.n
+    if request.logprobs:
+        out["logprobs"] = True
+        if request.top_logprobs:
+            out["top_logprobs"] = request.top_logprobs
     return out
 
 
@@ -76,7 +82,8 @@ def build_body(request: ChatRequest, model: str | None, stream: bool) -> bytes:
     body.update(sampling_fields(request, max_tokens="max_tokens", top_p="top_p", stop="stop"))
     if request.user:
         body["user"] = request.user
-    if request.tools or request.response_format or request.seed is not None or request.tool_choice:
+    if request.tools or request.response_format or request.seed is not None or request.tool_choice \
+            or request.logprobs or request.n:
         body.update(tool_fields(request))
     if stream:
         body["stream"] = True
@@ -98,9 +105,17 @@ def usage_of(raw: dict | None) -> Usage:
 def parse_body(body: bytes, fallback_model: str) -> ChatResult:
     try:
         data = orjson.loads(body)
-        choice = data["choices"][0]
-    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        choices = sorted(data["choices"], key=lambda c: c.get("index") or 0)
+        choice = choices[0]
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise UpstreamServerError(f"malformed chat completion: {exc}") from None
+    result = _choice(choice, data, fallback_model)
+    if len(choices) > 1:  # n > 1
+        result.choices = [_choice(c, {}, fallback_model) for c in choices[1:]]
+    return result
+
+
+def _choice(choice: dict, data: dict, fallback_model: str) -> ChatResult:
     message = choice.get("message") or {}
     text = message.get("content") or ""
     finish = _FINISH.get(choice.get("finish_reason") or "stop", "stop")
@@ -113,8 +128,10 @@ def parse_body(body: bytes, fallback_model: str) -> ChatResult:
                      for c in message["tool_calls"]]
         except (KeyError, TypeError) as exc:
             raise UpstreamServerError(f"malformed tool call: {exc}") from None
+    lp = choice.get("logprobs")
     return ChatResult(text=text, usage=usage_of(data.get("usage")), finish_reason=finish,
-                      provider_model=data.get("model") or fallback_model, tool_calls=calls)
+                      provider_model=data.get("model") or fallback_model, tool_calls=calls,
+                      logprobs=lp.get("content") if isinstance(lp, dict) else None)
 
 
 def tool_pieces(raw) -> list[dict]:
@@ -189,17 +206,34 @@ class OpenAiStreamParser(DeferredErrorParser):
             if usage:
                 self._usage = usage_of(usage)
             for choice in obj.get("choices") or ():
+                if choice.get("index"):  # n > 1: another choice, relayed with its index
+                    out.append(self._other(choice))
+                    continue
                 delta = choice.get("delta") or {}
                 text = delta.get("content")
                 if text:
                     self._saw_text = True
-                    out.append(StreamDelta(text=text))
+                    lp = choice.get("logprobs")
+                    out.append(StreamDelta(text=text, logprobs=lp.get("content") if isinstance(lp, dict) else None))
                 if delta.get("tool_calls"):
                     self._saw_text = True
                     out.append(StreamDelta(tool_calls=tool_pieces(delta["tool_calls"])))
                 reason = choice.get("finish_reason")
                 if reason:
                     self._finish = _FINISH.get(reason, "stop")
+
+    def _other(self, choice: dict) -> StreamDelta:
+        delta = choice.get("delta") or {}
+        lp = choice.get("logprobs")
+        reason = choice.get("finish_reason")
+        self._saw_text = True
+        index = choice["index"]
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise UpstreamServerError("malformed stream chunk from upstream: choice index")
+        return StreamDelta(text=delta.get("content") or "", choice=index,
+                           tool_calls=tool_pieces(delta["tool_calls"]) if delta.get("tool_calls") else None,
+                           logprobs=lp.get("content") if isinstance(lp, dict) else None,
+                           finish_reason=_FINISH.get(reason, "stop") if reason else None)
 
     def close(self) -> None:
         self._raise_pending()
@@ -223,3 +257,27 @@ class OpenAiWireAdapter:
 
     def error(self, status: int, headers: dict[str, str], body: bytes) -> ProviderError:
         return error_from(status, headers, body)
+
+
+# ---- embeddings (POST .../embeddings), the same on Azure and OpenAI-compatible upstreams: vectors asked as
+# base64 (what the openai SDK asks for), one string per vector to parse ----
+
+
+def embeddings_body(inputs: list[str], dimensions: int | None, model: str | None) -> bytes:
+    body: dict = {"input": inputs, "encoding_format": "base64"}
+    if model is not None:
+        body["model"] = model
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    return orjson.dumps(body)
+
+
+def parse_embeddings(headers, body: bytes) -> tuple[list, int]:
+    """(vectors in input order: base64 strings, or float lists from an upstream that ignored the format,
+    prompt tokens) of an OpenAI embeddings answer (Azure's too)."""
+    try:
+        data = orjson.loads(body)
+        rows = sorted(data["data"], key=lambda d: d["index"])
+        return [r["embedding"] for r in rows], int((data.get("usage") or {}).get("prompt_tokens") or 0)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise UpstreamServerError(f"malformed embeddings response: {exc}") from None

@@ -6,9 +6,12 @@ parameter and the deployments) and printed in docs/router.md and docs/providers.
 value that asks for nothing (`n: 1`, `logprobs: false`) never reaches this check.
 
 Choices made here (docs/router.md says why):
-- `n` > 1 is refused everywhere: fanning out would multiply upstream cost behind one tenant reservation,
-  and one choice per answer keeps the cache, limits and stream relay simple.
-- `logprobs` / `top_logprobs` are refused everywhere: the relay carries no per-token data yet.
+- `n` > 1 is native on Azure and OpenAI-compatible upstreams (several choices, relayed by index) and refused
+  on Bedrock (Converse has one answer; a fan-out would multiply cost behind one tenant reservation) and
+  Vertex (`candidateCount` exists; relaying several candidates from its stream is not built).
+- `logprobs` / `top_logprobs` are native on Azure and OpenAI-compatible upstreams (relayed as they come),
+  translated on Vertex (`responseLogprobs` / `logprobs`; `logprobsResult` back into OpenAI's entries) and
+  refused on Bedrock (Converse has none).
 - Bedrock Converse has no `seed`, no `tool_choice: "none"` and no switch for parallel tool calls: refused.
 - Vertex has no switch for parallel tool calls (`parallel_tool_calls: false` is refused); Bedrock and
   Vertex cannot combine `response_format` with `tools` (Bedrock's structured output *is* a forced tool).
@@ -20,7 +23,7 @@ NATIVE, TRANSLATED, REFUSED = "native", "translated", "refused"
 PARAMETERS = ("tools", "tool_choice", "parallel_tool_calls", "response_format", "n", "stop", "seed", "logprobs",
               "top_logprobs")
 _OPENAI = {"tools": NATIVE, "tool_choice": NATIVE, "parallel_tool_calls": NATIVE, "response_format": NATIVE,
-           "n": REFUSED, "stop": NATIVE, "seed": NATIVE, "logprobs": REFUSED, "top_logprobs": REFUSED}
+           "n": NATIVE, "stop": NATIVE, "seed": NATIVE, "logprobs": NATIVE, "top_logprobs": NATIVE}
 TABLE: dict[str, dict[str, str]] = {
     "bedrock": {"tools": TRANSLATED, "tool_choice": TRANSLATED, "parallel_tool_calls": REFUSED,
                 "response_format": TRANSLATED, "n": REFUSED, "stop": TRANSLATED, "seed": REFUSED,
@@ -28,7 +31,7 @@ TABLE: dict[str, dict[str, str]] = {
     "azure_openai": dict(_OPENAI),
     "vertex": {"tools": TRANSLATED, "tool_choice": TRANSLATED, "parallel_tool_calls": REFUSED,
                "response_format": TRANSLATED, "n": REFUSED, "stop": TRANSLATED, "seed": TRANSLATED,
-               "logprobs": REFUSED, "top_logprobs": REFUSED},
+               "logprobs": TRANSLATED, "top_logprobs": TRANSLATED},
     "openai_compat": dict(_OPENAI),
 }
 # Cells that are "translated" or "native" except for some values: what exactly is refused.
@@ -48,14 +51,14 @@ def refused(provider: str, request: ChatRequest) -> str | None:
     if not (r.tools or r.tool_choice or r.parallel_tool_calls is not None or r.response_format or r.n or r.seed
             is not None or r.logprobs or r.top_logprobs):
         return None
-    if r.n is not None and r.n > 1:
-        return "n"
-    if r.logprobs:
-        return "logprobs"
-    if r.top_logprobs:
-        return "top_logprobs"
     if provider in ("azure_openai", "openai_compat"):
         return None
+    if r.n is not None and r.n > 1:
+        return "n"
+    if r.logprobs and provider == "bedrock":
+        return "logprobs"
+    if r.top_logprobs and provider == "bedrock":
+        return "top_logprobs"
     if r.seed is not None and provider == "bedrock":
         return "seed"
     if r.parallel_tool_calls is False:

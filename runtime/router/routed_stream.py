@@ -32,11 +32,20 @@ async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str
     else:
         async with asyncio.timeout(within):
             deltas = [d async for d in it]
-    texts = [first.text]
-    usage, finish = first.usage, first.finish_reason
-    calls = gather_tool_calls(first.tool_calls) if first.tool_calls else None
-    for delta in deltas:
+    texts: list[str] = []
+    usage = finish = calls = logprobs = None
+    others: dict[int, list] = {}  # n > 1: choice -> [texts, calls, finish]
+    for delta in (first, *deltas):
+        if delta.choice:
+            other = others.setdefault(delta.choice, [[], None, None])
+            other[0].append(delta.text)
+            if delta.tool_calls:
+                other[1] = gather_tool_calls(delta.tool_calls, other[1])
+            other[2] = delta.finish_reason or other[2]
+            continue
         texts.append(delta.text)
+        if delta.logprobs:
+            logprobs = (logprobs or []) + delta.logprobs
         usage = delta.usage or usage
         finish = delta.finish_reason or finish
         if delta.tool_calls:
@@ -45,7 +54,11 @@ async def collect(it: AsyncIterator[StreamDelta], first: StreamDelta, model: str
     if usage is None:
         usage = Usage(output_tokens=estimate_output(len(text)))
     tool_calls = [calls[i] for i in sorted(calls)] if calls else None
-    return ChatResult(text, usage, finish or "stop", model, tool_calls)
+    result = ChatResult(text, usage, finish or "stop", model, tool_calls, logprobs)
+    if others:
+        result.choices = [ChatResult("".join(t), Usage(), f or "stop", model, [c[i] for i in sorted(c)] if c else None)
+                          for _, (t, c, f) in sorted(others.items())]
+    return result
 
 
 class RoutedStream:
@@ -102,6 +115,8 @@ class RoutedStream:
         try:
             while True:
                 chars += len(delta.text)
+                if delta.tool_calls:  # arguments are output too, when the provider reports no usage
+                    chars += sum(len(p.get("arguments") or "") for p in delta.tool_calls)
                 if delta.usage is not None:
                     self.usage = delta.usage
                 yield delta

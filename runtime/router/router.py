@@ -128,7 +128,7 @@ class Router:
         used = 0
         try:
             key = None
-            if use_cache and self.cache is not None:
+            if use_cache and self.cache is not None and not request.logprobs and not request.n:  # one choice, no logprobs
                 key = cache_key(t.name, request)
                 hit = await self.cache.get(key)
                 self.observer.cache(hit is not None)
@@ -171,8 +171,7 @@ class Router:
                     lambda d: self._open(d, request, deadline, sync=True),
                     lambda d, opened: self._collect(d, opened, deadline, request), _discard, self._hedge,
                     deferred=True))
-                it, first = _nothing(), StreamDelta(text=result.text, usage=result.usage,
-                                                    finish_reason=result.finish_reason)
+                it, first = _replay(result), _as_delta(result, 0)
             else:
                 (it, first), dep = await self._failover(order, deadline, Attempt(
                     lambda d: self._open(d, request, deadline), discard=_discard, hedge=self._hedge,
@@ -323,10 +322,16 @@ class Router:
                               rng=self.rng, observer=self.observer, background=self._background)
 
 
-async def _nothing():
-    """The rest of a stream whose whole answer is its first delta."""
-    return
-    yield
+def _as_delta(result: ChatResult, choice: int) -> StreamDelta:
+    calls = [{"index": i, **c} for i, c in enumerate(result.tool_calls)] if result.tool_calls else None
+    return StreamDelta(text=result.text, usage=result.usage if not choice else None,
+                       finish_reason=result.finish_reason, tool_calls=calls, choice=choice)
+
+
+async def _replay(result: ChatResult):
+    """The rest of a stream served from a whole, checked answer: its other choices (with `n` > 1)."""
+    for i, other in enumerate(result.choices or (), 1):
+        yield _as_delta(other, i)
 
 
 async def _discard(opened) -> None:

@@ -28,10 +28,13 @@ def _validator(schema: dict):
 
 
 def check(request: ChatRequest, result: ChatResult, deployment: str) -> None:
-    """Raises UpstreamInvalidOutput when `result` is not what `request.response_format` asked for."""
+    """Raises UpstreamInvalidOutput when `result` (or any of its other choices, with `n`) is not what
+    `request.response_format` asked for."""
     rf = request.response_format
     if rf is None:
         return
+    for other in result.choices or ():
+        check(request, other, deployment)
     try:
         value = orjson.loads(result.text)
     except orjson.JSONDecodeError:

@@ -52,6 +52,8 @@ class SimRequest:
     json_schema: dict | None = None  # response_format's schema ({"type": "object"} for json_object)
     invalid_json: bool = False  # the `invalid-json` fault: structured output / arguments unparseable
     calls: list = field(default_factory=list)  # the model's tool calls: [(id, name, arguments JSON text)]
+    logprobs: int | None = None  # OpenAI/Azure: logprobs asked, with this many top_logprobs
+    n: int = 1  # OpenAI/Azure: choices per answer (each the same text)
 
 
 @dataclass(slots=True)

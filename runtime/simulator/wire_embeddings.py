@@ -18,6 +18,7 @@ from skyrelay.runtime.simulator import wire_bedrock, wire_openai, wire_vertex
 from skyrelay.runtime.simulator.engine import ERROR_FAULTS, STATE_KEY, SimRequest, pick_fault, record, words
 
 DEFAULT_DIMS = {"openai_compat": 1536, "azure_openai": 1536, "bedrock": 1024, "vertex": 768}
+MAX_DIMS = 3072  # the largest model's size (text-embedding-3-large)
 LIMITS = {"openai_compat": 2048, "azure_openai": 2048, "cohere": 96, "titan": 1, "vertex": 250}
 
 
@@ -52,8 +53,8 @@ def _fault(request: web.Request, provider: str, model: str, wire, n_inputs: int)
     return wire.error(name, SimRequest(provider=provider, model=model, stream=False, prompt_tokens=n_inputs), fault)
 
 
-def _too_many(provider: str, n: int, limit: int) -> web.Response:
-    message = f"Too many inputs: {n} > {limit} per request"
+def _too_many(provider: str, n: int, limit: int, what: str = "inputs") -> web.Response:
+    message = f"Too many {what}: {n} > {limit} per request"
     if provider == "bedrock":
         return _json({"message": message}, 400, {"x-amzn-ErrorType": "ValidationException:http://internal.amazon.com/"})
     if provider == "vertex":
@@ -74,6 +75,8 @@ async def _openai(request: web.Request, provider: str, model: str, body: dict | 
     if len(inputs) > LIMITS[provider]:
         return _too_many(provider, len(inputs), LIMITS[provider])
     dims = body.get("dimensions") or DEFAULT_DIMS[provider]
+    if not isinstance(dims, int) or not 0 < dims <= MAX_DIMS:
+        return _too_many(provider, dims, MAX_DIMS, "dimensions")
     tokens = sum(words(t) for t in inputs)
     b64 = body.get("encoding_format") == "base64"
     return _json({"object": "list", "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
@@ -118,6 +121,8 @@ async def bedrock_invoke(request: web.Request) -> web.Response:
         return _json({"id": "sim", "response_type": "embeddings_floats", "texts": inputs,
                       "embeddings": [vector(t, 1024) for t in inputs]}, headers=headers)
     dims = body.get("dimensions") or DEFAULT_DIMS["bedrock"]
+    if dims not in (256, 512, 1024):
+        return _too_many("bedrock", dims, 1024, "dimensions")
     return _json({"embedding": vector(inputs[0], dims), "inputTextTokenCount": tokens}, headers=headers)
 
 
@@ -133,6 +138,8 @@ async def vertex_predict(request: web.Request, model: str) -> web.Response:
     if len(inputs) > LIMITS["vertex"]:
         return _too_many("vertex", len(inputs), LIMITS["vertex"])
     dims = (body.get("parameters") or {}).get("outputDimensionality") or DEFAULT_DIMS["vertex"]
+    if not isinstance(dims, int) or not 0 < dims <= MAX_DIMS:
+        return _too_many("vertex", dims, MAX_DIMS, "dimensions")
     return _json({"predictions": [{"embeddings": {"values": vector(t, dims), "statistics": {
         "token_count": words(t), "truncated": False}}} for t in inputs],
         "metadata": {"billableCharacterCount": sum(len(t) for t in inputs)}})

@@ -1,5 +1,6 @@
 """OpenAI `/v1/chat/completions` and Azure OpenAI `/openai/deployments/{d}/chat/completions` (sync + SSE)."""
 
+import re
 import time
 
 import orjson
@@ -81,8 +82,11 @@ class OpenAiWire:
             message["content"] = None
             message["tool_calls"] = [{"id": cid, "type": "function", "function": {"name": n, "arguments": a}}
                                      for cid, n, a in req.calls]
+        lp = None if req.logprobs is None or req.calls else {"content": _logprobs(req, re.findall(r"\S+\s*", text or "")),
+                                                                "refusal": None}
         body = {"id": self._id(req), "object": "chat.completion", "created": int(time.time()), "model": req.model,
-                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+                "choices": [{"index": i, "message": message, "logprobs": lp, "finish_reason": finish}
+                            for i in range(req.n)],
                 "usage": self.usage(usage), "system_fingerprint": "fp_sim"}
         if self.azure:
             body["prompt_filter_results"] = [{"prompt_index": 0, "content_filter_results": {}}]
@@ -101,10 +105,22 @@ class OpenAiWire:
         return head + _sse(self._chunk(req, {"role": "assistant", "content": "", "refusal": None}, None))
 
     def stream_chunk(self, req: SimRequest, text: str, index: int) -> bytes:
-        return _sse(self._chunk(req, {"content": text}, None))
+        out = b""
+        for i in range(req.n):  # with n > 1, one chunk per choice, as OpenAI sends them
+            chunk = self._chunk(req, {"content": text}, None)
+            chunk["choices"][0]["index"] = i
+            if req.logprobs is not None:
+                chunk["choices"][0]["logprobs"] = {"content": _logprobs(req, [text]), "refusal": None}
+            out += _sse(chunk)
+        return out
 
     def stream_end(self, req: SimRequest, usage: SimUsage, finish: str, marker: bool) -> bytes:
-        out = _sse(self._chunk(req, {}, finish))
+        out = b""
+        for i in range(1, req.n):
+            chunk = self._chunk(req, {}, finish)
+            chunk["choices"][0]["index"] = i
+            out += _sse(chunk)
+        out += _sse(self._chunk(req, {}, finish))
         if req.include_usage:
             last = self._chunk(req, {}, None)
             last["choices"] = []
@@ -128,6 +144,13 @@ class OpenAiWire:
         return out
 
 
+def _logprobs(req: SimRequest, tokens: list[str]) -> list[dict]:
+    """Deterministic per-token entries: logprob = -(characters / 10), the same token as every top choice."""
+    def entry(tok: str) -> dict:
+        return {"token": tok, "logprob": -len(tok) / 10, "bytes": list(tok.encode())}
+    return [{**entry(t), "top_logprobs": [entry(t)] * (req.logprobs or 0)} for t in tokens if t]
+
+
 def parse(provider: str, model: str, body: dict) -> SimRequest:
     messages = body.get("messages") or []
     texts = [m.get("content") if isinstance(m.get("content"), str) else
@@ -147,6 +170,9 @@ def parse(provider: str, model: str, body: dict) -> SimRequest:
     if messages and messages[-1].get("role") == "tool":
         req.tool_result = texts[-1] or ""
         req.echo = "result: " + req.tool_result
+    if body.get("logprobs"):
+        req.logprobs = body.get("top_logprobs") or 0
+    req.n = body.get("n") or 1
     rf = body.get("response_format") or {}
     if rf.get("type") == "json_object":
         req.json_schema = {"type": "object"}

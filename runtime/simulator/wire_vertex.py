@@ -1,5 +1,7 @@
 """Vertex AI `.../publishers/google/models/{m}:generateContent` and `:streamGenerateContent?alt=sse`."""
 
+import re
+
 import orjson
 from aiohttp import web
 
@@ -47,6 +49,11 @@ class VertexWire:
                                                                for _, n, a in calls]}
         elif text is not None:
             candidate["content"] = {"role": "model", "parts": [{"text": text}]}
+            if req.logprobs is not None and text:  # per token: -(characters / 10), the token as every top choice
+                tokens = re.findall(r"\S+\s*", text)
+                chosen = [{"token": t, "logProbability": -len(t) / 10} for t in tokens]
+                candidate["logprobsResult"] = {"chosenCandidates": chosen, "topCandidates": [
+                    {"candidates": [c] * req.logprobs} for c in chosen]}
         if finish:
             candidate["finishReason"] = _FINISH.get(finish, "STOP")
             if finish == "content_filter":
@@ -115,6 +122,8 @@ def parse(model: str, body: dict, stream: bool) -> SimRequest:
     if responses:
         req.tool_result = " ".join(orjson.dumps(r.get("response")).decode() for r in responses)
         req.echo = "result: " + req.tool_result
+    if cfg.get("responseLogprobs"):
+        req.logprobs = cfg.get("logprobs") or 0
     if cfg.get("responseMimeType") == "application/json":
         req.json_schema = cfg.get("responseSchema") or {"type": "object"}
     return req

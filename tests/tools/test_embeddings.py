@@ -132,4 +132,7 @@ def test_refusals_name_what_is_missing(client, sim):
         with pytest.raises(openai.BadRequestError) as err:
             client.embeddings.create(model="e-vertex", input=bad)
         assert err.value.body["code"] == "validation_error" and err.value.body["message"].startswith(field)
+    with pytest.raises(openai.BadRequestError) as err:  # found by the fuzzer: it once reached the upstream
+        client.embeddings.create(model="e-vertex", input="x", dimensions=631668316710782336)
+    assert err.value.body["code"] == "validation_error" and err.value.body["message"].startswith("dimensions")
     assert sim.calls()["total"] == 0

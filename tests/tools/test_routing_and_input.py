@@ -83,11 +83,49 @@ def test_parameter_no_deployment_carries_is_refused_naming_it_and_the_deployment
     message = _refused(client, sim, "unsupported_parameter", model="p-vertex", messages=HI, tools=[WEATHER],
                        parallel_tool_calls=False)
     assert message.startswith("parallel_tool_calls: ") and "dep-vertex" in message
-    for provider in ("azure_openai", "openai_compat", "vertex", "bedrock"):
+    for provider in ("vertex", "bedrock"):
         message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, n=2)
         assert message.startswith("n: ") and f"dep-{provider}" in message
-        message = _refused(client, sim, "unsupported_parameter", model=f"p-{provider}", messages=HI, logprobs=True)
-        assert message.startswith("logprobs: ")
+    message = _refused(client, sim, "unsupported_parameter", model="p-bedrock", messages=HI, logprobs=True)
+    assert message.startswith("logprobs: ") and "dep-bedrock" in message
+
+
+@pytest.mark.parametrize("provider", ["azure_openai", "openai_compat"])
+def test_n_choices_are_relayed_by_index(client, sim, provider):
+    done = client.chat.completions.create(model=f"p-{provider}", messages=HI, n=3)
+    assert [c.index for c in done.choices] == [0, 1, 2]
+    assert len({c.message.content for c in done.choices}) == 1 and all(c.finish_reason == "stop" for c in done.choices)
+    texts, finishes = {}, {}
+    for chunk in client.chat.completions.create(model=f"p-{provider}", messages=HI, n=3, stream=True):
+        for c in chunk.choices:
+            texts[c.index] = texts.get(c.index, "") + (c.delta.content or "")
+            finishes[c.index] = c.finish_reason or finishes.get(c.index)
+    assert texts == {i: done.choices[0].message.content for i in range(3)}
+    assert finishes == {0: "stop", 1: "stop", 2: "stop"}
+    assert sim.requests()[-1]["body"]["n"] == 3
+    with pytest.raises(openai.BadRequestError) as err:  # fast-bedrock cannot; fast-openai can
+        client.chat.completions.create(model="p-bedrock", messages=HI, n=2)
+    assert err.value.body["code"] == "unsupported_parameter"
+    raw = client.chat.completions.with_raw_response.create(model="fast", messages=HI, n=2)
+    assert raw.headers["x-skyrelay-deployment"] == "fast-openai" and len(raw.parse().choices) == 2
+
+
+@pytest.mark.parametrize("provider", ["azure_openai", "openai_compat", "vertex"])
+def test_logprobs_are_relayed_from_openai_wire_upstreams_and_translated_from_vertex(client, sim, provider):
+    done = client.chat.completions.create(model=f"p-{provider}", messages=HI, logprobs=True, top_logprobs=2)
+    content = done.choices[0].logprobs.content
+    assert "".join(e.token for e in content) == done.choices[0].message.content
+    assert all(len(e.top_logprobs) == 2 and e.logprob == -len(e.token) / 10 for e in content)
+    chunks = [c for c in client.chat.completions.create(model=f"p-{provider}", messages=HI, logprobs=True,
+                                                        stream=True) if c.choices and c.choices[0].delta.content]
+    assert chunks and all(c.choices[0].logprobs.content[0].token == c.choices[0].delta.content for c in chunks)
+    body = sim.requests()[-1]["body"]
+    if provider == "vertex":
+        assert body["generationConfig"]["responseLogprobs"] is True and "logprobs" not in body["generationConfig"]
+    else:
+        assert body["logprobs"] is True and "top_logprobs" not in body
+    plain = client.chat.completions.create(model=f"p-{provider}", messages=HI)
+    assert plain.choices[0].logprobs is None
 
 
 def test_a_deployment_that_cannot_carry_a_parameter_is_skipped(client, sim):

@@ -5,7 +5,8 @@ from skyrelay.runtime.canonical import EmbeddingRequest
 from skyrelay.runtime.errors import UpstreamBadRequest
 from skyrelay.runtime.providers.azure_openai.chat import DEFAULT_API_VERSION
 from skyrelay.runtime.providers.base import HttpCall, Upstream
-from skyrelay.runtime.providers.openai_compat.embed import body_of, parse  # noqa: F401 (the same answer)
+from skyrelay.runtime.providers.openai_wire import embeddings_body as body_of
+from skyrelay.runtime.providers.openai_wire import parse_embeddings as parse  # noqa: F401 (the same answer)
 
 MAX_BATCH = 2048
 

@@ -57,6 +57,10 @@ def build_body(upstream: Upstream, request: ChatRequest) -> dict:
     config = sampling_fields(request, max_tokens="maxOutputTokens", top_p="topP", stop="stopSequences")
     if request.seed is not None:
         config["seed"] = request.seed
+    if request.logprobs:
+        config["responseLogprobs"] = True
+        if request.top_logprobs:
+            config["logprobs"] = request.top_logprobs
     if request.response_format:
         config.update(json_config(request))
     if config:
@@ -78,6 +82,25 @@ def usage_of(raw: dict | None) -> Usage:
 def candidate_text(candidate: dict) -> str:
     parts = (candidate.get("content") or {}).get("parts") or ()
     return "".join(p.get("text", "") for p in parts if isinstance(p, dict) and not p.get("thought"))
+
+
+def logprobs_of(candidate: dict) -> list[dict] | None:
+    """`logprobsResult` as OpenAI's `logprobs.content` entries: each chosen token with its log probability
+    and, position by position, the top candidates."""
+    result = candidate.get("logprobsResult")
+    if not isinstance(result, dict):
+        return None
+    tops = result.get("topCandidates") or []
+    out = []
+    for i, chosen in enumerate(result.get("chosenCandidates") or ()):
+        top = (tops[i].get("candidates") or []) if i < len(tops) and isinstance(tops[i], dict) else []
+        out.append({**_entry(chosen), "top_logprobs": [_entry(c) for c in top]})
+    return out
+
+
+def _entry(c: dict) -> dict:
+    token = str(c.get("token") or "")
+    return {"token": token, "logprob": float(c.get("logProbability") or 0.0), "bytes": list(token.encode())}
 
 
 def check_prompt_blocked(data: dict) -> None:
@@ -114,7 +137,8 @@ class VertexAdapter:
         if calls and finish == "stop":
             finish = "tool_calls"  # Gemini ends a function-calling turn with STOP
         return ChatResult(text=text, usage=usage_of(data.get("usageMetadata")), finish_reason=finish,
-                          provider_model=data.get("modelVersion") or upstream.model, tool_calls=calls)
+                          provider_model=data.get("modelVersion") or upstream.model, tool_calls=calls,
+                          logprobs=logprobs_of(candidate))
 
     def stream_parser(self, upstream: Upstream):
         from skyrelay.runtime.providers.vertex.stream import VertexStreamParser

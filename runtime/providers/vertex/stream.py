@@ -6,7 +6,13 @@ from skyrelay.runtime.canonical import StreamDelta, Usage
 from skyrelay.runtime.errors import ContentFiltered, UpstreamServerError
 from skyrelay.runtime.providers.sse import SseSplitter
 from skyrelay.runtime.providers.stream_parser import DeferredErrorParser
-from skyrelay.runtime.providers.vertex.chat import candidate_text, check_prompt_blocked, finish_of, usage_of
+from skyrelay.runtime.providers.vertex.chat import (
+    candidate_text,
+    check_prompt_blocked,
+    finish_of,
+    logprobs_of,
+    usage_of,
+)
 from skyrelay.runtime.providers.vertex.errors import error_from
 from skyrelay.runtime.providers.vertex.tools import calls_of
 
@@ -55,10 +61,10 @@ class VertexStreamParser(DeferredErrorParser):
                     finish = "tool_calls"
                 self._done = True
                 out.append(StreamDelta(text=text, usage=self._usage or Usage(), finish_reason=finish,
-                                       tool_calls=pieces))
+                                       tool_calls=pieces, logprobs=logprobs_of(candidate) if text else None))
             elif text or pieces:
                 self._saw_text = True
-                out.append(StreamDelta(text=text, tool_calls=pieces))
+                out.append(StreamDelta(text=text, tool_calls=pieces, logprobs=logprobs_of(candidate)))
 
     def close(self) -> None:
         self._raise_pending()

@@ -40,6 +40,8 @@ class SchemaRefused(ValueError):
 
 
 def vertex_schema(schema: dict, root: dict | None = None, path: str = "", depth: int = 0) -> dict:
+    if not isinstance(schema, dict):  # JSON Schema allows true / false as a schema; Vertex's Schema does not
+        raise SchemaRefused(path, str(schema).lower())
     root = schema if root is None else root
     if depth > 16:
         raise SchemaRefused(path, "$ref")  # recursive references have no Vertex form
@@ -64,12 +66,16 @@ def vertex_schema(schema: dict, root: dict | None = None, path: str = "", depth:
             if "null" in kinds:
                 out["nullable"] = True
         elif key == "properties":
+            if not isinstance(value, dict):
+                raise SchemaRefused(here, key)
             out["properties"] = {k: vertex_schema(v, root, f"{here}/{k}", depth + 1) for k, v in value.items()}
         elif key == "items":
             if not isinstance(value, dict):
                 raise SchemaRefused(here, "items")
             out["items"] = vertex_schema(value, root, here, depth + 1)
         elif key == "anyOf":
+            if not isinstance(value, list):
+                raise SchemaRefused(here, key)
             out["anyOf"] = [vertex_schema(v, root, f"{here}/{i}", depth + 1) for i, v in enumerate(value)]
         elif key == "additionalProperties":
             if value is not False:
