@@ -39,6 +39,22 @@ PREPARSED_DATA = (("skyrelay/data/tiers.yaml", "skyrelay/data/tiers.json"),)
 Patch = tuple[str, str, str, int]  # (file, old text, new text, occurrences of the old text)
 
 
+# What the cloud-neutral runtime imports on every cloud (the API, the router, the jobs, the batch
+# intake); each cloud's Target adds its SDKs and its server. Pinned from the lock file at build time.
+RUNTIME_REQUIREMENTS: tuple[str, ...] = (
+    "pydantic",
+    "pyyaml",
+    "starlette",
+    "aiohttp",
+    "orjson",
+    "prometheus-client",
+    "python-multipart",  # POST /v1/files streams a batch file's upload (runtime/api/files.py)
+    "jsonschema",  # tools and response_format schemas (runtime/parse_tools.py, imported only when a request has one)
+)
+# The test suites and benchmarks some of those wheels ship inside their packages: never imported.
+BUNDLED_TEST_SUITES: tuple[str, ...] = ("jsonschema/tests", "jsonschema/benchmarks", "referencing/tests")
+
+
 @dataclass(frozen=True)
 class Target:
     """What one cloud's artifact is built of. Only `name`, `python` and `requirements` are required."""

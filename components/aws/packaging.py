@@ -9,19 +9,10 @@ AWS functions run is built of, and why.
 
 from pathlib import Path
 
-from skyrelay.components.packaging import Target, build
+from skyrelay.components.packaging import BUNDLED_TEST_SUITES, RUNTIME_REQUIREMENTS, Target, build
 
 # What the runtime imports on Lambda. botocore is provided by the Lambda Python runtime.
-LAMBDA_REQUIREMENTS: tuple[str, ...] = (
-    "pydantic",
-    "pyyaml",
-    "starlette",
-    "mangum",
-    "aiohttp",
-    "orjson",
-    "prometheus-client",
-    "python-multipart",  # POST /v1/files streams a batch file's upload (runtime/api/files.py)
-)
+LAMBDA_REQUIREMENTS: tuple[str, ...] = (*RUNTIME_REQUIREMENTS, "mangum")
 # Distributions never shipped: the Lambda runtime has them, or they are dev/IaC only.
 EXCLUDED_DISTRIBUTIONS = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3", "pulumi", "pip", "setuptools"}
@@ -41,6 +32,7 @@ TRIMMED_GLOBS = (
     "**/*.pyi", "**/*.pyx", "**/*.pxd", "**/*.pxi", "**/*.c", "**/*.h", "**/py.typed",
     "pydantic/v1", "pydantic/mypy.py",
     "aiohttp/web.py", "aiohttp/web_*.py", "aiohttp/worker.py",  # aiohttp's server: the runtime is a client only
+    *BUNDLED_TEST_SUITES,
 )
 # Wheels' extension modules often carry debug symbols (aiohttp's parser: 3.4 MB, 618 KB stripped).
 # `strip --strip-unneeded` removes them when binutils is installed (deterministic for the same
@@ -49,7 +41,7 @@ STRIP_SHARED_OBJECTS = True
 KEPT_ACCELERATORS = ("aiohttp/_http_parser*.so", "aiohttp/_http_writer*.so")
 PYTHON = "3.12"
 PLATFORM = "manylinux2014_x86_64"
-FORMAT_VERSION = "6"  # bump when the layout, trims or patches of the zip change
+FORMAT_VERSION = "7"  # bump when the layout, trims or patches of the zip change
 # .pyc without column positions (line numbers stay; tracebacks lose only their ^^^ markers):
 # smaller code objects to read and unmarshal at every cold start.
 COMPILE_FLAGS: tuple[str, ...] = ("-X", "no_debug_ranges")

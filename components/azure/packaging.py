@@ -16,31 +16,26 @@ from dataclasses import replace
 from pathlib import Path
 
 from skyrelay import deployment as contract
-from skyrelay.components.packaging import Target, build
+from skyrelay.components.packaging import BUNDLED_TEST_SUITES, RUNTIME_REQUIREMENTS, Target, build
 
 PYTHON = "3.11"
 PLATFORM = "manylinux2014_x86_64"  # the Lambda target's tag: wheels built for glibc 2.17+ run on Flex's Linux workers
 FORMAT_VERSION = "1"
 # What the runtime imports on Azure Functions.
 FUNCTIONS_REQUIREMENTS: tuple[str, ...] = (
+    *RUNTIME_REQUIREMENTS,
     "azure-functions",
     "azure-cosmos",
     "azure-servicebus",
     "azure-identity",
     "azure-storage-blob",
-    "pydantic",
-    "pyyaml",
-    "starlette",
-    "aiohttp",
-    "orjson",
-    "prometheus-client",
-    "python-multipart",
 )
 EXCLUDED_DISTRIBUTIONS = frozenset({"pulumi", "pip", "setuptools", "boto3", "botocore", "s3transfer", "mangum"})
 EXCLUDED_SOURCE_DIRS = ("plan", "cli", "runtime/simulator", "runtime/platforms/aws_lambda",
                         "runtime/platforms/cloud_run")
 ENTRY = "from skyrelay.runtime.platforms.azure_functions.function_app import app  # noqa: F401\n"
-TRIMMED_GLOBS = ("**/*.pyi", "**/*.pyx", "**/*.pxd", "**/*.c", "**/*.h", "pydantic/v1", "pydantic/mypy.py")
+TRIMMED_GLOBS = ("**/*.pyi", "**/*.pyx", "**/*.pxd", "**/*.c", "**/*.h", "pydantic/v1", "pydantic/mypy.py",
+                 *BUNDLED_TEST_SUITES)
 
 FUNCTIONS = Target(
     name="functions",

@@ -11,19 +11,15 @@ entries, fixed timestamps, so the same sources give the same object and no rebui
 
 from pathlib import Path
 
-from skyrelay.components.packaging import Target, build
+from skyrelay.components.packaging import RUNTIME_REQUIREMENTS, Target, build
 
 PYTHON = "3.12"
 # What the runtime imports on Cloud Run (the google-cloud SDKs of its store, queue and batch bucket).
 CLOUD_RUN_REQUIREMENTS: tuple[str, ...] = (
-    "pydantic",
-    "pyyaml",
-    "starlette",
+    *RUNTIME_REQUIREMENTS,
     "uvicorn",
-    "aiohttp",
-    "orjson",
-    "prometheus-client",
-    "python-multipart",
+    "uvloop",  # uvicorn's event loop and HTTP parser, as `skyrelay serve` runs it (h11 + asyncio without them)
+    "httptools",
     "google-auth",
     "google-cloud-firestore",
     "google-cloud-tasks",
