@@ -5,6 +5,7 @@ ONE Azure OpenAI batch job on the simulator; a later run maps the results back a
 (Cosmos) at the batch price. The metric lines the worker logs (the App Insights traces) carry exactly
 the fields the review dashboard's queries read."""
 
+import asyncio
 import json
 import logging
 import re
@@ -46,6 +47,7 @@ def batch_container() -> str:
 @pytest.fixture
 async def kit(sim, monkeypatch):
     sim_batch(sim.base_url, "POST", "/reset")
+    sim_batch(sim.base_url, "POST", "", {"delay_s": 1.0})  # the provider job runs 1 s after its create
     container = batch_container()
     env = {contract.BATCH_BUCKET: f"{ACCOUNT}/{container}", contract.BLOB_EMULATOR_CONNECTION: peers.azurite()}
     k = await AzureKit.start(sim, monkeypatch, edit=add_batch_deployment, env=env)
@@ -98,7 +100,7 @@ async def test_timer_ticks_form_one_azure_batch_then_complete_the_jobs_and_log_t
             "model": "bulk", "mode": "batch", "max_tokens": 3 + i, "messages": [{"role": "user", "content": prompt}]})
         assert status == 202, job
         ids.append(job["id"])
-    assert all((await kit.store.get(j)).batch["state"] == "waiting" for j in ids)
+    assert [(await kit.store.get(j)).batch["state"] for j in ids] == ["waiting"] * len(ids)
     assert any(n.startswith("pending/") for n in blob_names(kit.batch_container))  # the JSONL waits in Blob
     assert await kit.receive(wait_s=1.0) == []  # batch-mode work sends no Service Bus message
 
@@ -106,16 +108,19 @@ async def test_timer_ticks_form_one_azure_batch_then_complete_the_jobs_and_log_t
     counts = sim_batch(kit.sim.base_url)["counts"]
     assert counts.get("azure_openai:created") == 1, counts
     [sim_job] = sim_batch(kit.sim.base_url)["jobs"]
-    assert sim_job["lines"] == len(prompts)
-    assert {(await kit.store.get(j)).status.value for j in ids} == {"PROCESSING"}
+    assert sim_job["state"] == "running"  # not yet run: nothing to map back on this tick
+    assert [(await kit.store.get(j)).status.value for j in ids] == ["PROCESSING"] * len(ids)
 
-    for _ in range(10):  # later ticks poll it and map its results back
+    for _ in range(60):  # later ticks poll it and map its results back
+        await asyncio.sleep(0.5)
         await kit.functions["batcher"](TimerRequest())
-        if all((await kit.store.get(j)).status.value == "COMPLETE" for j in ids):
+        if [(await kit.store.get(j)).status.value for j in ids] == ["COMPLETE"] * len(ids):
             break
     else:
         raise AssertionError("the batch jobs did not complete")
     assert sim_batch(kit.sim.base_url)["counts"].get("azure_openai:created") == 1  # never submitted twice
+    [sim_job] = sim_batch(kit.sim.base_url)["jobs"]
+    assert sim_job["lines"] == len(prompts) and sim_job["state"] == "completed"  # the three jobs, one provider job
     for job_id, prompt, max_tokens in zip(ids, prompts, (3, 4, 5), strict=True):
         job = await kit.store.get(job_id)
         assert set(job.result["text"].split()) <= set(prompt.split())  # its own answer, not a neighbour's
@@ -133,7 +138,7 @@ async def test_timer_ticks_form_one_azure_batch_then_complete_the_jobs_and_log_t
     batch = [x for x in lines if x["Mode"] == "batch"]
     on_demand = [x for x in lines if x["Mode"] == "on_demand"]
     assert sum(x["Jobs"] for x in batch) == len(prompts)
-    total = sum((await kit.store.get(j)).cost for j in ids)
+    total = sum([(await kit.store.get(j)).cost for j in ids])
     assert sum(x["BatchCostUsd"] for x in batch) == pytest.approx(total)
     assert sum(x["BatchSavedUsd"] for x in batch) == pytest.approx(total)  # the batch price is half
     [line] = on_demand  # one line for the one on-demand job (batch jobs are counted by the batcher's lines)
