@@ -151,7 +151,10 @@ REVIEW_QUERIES = {
     "Latency p50 / p99 (ms)": _lines(f"isnotnull(m.{_F['latency_ms']})") + " | summarize p50 = "
                               f"percentile(todouble(m.{_F['latency_ms']}), 50), p99 = "
                               f"percentile(todouble(m.{_F['latency_ms']}), 99) by bin(TimeGenerated, 1h)",
-    "Batch vs on-demand jobs": _lines(f"isnotnull(m.{_L['mode']}) and isnotnull(m.{_F['jobs']})") +
+    # on demand: one job line per final job (fallback work included); batch: the batcher's lines (its
+    # fallback count is left out, as each of those jobs writes its own job line when it ends)
+    "Batch vs on-demand jobs": _lines(f"isnotnull(m.{_F['jobs']}) and (isnotnull(m.{contract.AZURE_JOB_STATUS_FIELD})"
+                                      f" or tostring(m.{_L['mode']}) == 'batch')") +
                                f" | summarize jobs = sum(toint(m.{_F['jobs']})) by mode = tostring(m.{_L['mode']}), "
                                "bin(TimeGenerated, 1d)",
     "Batch cost and savings (USD)": _lines(f"isnotnull(m.{_F['batch_cost_usd']})") + " | summarize cost = "

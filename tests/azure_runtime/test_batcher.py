@@ -145,6 +145,13 @@ async def test_timer_ticks_form_one_azure_batch_then_complete_the_jobs_and_log_t
     assert line["Tenant"] == "demo-pro" and line["Status"] == "COMPLETE" and line["Jobs"] == 1 and line["Tokens"] > 0
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "skyrelay"
 
+    split: dict = {}  # what the "Batch vs on-demand jobs" tile sums: job lines, and the batcher's batch lines
+    for x in lines:
+        if "Status" in x or x["Mode"] == "batch":
+            split[x["Mode"]] = split.get(x["Mode"], 0) + x["Jobs"]
+    assert split == {"batch": len(prompts), "on_demand": 1}
+    assert "isnotnull(m.Status) or tostring(m.Mode) == 'batch'" in REVIEW_QUERIES["Batch vs on-demand jobs"]
+
     emitted = {k for x in lines for k in x if k != "_aws"}
     read = {f for q in REVIEW_QUERIES.values() for f in re.findall(r"\bm\.(\w+)", q)}
     assert emitted == read == {*contract.AZURE_METRIC_FIELDS.values(), *contract.AZURE_METRIC_LABELS.values(),
