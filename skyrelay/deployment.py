@@ -301,3 +301,18 @@ def keepalive_event(deployments: Iterable[str]) -> dict:
 
 def is_keepalive(event) -> bool:
     return isinstance(event, dict) and event.get("skyrelay") == "keepalive"
+
+# ==== Azure runtime (issue 13): batch storage, the batcher's timer and the metric lines ====
+# BATCH_BUCKET on Azure is the batch container's full URL, https://<account>.blob.core.windows.net/<container>
+# (components/azure/async_jobs.py); the runtime splits it into the blob client's account URL and container
+# and reaches it with the AZURE_CLIENT_ID identity (Storage Blob Data Contributor on the container).
+BLOB_EMULATOR_CONNECTION = "SKYRELAY_BLOB_EMULATOR_CONNECTION"  # tests only: an Azurite connection string
+# The Functions runtime logs the same Embedded Metric Format lines Lambda and Cloud Run print
+# (runtime/batch/observe.py emf()) through this Python logger, at INFO; the Functions host sends them to
+# Application Insights as traces, so each line is AppTraces.Message and `parse_json(Message)` reads
+# its fields. components/azure/observability.py's review queries read exactly these.
+AZURE_METRIC_LOGGER = "skyrelay.metrics"
+AZURE_METRIC_MARKER = '{"_aws":'  # every metric line starts so (the EMF envelope); nothing else logged does
+AZURE_METRIC_FIELDS = {**GCP_METRIC_FIELDS, "batch_cost_usd": "BatchCostUsd", "batch_saved_usd": "BatchSavedUsd"}
+AZURE_METRIC_LABELS = GCP_METRIC_LABELS
+AZURE_JOB_STATUS_FIELD = GCP_JOB_STATUS_FIELD

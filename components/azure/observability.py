@@ -6,8 +6,8 @@
   Bus publishes no message-age metric; the count stands in for the oldest-message alarm), failed
   function executions, and Cosmos requests throttled with 429.
 - A portal dashboard of the seed's weekly review (tokens per request, cost per tenant, cache hit
-  rate, p50/p99, batch vs on-demand), as Log Analytics queries over the runtime's records in
-  App Insights, beside the queue and function health charts.
+  rate, p50/p99, batch vs on-demand, batch cost and savings, failed jobs), as Log Analytics queries
+  over the runtime's metric lines in App Insights (AppTraces), beside the function failures chart.
 """
 
 from collections.abc import Sequence
@@ -16,6 +16,8 @@ from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
+
+from skyrelay import deployment as contract
 
 ALERT_WINDOW = "PT5M"
 
@@ -125,18 +127,41 @@ def alerts(owner: pulumi.Resource, name: str, resource_group: pulumi.Input[str],
 
 
 # The weekly review, as Log Analytics queries over App Insights' tables (workspace-based: AppRequests,
-# AppTraces). Business figures come from the runtime's structured records (customDimensions).
+# AppTraces). Business figures come from the runtime's metric lines: the Functions worker logs the same
+# Embedded Metric Format JSON Lambda and Cloud Run print (deployment.AZURE_METRIC_LOGGER), the host sends
+# each as a trace, and `parse_json(Message)` reads its fields, named in deployment.AZURE_METRIC_FIELDS /
+# AZURE_METRIC_LABELS / AZURE_JOB_STATUS_FIELD (tests/azure_runtime checks the lines carry exactly these).
+_F, _L = contract.AZURE_METRIC_FIELDS, contract.AZURE_METRIC_LABELS
+METRIC_LINES = (f"AppTraces | where Message startswith '{contract.AZURE_METRIC_MARKER}' "
+                "| extend m = parse_json(Message)")
+
+
+def _lines(where: str) -> str:
+    return f"{METRIC_LINES} | where {where}"
+
+
 REVIEW_QUERIES = {
-    "Tokens per request": "AppTraces | where Properties has 'tokens' | summarize tokens_per_request = "
-                          "avg(todouble(Properties.tokens)) by bin(TimeGenerated, 1h)",
-    "Cost per tenant (USD)": "AppTraces | where Properties has 'cost_usd' | summarize cost = "
-                             "sum(todouble(Properties.cost_usd)) by tostring(Properties.tenant), bin(TimeGenerated, 1d)",
-    "Cache hit rate": "AppTraces | where Properties has 'cache' | summarize hit_rate = 100.0 * "
-                      "countif(tostring(Properties.cache) == 'hit') / count() by bin(TimeGenerated, 1h)",
-    "Latency p50 / p99 (ms)": "AppRequests | summarize p50 = percentile(DurationMs, 50), p99 = "
-                              "percentile(DurationMs, 99) by bin(TimeGenerated, 1h)",
-    "Batch vs on-demand jobs": "AppTraces | where Properties has 'mode' | summarize jobs = count() by "
-                               "tostring(Properties.mode), bin(TimeGenerated, 1d)",
+    "Tokens per request": _lines(f"isnotnull(m.{_F['tokens']})") + " | summarize tokens_per_request = "
+                          f"avg(todouble(m.{_F['tokens']})) by bin(TimeGenerated, 1h)",
+    "Cost per tenant (USD)": _lines(f"isnotnull(m.{_F['cost_usd']})") + " | summarize cost = "
+                             f"sum(todouble(m.{_F['cost_usd']})) by tenant = tostring(m.{_L['tenant']}), "
+                             "bin(TimeGenerated, 1d)",
+    "Cache hit rate": _lines(f"isnotnull(m.{_F['cache_hits']})") + " | summarize hit_rate = 100.0 * "
+                      f"sum(todouble(m.{_F['cache_hits']})) / count() by bin(TimeGenerated, 1h)",
+    "Latency p50 / p99 (ms)": _lines(f"isnotnull(m.{_F['latency_ms']})") + " | summarize p50 = "
+                              f"percentile(todouble(m.{_F['latency_ms']}), 50), p99 = "
+                              f"percentile(todouble(m.{_F['latency_ms']}), 99) by bin(TimeGenerated, 1h)",
+    # on demand: one job line per final job (fallback work included); batch: the batcher's lines (its
+    # fallback count is left out, as each of those jobs writes its own job line when it ends)
+    "Batch vs on-demand jobs": _lines(f"isnotnull(m.{_F['jobs']}) and (isnotnull(m.{contract.AZURE_JOB_STATUS_FIELD})"
+                                      f" or tostring(m.{_L['mode']}) == 'batch')") +
+                               f" | summarize jobs = sum(toint(m.{_F['jobs']})) by mode = tostring(m.{_L['mode']}), "
+                               "bin(TimeGenerated, 1d)",
+    "Batch cost and savings (USD)": _lines(f"isnotnull(m.{_F['batch_cost_usd']})") + " | summarize cost = "
+                                    f"sum(todouble(m.{_F['batch_cost_usd']})), saved = "
+                                    f"sum(todouble(m.{_F['batch_saved_usd']})) by bin(TimeGenerated, 1d)",
+    "Failed jobs": _lines(f"tostring(m.{contract.AZURE_JOB_STATUS_FIELD}) == 'FAILED'") + " | summarize failed = "
+                   f"sum(toint(m.{_F['jobs']})) by tenant = tostring(m.{_L['tenant']}), bin(TimeGenerated, 1h)",
     "Function failures": "AppRequests | where Success == false | summarize failures = count() by OperationName, "
                          "bin(TimeGenerated, 1h)",
 }

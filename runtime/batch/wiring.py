@@ -35,3 +35,16 @@ def make_batcher(store, queue, cfg, config, observe=None, name: str = "batcher")
 
 def has_batch_work(cfg, config) -> bool:
     return cfg.batch.enabled
+
+
+async def run_tick(store, queue, cfg, config, observe=None, name: str = "batcher") -> dict:
+    """One batcher tick as every platform's schedule runs it (the Lambda BATCH_EVENT, Cloud Run's
+    POST /batch, the Functions `batcher` timer): {"batch": "disabled"} when this deployment has no
+    batch work, else what `Batcher.tick()` did. The batcher is closed after the tick."""
+    if config is None or not cfg.batch.enabled:
+        return {"batch": "disabled"}
+    batcher = make_batcher(store, queue, cfg, config, observe=observe, name=name)
+    try:
+        return await batcher.tick()
+    finally:
+        await batcher.close()

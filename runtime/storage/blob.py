@@ -1,5 +1,6 @@
 """Object storage on Azure Blob Storage (azure-storage-blob): a container, with the Function's managed
-identity (DefaultAzureCredential) or, against Azurite in tests, a connection string."""
+identity (the user-assigned one when `client_id` names it, else DefaultAzureCredential) or, against
+Azurite in tests, a connection string."""
 
 import contextlib
 
@@ -8,9 +9,10 @@ from skyrelay.runtime.storage.base import ThreadedStorage
 
 class BlobStorage(ThreadedStorage):
     def __init__(self, container: str, prefix: str = "", account_url: str | None = None,
-                 connection_string: str | None = None, credential=None):
+                 connection_string: str | None = None, credential=None, client_id: str | None = None):
         self.container_name, self.prefix = container, prefix
         self._account_url, self._conn, self._credential = account_url, connection_string, credential
+        self._client_id = client_id
         self._container = None
 
     @property
@@ -22,7 +24,11 @@ class BlobStorage(ThreadedStorage):
                 service = BlobServiceClient.from_connection_string(self._conn)
             else:
                 credential = self._credential
-                if credential is None:
+                if credential is None and self._client_id:
+                    from azure.identity import ManagedIdentityCredential
+
+                    credential = ManagedIdentityCredential(client_id=self._client_id)
+                elif credential is None:
                     from azure.identity import DefaultAzureCredential
 
                     credential = DefaultAzureCredential()
@@ -80,10 +86,11 @@ class BlobStorage(ThreadedStorage):
 
 
 def from_options(options: dict) -> BlobStorage:
-    """`container` (required), `account_url` (managed identity) or `connection_string` (Azurite), `prefix`."""
+    """`container` (required), `account_url` (managed identity: `client_id` names a user-assigned one) or
+    `connection_string` (Azurite), `prefix`."""
     if not options.get("container"):
         raise ValueError("jobs.batch.storage.options.container: required for the blob backend")
     if not (options.get("account_url") or options.get("connection_string")):
         raise ValueError("jobs.batch.storage.options.account_url: required for the blob backend")
     return BlobStorage(options["container"], options.get("prefix", ""), options.get("account_url"),
-                       options.get("connection_string"))
+                       options.get("connection_string"), client_id=options.get("client_id"))

@@ -178,8 +178,12 @@ def test_logs_insights_alerts_and_the_dashboard(plan, config):
     titles = [next(i["value"] for i in p["metadata"]["inputs"] if i["name"] == "PartTitle")
               for p in dash["properties"]["lenses"][0]["parts"]]
     for review in ("Tokens per request", "Cost per tenant (USD)", "Cache hit rate", "Latency p50 / p99 (ms)",
-                   "Batch vs on-demand jobs"):
+                   "Batch vs on-demand jobs", "Batch cost and savings (USD)", "Failed jobs"):
         assert review in titles
+    queries = [next(i["value"] for i in p["metadata"]["inputs"] if i["name"] == "Query")
+               for p in dash["properties"]["lenses"][0]["parts"]]
+    lines = "AppTraces | where Message startswith '{\"_aws\":' | extend m = parse_json(Message)"
+    assert sum(q.startswith(lines) for q in queries) == 7  # the runtime's metric lines (tests/azure_runtime)
 
 
 def test_apim_products_rate_limit_and_quota_equal_the_tier_table(plan, config):

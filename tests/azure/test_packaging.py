@@ -55,4 +55,4 @@ def test_the_unpacked_zip_alone_indexes_the_function_app(zip_path, tmp_path):
     out = subprocess.run([sys.executable, "-I", "-S", "-c", script, str(tmp_path)], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == str(["api", "batch", "interactive", "sweeper"])
+    assert out.stdout.strip() == str(["api", "batch", "batcher", "interactive", "sweeper"])

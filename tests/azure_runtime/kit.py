@@ -47,19 +47,24 @@ def router_config(sim_url: str, **jobs) -> dict:
 class AzureKit:
     @classmethod
     async def start(cls, sim, monkeypatch, max_receives: int = 3, lock_duration_s: float = 30.0, worker=None,
-                    **jobs) -> "AzureKit":
+                    edit=None, env=None, **jobs) -> "AzureKit":
+        """`edit(raw)` changes the router config before it is rendered; `env` adds app settings."""
         self = cls()
         self.sim = sim
         self.container = await fresh_container()
         self.queues = servicebus_queues(max_receives, lock_duration_s)
         self.secret = new_secret()
+        raw = router_config(sim.base_url, **jobs)
+        if edit is not None:
+            edit(raw)
         self.env = {
-            contract.CONFIG_JSON: json.dumps(router_config(sim.base_url, **jobs)),
+            contract.CONFIG_JSON: json.dumps(raw),
             contract.COSMOS_ENDPOINT: peers.cosmos(), contract.COSMOS_DATABASE: DATABASE,
             contract.COSMOS_CONTAINER: self.container, contract.COSMOS_EMULATOR_KEY: peers.COSMOS_EMULATOR_KEY,
             contract.SERVICEBUS_EMULATOR_CONNECTION: peers.servicebus().connection_string,
             contract.MAX_RECEIVE_COUNT: str(max_receives), contract.WEBHOOK_SECRET: self.secret,
             **{contract.queue_name(p): q for p, q in self.queues.items()},
+            **(env or {}),
         }
         for k, v in self.env.items():
             monkeypatch.setenv(k, v)

@@ -36,13 +36,9 @@ async def sweep(store, queue, cfg) -> dict:
 
 async def batch_tick(store, queue, cfg, config) -> dict:
     from skyrelay.runtime.batch.observe import EmfObserve
-    from skyrelay.runtime.batch.wiring import make_batcher
+    from skyrelay.runtime.batch.wiring import run_tick
 
-    batcher = make_batcher(store, queue, cfg, config, observe=EmfObserve(), name=_name() + ":batcher")
-    try:
-        return await batcher.tick()
-    finally:
-        await batcher.close()
+    return await run_tick(store, queue, cfg, config, EmfObserve(), _name() + ":batcher")
 
 
 def _emit_on_demand(worker) -> None:
@@ -87,8 +83,6 @@ def make_handler(store, queue, generate, cfg, config=None, ping_call=None):
 
             return runtime.loop().run_until_complete(ping(config, ping_call, list(event.get("deployments", []))))
         if is_batch_tick(event):
-            if config is None or not cfg.batch.enabled:
-                return {"batch": "disabled"}
             return runtime.loop().run_until_complete(batch_tick(store, queue, cfg, config))
         if is_sweep(event):
             return runtime.loop().run_until_complete(sweep(store, queue, cfg))

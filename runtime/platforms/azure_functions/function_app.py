@@ -6,7 +6,9 @@
 - `interactive`, `batch`: one Service Bus trigger per priority queue (the queue names are app
   settings, bound as %SKYRELAY_QUEUE_<P>_NAME%; the connection is the host's identity-based
   `ServiceBusConnection__fullyQualifiedNamespace`), each message handed to the job worker (worker.py);
-- `sweeper`: a timer (every minute) re-enqueueing PENDING jobs that lost their message.
+- `sweeper`: a timer (every minute) re-enqueueing PENDING jobs that lost their message;
+- `batcher`: a timer (every 5 minutes, the AWS batch schedule's period) running one batcher tick:
+  form, submit and poll provider batch jobs (runtime/batch; off without a batch container).
 
 The API app and the worker are built on their first invocation, from the app settings
 (runtime.py). `make_app(api=..., worker=...)` builds the same functions over given factories (tests).
@@ -17,6 +19,7 @@ import azure.functions as func
 from skyrelay import deployment as contract
 
 SWEEP_SCHEDULE = "0 * * * * *"  # NCRONTAB with seconds: every minute
+BATCH_SCHEDULE = "0 */5 * * * *"  # every 5 minutes, as components/aws's batch_schedule rate(5 minutes)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -68,6 +71,11 @@ def make_app(api=_build_api, worker=_build_worker) -> func.FunctionApp:
     @app.timer_trigger(arg_name="timer", schedule=SWEEP_SCHEDULE, run_on_startup=False)
     async def sweeper(timer: func.TimerRequest) -> None:
         await handlers().sweep()
+
+    @app.function_name("batcher")
+    @app.timer_trigger(arg_name="timer", schedule=BATCH_SCHEDULE, run_on_startup=False)
+    async def batcher(timer: func.TimerRequest) -> None:
+        await handlers().batch_tick()
 
     return app
 

@@ -8,6 +8,10 @@ process already resolved by the platform, under its own name (SKYRELAY_WEBHOOK_S
 SKYRELAY_PROVIDER_<NAME>_SECRET), through the Function App's identity (Key Vault Secrets User). So
 `load_secrets` is None. Every data-plane call authenticates with the user-assigned identity whose
 client id is AZURE_CLIENT_ID. The emulator variables exist for tests only.
+
+Batch work (runtime/batch) lives in the batch container whose full URL is BATCH_BUCKET
+(`https://<account>.blob.core.windows.net/<container>`): `_storage` splits it into the blob backend's
+`account_url` and `container`, reached with the same identity. No BATCH_BUCKET: batch work is off.
 """
 
 import os
@@ -44,7 +48,31 @@ def _shared_limiter(env) -> dict | None:
             "cosmos_container": c["container"], "client_id": c["client_id"], "cosmos_emulator_key": c["emulator_key"]}
 
 
-AZURE = bootstrap.Deployment("azure", store=_store, queue=_queue, shared_limiter=_shared_limiter, load_secrets=None)
+def container_url(url: str) -> tuple[str, str]:
+    """BATCH_BUCKET's container URL -> (account_url, container); ValueError names the setting."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    container = parts.path.strip("/")
+    if parts.scheme not in ("https", "http") or not parts.netloc or not container or "/" in container:
+        raise ValueError(f"{contract.BATCH_BUCKET}: want https://<account>.blob.core.windows.net/<container>, "
+                         f"got {url!r}")
+    return f"{parts.scheme}://{parts.netloc}", container
+
+
+def _storage(env) -> dict | None:
+    """Batch work's blob container, or None when the stack deployed none (batch off)."""
+    if not env.get(contract.BATCH_BUCKET):
+        return None
+    account_url, container = container_url(env[contract.BATCH_BUCKET])
+    options = {"account_url": account_url, "container": container, "client_id": env.get(contract.AZURE_CLIENT_ID)}
+    if env.get(contract.BLOB_EMULATOR_CONNECTION):
+        options["connection_string"] = env[contract.BLOB_EMULATOR_CONNECTION]
+    return {"backend": "blob", "options": options}
+
+
+AZURE = bootstrap.Deployment("azure", store=_store, queue=_queue, shared_limiter=_shared_limiter, load_secrets=None,
+                             storage=_storage)
 
 
 def start(env=None) -> bootstrap.Started:

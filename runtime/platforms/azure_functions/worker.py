@@ -11,22 +11,43 @@ The host completes the message when the function returns and abandons it when th
 A message that is not a job message is dead-lettered at once (`not_a_job_message`).
 
 The sweeper runs on a timer (`sweep`): PENDING jobs untouched for `worker.sweep_grace_s` are
-re-enqueued.
+re-enqueued. The batcher runs on another (`batch_tick`): one `Batcher.tick()` (runtime/batch/
+wiring.py run_tick) forms, submits and polls provider batch jobs over the batch container.
+
+Metrics: every job that reaches a final state here writes one metric line (runtime/platforms/
+metrics.py: the Embedded Metric Format document Lambda and Cloud Run print, `Jobs`, `Tokens`,
+`CostUsd`, `CacheHits`, `LatencyMs` by `Tenant` and `Mode`, and `Status`), and a batcher tick its
+lines by mode (`Jobs`, `BatchCostUsd`, `BatchSavedUsd` by `Mode`). They go to the
+deployment.AZURE_METRIC_LOGGER logger at INFO: Python logging in a function reaches the Functions
+host, which sends it to Application Insights as a trace (AppTraces.Message), where the review
+dashboard (components/azure/observability.py) reads the fields with parse_json(Message).
 """
 
 import logging
 
+from skyrelay import deployment as contract
+
 log = logging.getLogger("skyrelay.functions.worker")
+metrics_log = logging.getLogger(contract.AZURE_METRIC_LOGGER)
+metrics_log.setLevel(logging.INFO)  # whatever the root logger's level: the host filters by host.json
+
+
+def log_line(line: str) -> None:
+    """A metric line to App Insights (through the host's logging channel): the message is the JSON."""
+    metrics_log.info(line)
 
 
 class Handlers:
     """The worker's adapters, built once per worker process (tests build theirs)."""
 
-    def __init__(self, store, queue, generate, cfg, name: str = "functions", router=None):
+    def __init__(self, store, queue, generate, cfg, name: str = "functions", router=None, config=None,
+                 write=log_line):
         from skyrelay.runtime.jobs.worker import Worker
+        from skyrelay.runtime.platforms.metrics import ObservedStore
 
-        self.store, self.queue, self.cfg, self.router = store, queue, cfg, router
-        self.worker = Worker(store, queue, generate, cfg, name=name, sweep=False)
+        self.store, self.queue, self.cfg, self.router, self.config = store, queue, cfg, router, config
+        self.name, self.write = name, write
+        self.worker = Worker(ObservedStore(store, write), queue, generate, cfg, name=name, sweep=False)
 
     async def message(self, msg, priority: str) -> None:
         """Handles one trigger message; raises when the host must abandon it."""
@@ -60,6 +81,14 @@ class Handlers:
 
         return await Sweeper(self.store, self.queue, self.cfg, name="functions:sweeper").sweep_once()
 
+    async def batch_tick(self) -> dict:
+        """One batcher tick ({"batch": "disabled"} when the stack deployed no batch container)."""
+        from skyrelay.runtime.batch.observe import EmfObserve
+        from skyrelay.runtime.batch.wiring import run_tick
+
+        return await run_tick(self.store, self.queue, self.cfg, self.config, EmfObserve(self.write),
+                              self.name + ":batcher")
+
 
 def build() -> Handlers:
     from skyrelay.runtime.jobs.worker import router_generate
@@ -68,4 +97,5 @@ def build() -> Handlers:
 
     started = runtime.start()
     router = Router(started.config)
-    return Handlers(started.store, started.queue, router_generate(router), started.jobs, router=router)
+    return Handlers(started.store, started.queue, router_generate(router), started.jobs, router=router,
+                    config=started.config)

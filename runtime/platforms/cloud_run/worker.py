@@ -13,8 +13,9 @@
 both called by Cloud Scheduler jobs with an OIDC token for the same service account, checked the same
 way. GET /healthz answers 200 without a token (Cloud Run's startup probe).
 
-Metrics: every job that reaches a final state here prints one JSON line to stdout, the Embedded
-Metric Format document the Lambda worker prints too (runtime/batch/observe.py): `Jobs`, `Tokens`,
+Metrics: every job that reaches a final state here prints one JSON line to stdout
+(runtime/platforms/metrics.py, shared with the Functions worker), the Embedded Metric Format
+document the Lambda worker prints too (runtime/batch/observe.py): `Jobs`, `Tokens`,
 `CostUsd`, `CacheHits` (the prompt cache served part of the input), `LatencyMs` (submit to final),
 by `Tenant` and `Mode`, and the job's `Status`. Cloud Logging parses each line into jsonPayload and
 the log-based metrics components/gcp deploys read those fields (skyrelay.deployment.
@@ -31,6 +32,7 @@ import json
 import logging
 
 from skyrelay import deployment as contract
+from skyrelay.runtime.platforms.metrics import ObservedStore
 
 log = logging.getLogger("skyrelay.cloud_run.worker")
 JSON = "application/json"
@@ -45,38 +47,6 @@ def _error(status: int, code: str, message: str):
     from starlette.responses import Response
 
     return Response(json.dumps({"error": {"code": code, "message": message}}), status, media_type=JSON)
-
-
-def job_metrics(job, now: float | None = None) -> str:
-    """The metric line of a job that just reached a final state (see the module docstring)."""
-    import time
-
-    from skyrelay.runtime.batch.observe import emf
-
-    usage = job.usage or {}
-    metrics = {"Jobs": 1, "Tokens": usage.get("total_tokens") or 0, "CostUsd": job.cost or 0.0,
-               "CacheHits": 1 if usage.get("cache_read_tokens") else 0,
-               "LatencyMs": round(((job.finished_at or job.updated_at) - job.created_at) * 1000, 1)}
-    doc = json.loads(emf(metrics, {"Tenant": job.tenant, "Mode": "on_demand"}, now or time.time()))
-    doc[contract.GCP_JOB_STATUS_FIELD] = job.status.value
-    return json.dumps(doc, separators=(",", ":"))
-
-
-class ObservedStore:
-    """The worker's view of the store: a transition into a final state (a conditional write, so once
-    per job) prints the job's metric line."""
-
-    def __init__(self, store, write=stdout_line):
-        self.store, self.write = store, write
-
-    async def transition(self, job_id, expect, to, updates=None, expect_attempts=None):
-        out = await self.store.transition(job_id, expect, to, updates, expect_attempts)
-        if out is not None and to is not None and out.status.final:
-            self.write(job_metrics(out))
-        return out
-
-    def __getattr__(self, name):
-        return getattr(self.store, name)
 
 
 class Handlers:
@@ -114,17 +84,11 @@ class Handlers:
         return {"requeued": await Sweeper(self.store, self.queue, self.cfg, name=self.name + ":sweeper").sweep_once()}
 
     async def batch_tick(self) -> dict:
-        if self.config is None or not self.cfg.batch.enabled:
-            return {"batch": "disabled"}
         from skyrelay.runtime.batch.observe import EmfObserve
-        from skyrelay.runtime.batch.wiring import make_batcher
+        from skyrelay.runtime.batch.wiring import run_tick
 
-        batcher = make_batcher(self.store, self.queue, self.cfg, self.config, observe=EmfObserve(self.write),
-                               name=self.name + ":batcher")
-        try:
-            return await batcher.tick()
-        finally:
-            await batcher.close()
+        return await run_tick(self.store, self.queue, self.cfg, self.config, EmfObserve(self.write),
+                              self.name + ":batcher")
 
     async def close(self) -> None:
         await self.worker.sender.close()
