@@ -14,7 +14,17 @@ from typing import Annotated
 
 import typer
 
-from skyrelay.cli.plan import Format, _config_args
+from skyrelay.cli.stack_options import (
+    Config,
+    Format,
+    FormatOption,
+    Program,
+    ProjectDir,
+    Stack,
+    fail,
+    render,
+    require_one,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -22,14 +32,11 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
-    stack: Annotated[str | None, typer.Option(help="stack name: renders stacks/Pulumi.<stack>.yaml")] = None,
-    program: Annotated[Path | None, typer.Option(help="any Pulumi Python program folder")] = None,
-    config: Annotated[
-        list[str] | None,
-        typer.Option(help="stack file (Pulumi.<stack>.yaml) or KEY=VALUE; repeatable"),
-    ] = None,
-    format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
-    project_dir: Annotated[Path, typer.Option(help="folder with Pulumi.yaml (for --stack)")] = Path("."),
+    stack: Stack = None,
+    program: Program = None,
+    config: Config = None,
+    format: FormatOption = Format.text,
+    project_dir: ProjectDir = Path("."),
     router_config: Annotated[
         Path | None, typer.Option(help="router config file, instead of the one the rendered functions carry")
     ] = None,
@@ -44,10 +51,9 @@ def check(
     from skyrelay.errors import ConfigError
     from skyrelay.plan import ProgramError
 
-    if (stack is None) == (program is None):
-        _fail("give exactly one of --stack NAME or --program DIR")
+    require_one("check", stack, program)
     try:
-        plan = _render(stack, program, config or [], project_dir)
+        plan = render("check", stack, program, config or [], project_dir)
         raw = _router_file(router_config) if router_config else None
         subject = subject_of(plan, raw)
         rows = run(subject, Options(failover=failover, sla=sla, prometheus=prometheus))
@@ -67,26 +73,6 @@ def check(
         raise typer.Exit(1)
 
 
-def _render(stack: str | None, program: Path | None, config: list[str], project_dir: Path):
-    from skyrelay.plan import render_program, render_stack
-
-    if stack is not None:
-        files, overrides = _config_args(config, "")
-        if files:
-            _fail("--config FILE is for --program; with --stack, give KEY=VALUE overrides")
-        return render_stack(stack, project_dir, overrides=overrides)[0]
-    from skyrelay.config import read_stack_file
-    from skyrelay.plan.render import program_project
-
-    files, overrides = _config_args(config, program_project(program))
-    raw: dict = {}
-    for path in files:
-        raw |= read_stack_file(path)
-    raw |= overrides
-    name = files[0].name.removeprefix("Pulumi.").removesuffix(".yaml") if files else "dev"
-    return render_program(program, raw, stack=name)
-
-
 def _router_file(path: Path) -> dict:
     import yaml
 
@@ -102,5 +88,4 @@ def _router_file(path: Path) -> dict:
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"skyrelay check: {message}", err=True)
-    raise typer.Exit(2)
+    fail("check", message)
