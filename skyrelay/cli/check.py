@@ -14,17 +14,7 @@ from typing import Annotated
 
 import typer
 
-from skyrelay.cli.stack_options import (
-    Config,
-    Format,
-    FormatOption,
-    Program,
-    ProjectDir,
-    Stack,
-    fail,
-    render,
-    require_one,
-)
+from skyrelay.cli import stack_options as opts
 
 
 def register(app: typer.Typer) -> None:
@@ -32,11 +22,11 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
-    stack: Stack = None,
-    program: Program = None,
-    config: Config = None,
-    format: FormatOption = Format.text,
-    project_dir: ProjectDir = Path("."),
+    stack: opts.Stack = None,
+    program: opts.Program = None,
+    config: opts.Config = None,
+    format: opts.FormatOption = opts.Format.text,
+    project_dir: opts.ProjectDir = Path("."),
     router_config: Annotated[
         Path | None, typer.Option(help="router config file, instead of the one the rendered functions carry")
     ] = None,
@@ -51,9 +41,9 @@ def check(
     from skyrelay.errors import ConfigError
     from skyrelay.plan import ProgramError
 
-    require_one("check", stack, program)
+    opts.require_one("check", stack, program)
     try:
-        plan = render("check", stack, program, config or [], project_dir)
+        plan = opts.render("check", stack, program, config or [], project_dir)
         raw = _router_file(router_config) if router_config else None
         subject = subject_of(plan, raw)
         rows = run(subject, Options(failover=failover, sla=sla, prometheus=prometheus))
@@ -63,9 +53,9 @@ def check(
         _fail(str(exc))
     except CheckInputError as exc:
         _fail(str(exc))
-    if format is Format.json:
+    if format is opts.Format.json:
         sys.stdout.write(report.json_text(plan.stack, rows))
-    elif format is Format.markdown:
+    elif format is opts.Format.markdown:
         sys.stdout.write(report.markdown(plan.stack, rows))
     else:
         report.text(plan.stack, rows)
@@ -88,4 +78,4 @@ def _router_file(path: Path) -> dict:
 
 
 def _fail(message: str) -> None:
-    fail("check", message)
+    opts.fail("check", message)

@@ -17,17 +17,7 @@ from typing import Annotated
 
 import typer
 
-from skyrelay.cli.stack_options import (
-    Config,
-    Format,
-    FormatOption,
-    Program,
-    ProjectDir,
-    Stack,
-    fail,
-    render,
-    require_one,
-)
+from skyrelay.cli import stack_options as opts
 
 
 def register(app: typer.Typer) -> None:
@@ -35,11 +25,11 @@ def register(app: typer.Typer) -> None:
 
 
 def plan(
-    stack: Stack = None,
-    program: Program = None,
-    config: Config = None,
-    format: FormatOption = Format.text,
-    project_dir: ProjectDir = Path("."),
+    stack: opts.Stack = None,
+    program: opts.Program = None,
+    config: opts.Config = None,
+    format: opts.FormatOption = opts.Format.text,
+    project_dir: opts.ProjectDir = Path("."),
     policy_config: Annotated[
         Path | None, typer.Option(help="policy pack config JSON, as for `pulumi preview --policy-pack-config`")
     ] = None,
@@ -49,22 +39,22 @@ def plan(
     from skyrelay.plan import ProgramError, report
     from skyrelay.plan.policy import Evaluator, load_policy_config, mandatory
 
-    require_one("plan", stack, program)
+    opts.require_one("plan", stack, program)
     try:
         evaluator = Evaluator(load_policy_config(policy_config))
     except ConfigError as exc:
         _fail(f"policy config error: {exc}")
     try:
-        result = render("plan", stack, program, config or [], project_dir)
+        result = opts.render("plan", stack, program, config or [], project_dir)
     except ConfigError as exc:
         _fail(f"config error: {exc}")
     except ProgramError as exc:
         _fail(str(exc))
     violations = evaluator.evaluate(result)
     rules = len(evaluator.policies)
-    if format is Format.json:
+    if format is opts.Format.json:
         sys.stdout.write(report.json_text(result, violations))
-    elif format is Format.markdown:
+    elif format is opts.Format.markdown:
         sys.stdout.write(report.markdown(result, violations, rules))
     else:
         report.text(result, violations, rules)
@@ -73,4 +63,4 @@ def plan(
 
 
 def _fail(message: str) -> None:
-    fail("plan", message)
+    opts.fail("plan", message)
