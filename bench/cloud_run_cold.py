@@ -29,26 +29,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import coldstart
 import yaml
-from coldstart import (
-    bare_ms,
-    child_result,
-    cold_job,
-    head,
-    parser,
-    print_baseline,
-    print_imports,
-    slowest_imports,
-    summarize,
-)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHILD = r"""
-import json, sys, time, asyncio
-c0 = time.process_time()
-t0 = time.perf_counter()
+CHILD = coldstart.CHILD_HEAD + r"""
 from skyrelay.runtime.platforms.cloud_run import worker
 t1 = time.perf_counter()
 handlers = worker.build()
@@ -112,7 +99,7 @@ def push_doc(collection: str, path: Path, worker_url: str, queue: str) -> None:
     from tests import peers
     from tests.contracts.gcp_adapters import TASKS_SA
 
-    job = cold_job()
+    job = coldstart.cold_job()
     now = job.created_at
     asyncio.run(_create(collection, job))
     token = peers.cloudtasks().token(worker_url, TASKS_SA)
@@ -133,7 +120,7 @@ async def _create(collection: str, job) -> None:
 
 
 def main() -> int:
-    args = parser().parse_args()
+    args = coldstart.parser().parse_args()
 
     from skyrelay.runtime.simulator.launch import start_in_thread
     from tests import peers
@@ -160,27 +147,19 @@ def main() -> int:
             return subprocess.run([sys.executable, *extra, str(work / "child.py"), str(work / f"{tag}-1.json"),
                                    str(work / f"{tag}-2.json")], env=env, capture_output=True, text=True, cwd=str(work))
 
-        child_result(child("prime"))
+        coldstart.child_result(child("prime"))
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         for i in range(args.runs):
-            bare.append(bare_ms(sys.executable, env))
-            runs.append(child_result(child(f"m{i}")))
-        report = {**head(args.runs, bare), **summarize(runs, ("import_ms", "start_ms", "push_ms", "total_ms", "warm_ms", "cpu_ms"))}
-        report["target_ms"] = 250
-        report["met"] = report["total_ms_median"] <= 250
+            bare.append(coldstart.bare_ms(sys.executable, env))
+            runs.append(coldstart.child_result(child(f"m{i}")))
+        report = {**coldstart.head(args.runs, bare), **coldstart.summarize(runs, ("import_ms", "start_ms", "push_ms", "total_ms", "warm_ms", "cpu_ms"))}
         if args.importtime:
-            report["slowest_imports_cumulative_ms"] = slowest_imports(child("it", "-X", "importtime").stderr)
-        if args.json:
-            print(json.dumps(report, indent=2))
-        else:
-            print_baseline(report, args.runs)
-            print(f"worker (Cloud Tasks push): cold import {report['import_ms_median']} ms + start "
-                  f"{report['start_ms_median']} ms + first push {report['push_ms_median']} ms = "
-                  f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
-                  f"{report['cpu_ms_median']} ms); warm push {report['warm_ms_median']} ms; target <= 250 ms: "
-                  f"{'met' if report['met'] else 'NOT met'}")
-            print_imports(report)
-        return 0 if report["met"] else 1
+            report["slowest_imports_cumulative_ms"] = coldstart.slowest_imports(child("it", "-X", "importtime").stderr)
+        return coldstart.finish(report, args.json, (
+            f"worker (Cloud Tasks push): cold import {report['import_ms_median']} ms + start "
+            f"{report['start_ms_median']} ms + first push {report['push_ms_median']} ms = "
+            f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
+            f"{report['cpu_ms_median']} ms); warm push {report['warm_ms_median']} ms"))
     finally:
         stop_sim()
 

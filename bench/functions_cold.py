@@ -27,26 +27,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import coldstart
 import yaml
-from coldstart import (
-    bare_ms,
-    child_result,
-    cold_job,
-    head,
-    parser,
-    print_baseline,
-    print_imports,
-    slowest_imports,
-    summarize,
-)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHILD = r"""
-import json, sys, time, asyncio
-c0 = time.process_time()
-t0 = time.perf_counter()
+CHILD = coldstart.CHILD_HEAD + r"""
 import azure.functions
 tf = time.perf_counter()
 from skyrelay.runtime.platforms.azure_functions import function_app
@@ -104,7 +91,7 @@ class Host:
 
     def message(self, path: Path) -> str:
         async def go():
-            job = cold_job()
+            job = coldstart.cold_job()
             await self.store.create(job)
             await self.producer.enqueue(job.id)
             ((_, m),) = await self.host.receive(1, 10)
@@ -126,7 +113,7 @@ class Host:
 
 
 def main() -> int:
-    args = parser().parse_args()
+    args = coldstart.parser().parse_args()
 
     from skyrelay.runtime.simulator.launch import start_in_thread
     from tests import peers
@@ -146,35 +133,27 @@ def main() -> int:
         host = Host(container, queues)
         bare, runs = [], []
         for i in range(args.runs):
-            bare.append(bare_ms(sys.executable, env))
+            bare.append(coldstart.bare_ms(sys.executable, env))
             tokens = [host.message(work / f"m{i}-{n}.json") for n in (1, 2)]
             out = subprocess.run([sys.executable, str(work / "child.py"), str(work / f"m{i}-1.json"),
                                   str(work / f"m{i}-2.json")], env=env, capture_output=True, text=True, cwd=str(work))
-            runs.append(child_result(out))
+            runs.append(coldstart.child_result(out))
             for token in tokens:
                 host.settle(token)
-        report = {**head(args.runs, bare),
-                  **summarize(runs, ("functions_import_ms", "import_ms", "invoke_ms", "total_ms", "warm_ms", "cpu_ms"))}
-        report["target_ms"] = 250
-        report["met"] = report["total_ms_median"] <= 250
+        report = {**coldstart.head(args.runs, bare),
+                  **coldstart.summarize(runs, ("functions_import_ms", "import_ms", "invoke_ms", "total_ms", "warm_ms", "cpu_ms"))}
         if args.importtime:
             tokens = [host.message(work / f"it-{n}.json") for n in (1, 2)]
             out = subprocess.run([sys.executable, "-X", "importtime", str(work / "child.py"), str(work / "it-1.json"),
                                   str(work / "it-2.json")], env=env, capture_output=True, text=True, cwd=str(work))
             for token in tokens:
                 host.settle(token)
-            report["slowest_imports_cumulative_ms"] = slowest_imports(out.stderr)
-        if args.json:
-            print(json.dumps(report, indent=2))
-        else:
-            print_baseline(report, args.runs)
-            print(f"worker (Service Bus trigger): cold import {report['import_ms_median']} ms (of which azure.functions "
-                  f"{report['functions_import_ms_median']} ms) + first invocation {report['invoke_ms_median']} ms = "
-                  f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
-                  f"{report['cpu_ms_median']} ms); warm invocation {report['warm_ms_median']} ms; target <= 250 ms: "
-                  f"{'met' if report['met'] else 'NOT met'}")
-            print_imports(report)
-        return 0 if report["met"] else 1
+            report["slowest_imports_cumulative_ms"] = coldstart.slowest_imports(out.stderr)
+        return coldstart.finish(report, args.json, (
+            f"worker (Service Bus trigger): cold import {report['import_ms_median']} ms (of which azure.functions "
+            f"{report['functions_import_ms_median']} ms) + first invocation {report['invoke_ms_median']} ms = "
+            f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
+            f"{report['cpu_ms_median']} ms); warm invocation {report['warm_ms_median']} ms"))
     finally:
         if host is not None:
             host.close()

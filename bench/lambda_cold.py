@@ -38,7 +38,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from coldstart import bare_ms, child_result, cold_job, parser, summarize
+import coldstart
 
 ROOT = Path(__file__).resolve().parent.parent
 BOTO = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
@@ -98,7 +98,7 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 def main() -> int:
-    ap = parser(importtime=False)
+    ap = coldstart.parser(importtime=False)
     ap.add_argument("--aws-client", choices=("json", "botocore"), default="json",
                     help="botocore: the handlers' AWS calls through botocore, as before awsjson (for comparison)")
     ap.add_argument("--config", choices=("json", "yaml"), default="json",
@@ -172,7 +172,7 @@ def main() -> int:
         results = {"worker": [], "api": []}
         startup, boto_start = [], []
         for _ in range(args.runs):
-            startup.append(bare_ms(py312, env))
+            startup.append(coldstart.bare_ms(py312, env))
             t = time.perf_counter()
             subprocess.run([py312, "-c", BOTO_BASELINE], check=True, env=env)
             boto_start.append((time.perf_counter() - t) * 1000)
@@ -193,7 +193,7 @@ def main() -> int:
         }
         bare, boto_base = report["interpreter_start_ms_median"], report["botocore_baseline_ms_median"]
         for name, runs in results.items():
-            report.update(summarize(runs, ("import_ms", "invoke_ms", "total_ms", "tls_ms", "with_tls_ms", "warm_ms",
+            report.update(coldstart.summarize(runs, ("import_ms", "invoke_ms", "total_ms", "tls_ms", "with_tls_ms", "warm_ms",
                                            "cpu_ms"), prefix=f"{name}_"))
             # the handler's process: interpreter start + import + first invocation, over the baselines
             process_ms = bare + report[f"{name}_total_ms_median"]
@@ -271,7 +271,7 @@ def sqs_event(env: dict) -> dict:
     async def submit():
         store = DynamoJobStore(env["SKYRELAY_JOBS_TABLE"], endpoint_url=moto)
         queue = SqsJobQueue(env["SKYRELAY_QUEUE_INTERACTIVE_URL"], env["SKYRELAY_QUEUE_BATCH_URL"], endpoint_url=moto)
-        job = cold_job()
+        job = coldstart.cold_job()
         await store.create(job)
         await queue.enqueue(job.id)
         await store.close()
@@ -303,7 +303,7 @@ def child(py: str, work: Path, module: str, events: list[Path], env: dict) -> di
                          text=True)
     if os.environ.get("BENCH_CHILD") and out.returncode == 0:
         print(out.stderr, file=sys.stderr)
-    return child_result(out, module)
+    return coldstart.child_result(out, module)
 
 
 if __name__ == "__main__":
