@@ -21,26 +21,21 @@ it; a priming run writes it under its own PYTHONPYCACHEPREFIX). Target: import +
 <= 250 ms on this machine.
 """
 
-import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import coldstart
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHILD = r"""
-import json, sys, time, asyncio
-c0 = time.process_time()
-t0 = time.perf_counter()
+CHILD = coldstart.CHILD_HEAD + r"""
 from skyrelay.runtime.platforms.cloud_run import worker
 t1 = time.perf_counter()
 handlers = worker.build()
@@ -101,14 +96,11 @@ def service_env(sim_url: str, collection: str, queues: dict, worker_url: str) ->
 
 def push_doc(collection: str, path: Path, worker_url: str, queue: str) -> None:
     """A job in Firestore and the push Cloud Tasks would make for it (headers and a signed token)."""
-    from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
     from tests import peers
     from tests.contracts.gcp_adapters import TASKS_SA
 
-    now = time.time()
-    job = Job(id=new_job_id(), tenant="demo-pro", status=JobStatus.PENDING,
-              request={"model": "fast", "messages": [{"role": "user", "content": "cold start"}]},
-              model="fast", created_at=now, updated_at=now, expires_at=now + 3600)
+    job = coldstart.cold_job()
+    now = job.created_at
     asyncio.run(_create(collection, job))
     token = peers.cloudtasks().token(worker_url, TASKS_SA)
     path.write_text(json.dumps({"job_id": job.id, "headers": {
@@ -128,11 +120,7 @@ async def _create(collection: str, job) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--importtime", action="store_true", help="print the 15 slowest imports of one cold child")
-    args = ap.parse_args()
+    args = coldstart.parser().parse_args()
 
     from skyrelay.runtime.simulator.launch import start_in_thread
     from tests import peers
@@ -159,44 +147,19 @@ def main() -> int:
             return subprocess.run([sys.executable, *extra, str(work / "child.py"), str(work / f"{tag}-1.json"),
                                    str(work / f"{tag}-2.json")], env=env, capture_output=True, text=True, cwd=str(work))
 
-        primed = child("prime")
-        if primed.returncode != 0:
-            raise RuntimeError(f"child failed:\n{primed.stderr[-3000:]}")
+        coldstart.child_result(child("prime"))
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         for i in range(args.runs):
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-S", "-c", "pass"], check=True, env=env)
-            bare.append((time.perf_counter() - t) * 1000)
-            out = child(f"m{i}")
-            if out.returncode != 0:
-                raise RuntimeError(f"child failed:\n{out.stderr[-3000:]}")
-            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        report = {"runs": args.runs, "python": sys.version.split()[0],
-                  "bare_interpreter_ms_median": round(statistics.median(bare), 1)}
-        for key in ("import_ms", "start_ms", "push_ms", "total_ms", "warm_ms", "cpu_ms"):
-            values = [r[key] for r in runs]
-            report[f"{key}_median"] = round(statistics.median(values), 1)
-            report[f"{key}_max"] = round(max(values), 1)
-        report["target_ms"] = 250
-        report["met"] = report["total_ms_median"] <= 250
+            bare.append(coldstart.bare_ms(sys.executable, env))
+            runs.append(coldstart.child_result(child(f"m{i}")))
+        report = {**coldstart.head(args.runs, bare), **coldstart.summarize(runs, ("import_ms", "start_ms", "push_ms", "total_ms", "warm_ms", "cpu_ms"))}
         if args.importtime:
-            out = child("it", "-X", "importtime")
-            rows = [line.split("|") for line in out.stderr.splitlines() if line.startswith("import time:")][1:]
-            top = sorted(((int(r[1]), r[2].strip()) for r in rows if len(r) == 3), reverse=True)
-            report["slowest_imports_cumulative_ms"] = {name: round(us / 1000, 1) for us, name in top[:15]}
-        if args.json:
-            print(json.dumps(report, indent=2))
-        else:
-            print(f"baseline, same run: bare interpreter (python -S -c pass) {report['bare_interpreter_ms_median']} ms "
-                  f"(median of {args.runs})")
-            print(f"worker (Cloud Tasks push): cold import {report['import_ms_median']} ms + start "
-                  f"{report['start_ms_median']} ms + first push {report['push_ms_median']} ms = "
-                  f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
-                  f"{report['cpu_ms_median']} ms); warm push {report['warm_ms_median']} ms; target <= 250 ms: "
-                  f"{'met' if report['met'] else 'NOT met'}")
-            for name, ms in report.get("slowest_imports_cumulative_ms", {}).items():
-                print(f"    {ms:8.1f} ms  {name}")
-        return 0 if report["met"] else 1
+            report["slowest_imports_cumulative_ms"] = coldstart.slowest_imports(child("it", "-X", "importtime").stderr)
+        return coldstart.finish(report, args.json, (
+            f"worker (Cloud Tasks push): cold import {report['import_ms_median']} ms + start "
+            f"{report['start_ms_median']} ms + first push {report['push_ms_median']} ms = "
+            f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
+            f"{report['cpu_ms_median']} ms); warm push {report['warm_ms_median']} ms"))
     finally:
         stop_sim()
 

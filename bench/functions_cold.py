@@ -19,26 +19,21 @@ before it indexes the app; `functions_import_ms` (the azure.functions import alo
 same child first) is reported so that part can be told apart.
 """
 
-import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+import coldstart
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHILD = r"""
-import json, sys, time, asyncio
-c0 = time.process_time()
-t0 = time.perf_counter()
+CHILD = coldstart.CHILD_HEAD + r"""
 import azure.functions
 tf = time.perf_counter()
 from skyrelay.runtime.platforms.azure_functions import function_app
@@ -95,13 +90,8 @@ class Host:
         self.host = self.loop.run_until_complete(FunctionsHost(peers.servicebus(), queues).open())
 
     def message(self, path: Path) -> str:
-        from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
-
         async def go():
-            now = time.time()
-            job = Job(id=new_job_id(), tenant="demo-pro", status=JobStatus.PENDING,
-                      request={"model": "fast", "messages": [{"role": "user", "content": "cold start"}]},
-                      model="fast", created_at=now, updated_at=now, expires_at=now + 3600)
+            job = coldstart.cold_job()
             await self.store.create(job)
             await self.producer.enqueue(job.id)
             ((_, m),) = await self.host.receive(1, 10)
@@ -123,11 +113,7 @@ class Host:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--importtime", action="store_true", help="print the 15 slowest imports of one cold child")
-    args = ap.parse_args()
+    args = coldstart.parser().parse_args()
 
     from skyrelay.runtime.simulator.launch import start_in_thread
     from tests import peers
@@ -147,47 +133,27 @@ def main() -> int:
         host = Host(container, queues)
         bare, runs = [], []
         for i in range(args.runs):
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-S", "-c", "pass"], check=True, env=env)
-            bare.append((time.perf_counter() - t) * 1000)
+            bare.append(coldstart.bare_ms(sys.executable, env))
             tokens = [host.message(work / f"m{i}-{n}.json") for n in (1, 2)]
             out = subprocess.run([sys.executable, str(work / "child.py"), str(work / f"m{i}-1.json"),
                                   str(work / f"m{i}-2.json")], env=env, capture_output=True, text=True, cwd=str(work))
-            if out.returncode != 0:
-                raise RuntimeError(f"child failed:\n{out.stderr[-3000:]}")
-            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs.append(coldstart.child_result(out))
             for token in tokens:
                 host.settle(token)
-        report = {"runs": args.runs, "python": sys.version.split()[0],
-                  "bare_interpreter_ms_median": round(statistics.median(bare), 1)}
-        for key in ("functions_import_ms", "import_ms", "invoke_ms", "total_ms", "warm_ms", "cpu_ms"):
-            values = [r[key] for r in runs]
-            report[f"{key}_median"] = round(statistics.median(values), 1)
-            report[f"{key}_max"] = round(max(values), 1)
-        report["target_ms"] = 250
-        report["met"] = report["total_ms_median"] <= 250
+        report = {**coldstart.head(args.runs, bare),
+                  **coldstart.summarize(runs, ("functions_import_ms", "import_ms", "invoke_ms", "total_ms", "warm_ms", "cpu_ms"))}
         if args.importtime:
             tokens = [host.message(work / f"it-{n}.json") for n in (1, 2)]
             out = subprocess.run([sys.executable, "-X", "importtime", str(work / "child.py"), str(work / "it-1.json"),
                                   str(work / "it-2.json")], env=env, capture_output=True, text=True, cwd=str(work))
             for token in tokens:
                 host.settle(token)
-            rows = [line.split("|") for line in out.stderr.splitlines() if line.startswith("import time:")][1:]
-            top = sorted(((int(r[1]), r[2].strip()) for r in rows if len(r) == 3), reverse=True)
-            report["slowest_imports_cumulative_ms"] = {name: round(us / 1000, 1) for us, name in top[:15]}
-        if args.json:
-            print(json.dumps(report, indent=2))
-        else:
-            print(f"baseline, same run: bare interpreter (python -S -c pass) {report['bare_interpreter_ms_median']} ms "
-                  f"(median of {args.runs})")
-            print(f"worker (Service Bus trigger): cold import {report['import_ms_median']} ms (of which azure.functions "
-                  f"{report['functions_import_ms_median']} ms) + first invocation {report['invoke_ms_median']} ms = "
-                  f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
-                  f"{report['cpu_ms_median']} ms); warm invocation {report['warm_ms_median']} ms; target <= 250 ms: "
-                  f"{'met' if report['met'] else 'NOT met'}")
-            for name, ms in report.get("slowest_imports_cumulative_ms", {}).items():
-                print(f"    {ms:8.1f} ms  {name}")
-        return 0 if report["met"] else 1
+            report["slowest_imports_cumulative_ms"] = coldstart.slowest_imports(out.stderr)
+        return coldstart.finish(report, args.json, (
+            f"worker (Service Bus trigger): cold import {report['import_ms_median']} ms (of which azure.functions "
+            f"{report['functions_import_ms_median']} ms) + first invocation {report['invoke_ms_median']} ms = "
+            f"{report['total_ms_median']} ms median (max {report['total_ms_max']} ms, CPU "
+            f"{report['cpu_ms_median']} ms); warm invocation {report['warm_ms_median']} ms"))
     finally:
         if host is not None:
             host.close()

@@ -23,7 +23,6 @@ Ratios to those baselines are comparable across machines and runs; the wall-cloc
 CPU time (process_time) is reported beside wall time because the cold path's I/O is loopback.
 """
 
-import argparse
 import json
 import os
 import re
@@ -38,6 +37,8 @@ import urllib.request
 import uuid
 import zipfile
 from pathlib import Path
+
+import coldstart
 
 ROOT = Path(__file__).resolve().parent.parent
 BOTO = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
@@ -97,9 +98,7 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--json", action="store_true")
+    ap = coldstart.parser(importtime=False)
     ap.add_argument("--aws-client", choices=("json", "botocore"), default="json",
                     help="botocore: the handlers' AWS calls through botocore, as before awsjson (for comparison)")
     ap.add_argument("--config", choices=("json", "yaml"), default="json",
@@ -173,9 +172,7 @@ def main() -> int:
         results = {"worker": [], "api": []}
         startup, boto_start = [], []
         for _ in range(args.runs):
-            t = time.perf_counter()
-            subprocess.run([py312, "-S", "-c", "pass"], check=True, env=env)
-            startup.append((time.perf_counter() - t) * 1000)
+            startup.append(coldstart.bare_ms(py312, env))
             t = time.perf_counter()
             subprocess.run([py312, "-c", BOTO_BASELINE], check=True, env=env)
             boto_start.append((time.perf_counter() - t) * 1000)
@@ -196,10 +193,8 @@ def main() -> int:
         }
         bare, boto_base = report["interpreter_start_ms_median"], report["botocore_baseline_ms_median"]
         for name, runs in results.items():
-            for key in ("import_ms", "invoke_ms", "total_ms", "tls_ms", "with_tls_ms", "warm_ms", "cpu_ms"):
-                values = [r[key] for r in runs]
-                report[f"{name}_{key}_median"] = round(statistics.median(values), 1)
-                report[f"{name}_{key}_max"] = round(max(values), 1)
+            report.update(coldstart.summarize(runs, ("import_ms", "invoke_ms", "total_ms", "tls_ms", "with_tls_ms", "warm_ms",
+                                           "cpu_ms"), prefix=f"{name}_"))
             # the handler's process: interpreter start + import + first invocation, over the baselines
             process_ms = bare + report[f"{name}_total_ms_median"]
             report[f"{name}_cold_vs_bare_python"] = round(process_ms / bare, 1)
@@ -268,7 +263,6 @@ def sqs_event(env: dict) -> dict:
 
     import boto3
 
-    from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
     from skyrelay.runtime.queues.sqs import SqsJobQueue
     from skyrelay.runtime.stores.dynamodb import DynamoJobStore
 
@@ -277,10 +271,7 @@ def sqs_event(env: dict) -> dict:
     async def submit():
         store = DynamoJobStore(env["SKYRELAY_JOBS_TABLE"], endpoint_url=moto)
         queue = SqsJobQueue(env["SKYRELAY_QUEUE_INTERACTIVE_URL"], env["SKYRELAY_QUEUE_BATCH_URL"], endpoint_url=moto)
-        now = time.time()
-        job = Job(id=new_job_id(), tenant="demo-pro", status=JobStatus.PENDING,
-                  request={"model": "fast", "messages": [{"role": "user", "content": "cold start"}]},
-                  model="fast", created_at=now, updated_at=now, expires_at=now + 3600)
+        job = coldstart.cold_job()
         await store.create(job)
         await queue.enqueue(job.id)
         await store.close()
@@ -310,11 +301,9 @@ def rest_event(body: dict) -> dict:
 def child(py: str, work: Path, module: str, events: list[Path], env: dict) -> dict:
     out = subprocess.run([py, str(work / "child.py"), module, *map(str, events)], env=env, capture_output=True,
                          text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{module} failed:\n{out.stderr[-3000:]}")
-    if os.environ.get("BENCH_CHILD"):
+    if os.environ.get("BENCH_CHILD") and out.returncode == 0:
         print(out.stderr, file=sys.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return coldstart.child_result(out, module)
 
 
 if __name__ == "__main__":

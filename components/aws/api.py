@@ -15,14 +15,15 @@ import pulumi
 import pulumi_aws as aws
 
 from skyrelay import deployment as contract
-from skyrelay.components.aws import api_keys as keys
-from skyrelay.components.aws.api_auth import jwt_authorizer
-from skyrelay.components.aws.api_keys import (
+from skyrelay.components.api_common import (
     TierLimits,
+    parse_tier_specs,
     tier_limits_from_table,
-    usage_plan_limits,
     with_key_hashes,
 )
+from skyrelay.components.aws import api_keys as keys
+from skyrelay.components.aws.api_auth import jwt_authorizer
+from skyrelay.components.aws.api_keys import usage_plan_limits
 from skyrelay.components.aws.api_routes import ROUTES, routes
 from skyrelay.components.aws.api_stage import ACCESS_LOG_FORMAT, stage
 from skyrelay.components.aws.api_waf import WAF_MAX_INSPECTION_BYTES, check_max_body_bytes, web_acl
@@ -105,7 +106,7 @@ class JobsApi(pulumi.ComponentResource):
             raise ConfigError("JobsApi.timeout_seconds", f"must be 1-29 (the REST API integration limit), got {timeout!r}")
         check_max_body_bytes(settings["max_body_bytes"])
         tiers = list(args.get("tiers") or tier_limits_from_table())
-        key_specs = keys.parse_api_keys(args.get("api_keys", ()), [t["name"] for t in tiers])
+        key_specs = parse_tier_specs(args.get("api_keys", ()), [t["name"] for t in tiers])
         kms = args.get("kms_key_arn")
         child = pulumi.ResourceOptions(parent=self)
         code_path = args.get("code_path") or default_code_path()

@@ -1,55 +1,18 @@
 """API keys and usage plans of JobsApi: one usage plan per tier (throttle and monthly quota from the
-core tier table, so the edge enforces the runtime limiter's numbers), keys as `<tier>:<name>`, and
-the keys' sha256 added to the runtime's router config so the runtime accepts the generated keys."""
+core tier table, so the edge enforces the runtime limiter's numbers) and one API Gateway key per
+`<tier>:<name>`. Parsing those specs, the tier table's limits and the keys' sha256 added to the
+runtime's router config are every cloud's (components/api_common.py)."""
 
-import hashlib
-import json
-from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from skyrelay.errors import ConfigError
-from skyrelay.tiers import default_tiers
+from skyrelay.components.api_common import (
+    TierLimits,  # with the key specs and digests, shared with the other clouds
+)
 
 SECONDS_PER_MINUTE = 60
-
-
-class TierLimits(TypedDict):
-    name: str
-    """Tier name (free, developer, professional, enterprise)."""
-    rpm: int
-    """Requests per minute per API key."""
-    monthly_request_quota: int
-    """Requests per API key per month."""
-
-
-def tier_limits_from_table(tiers=None) -> list[TierLimits]:
-    """TierLimits for each tier of a tier table (default: the core table)."""
-    table = tiers if tiers is not None else default_tiers()
-    return [
-        {"name": str(t.name.value if hasattr(t.name, "value") else t.name), "rpm": t.rpm,
-         "monthly_request_quota": t.monthly_request_quota}
-        for t in table.values()
-    ]
-
-
-def with_key_hashes(router_config: str, keys) -> str:
-    """`router_config` (JSON) with the sha256 hex of each `(tier, key value)` added to the API keys
-    of the tenant named after the tier (created when missing). The runtime stores keys only as
-    sha256 digests; a digest of a generated, high-entropy key cannot be reversed."""
-    doc = json.loads(router_config)
-    tenants = doc.setdefault("tenants", [])
-    for tier, value in keys:
-        tenant = next((t for t in tenants if t.get("name") == tier), None)
-        if tenant is None:
-            tenant = {"name": tier, "tier": tier}
-            tenants.append(tenant)
-        digest = hashlib.sha256(value.encode()).hexdigest()
-        if digest not in tenant.setdefault("api_keys", []):
-            tenant["api_keys"].append(digest)
-    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
 
 def usage_plan_limits(tier: TierLimits) -> dict[str, Any]:
@@ -62,17 +25,6 @@ def usage_plan_limits(tier: TierLimits) -> dict[str, Any]:
         "quota_limit": tier["monthly_request_quota"],
         "quota_period": "MONTH",
     }
-
-
-def parse_api_keys(api_keys: Sequence[str], tier_names: list[str]) -> list[tuple[str, str]]:
-    """`<tier>:<name>` entries as (tier, name) pairs; ConfigError for an unknown tier or no name."""
-    parsed = []
-    for key in api_keys:
-        tier, _, key_name = key.partition(":")
-        if tier not in tier_names or not key_name:
-            raise ConfigError("JobsApi.api_keys", f"{key!r}: expected `<tier>:<name>` with tier one of {tier_names}")
-        parsed.append((tier, key_name))
-    return parsed
 
 
 def api_keys(owner: pulumi.Resource, name: str,

@@ -14,19 +14,22 @@
 What each SKU can enforce is in components/azure/README.md.
 """
 
-import hashlib
-import json
 from collections.abc import Sequence
 from typing import Any, Required, TypedDict
 
 import pulumi
 import pulumi_azure_native as azure_native
 
+from skyrelay.components.api_common import (
+    TierLimits,
+    parse_tier_specs,
+    tier_limits_from_table,
+    with_tenant_key_hashes,
+)
 from skyrelay.components.azure import api_policies
 from skyrelay.components.azure.defaults import API
 from skyrelay.components.defaults import resolve
 from skyrelay.errors import ConfigError
-from skyrelay.tiers import default_tiers
 
 SKUS = ("Consumption", "Developer", "Basic", "Standard", "Premium", "BasicV2", "StandardV2")
 BACKEND_AUTH = ("function_key", "managed_identity")
@@ -42,21 +45,6 @@ INSECURE_PROTOCOLS = ("Tls10", "Tls11", "Ssl30")
 PROTOCOL_KEY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.{side}Protocols.{p}"
 ROUTER_CONFIG_SECRET = "router-config"
 API_ID = "skyrelay-v1"
-
-
-class TierLimits(TypedDict):
-    name: str
-    """Tier name (free, developer, professional, enterprise)."""
-    rpm: int
-    """Requests per minute per subscription."""
-    monthly_request_quota: int
-    """Requests per subscription per month."""
-
-
-def tier_limits_from_table(tiers=None) -> list[TierLimits]:
-    table = tiers if tiers is not None else default_tiers()
-    return [{"name": str(getattr(t.name, "value", t.name)), "rpm": t.rpm, "monthly_request_quota": t.monthly_request_quota}
-            for t in table.values()]
 
 
 class JwtArgs(TypedDict, total=False):
@@ -116,31 +104,6 @@ def check_sku(sku: Any, capacity: Any) -> tuple[str, int]:
     return sku, capacity
 
 
-def parse_tenants(tenants: Sequence[str], tiers: Sequence[str]) -> list[tuple[str, str]]:
-    out = []
-    for spec in tenants:
-        tier, sep, tenant = str(spec).partition(":")
-        if not sep or not tenant or tier not in tiers:
-            raise ConfigError("JobsApi.tenants", f"{spec!r}: expected <tier>:<tenant> with a tier of {', '.join(tiers)}")
-        out.append((tier, tenant))
-    return out
-
-
-def with_key_digests(router_config: str, keys: Sequence[tuple[str, str, str]]) -> str:
-    """`router_config` with each (tier, tenant, key)'s sha256 in that tenant's `api_keys`."""
-    doc = json.loads(router_config)
-    tenants = doc.setdefault("tenants", [])
-    for tier, name, key in keys:
-        tenant = next((t for t in tenants if t.get("name") == name), None)
-        if tenant is None:
-            tenant = {"name": name, "tier": tier}
-            tenants.append(tenant)
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        if digest not in tenant.setdefault("api_keys", []):
-            tenant["api_keys"].append(digest)
-    return json.dumps(doc, separators=(",", ":"), sort_keys=True)
-
-
 class JobsApi(pulumi.ComponentResource):
     """API Management service, API and operations, tier products and tenant subscriptions. Children are attributes."""
 
@@ -165,7 +128,8 @@ class JobsApi(pulumi.ComponentResource):
             raise ConfigError("JobsApi.overrides.max_body_bytes", "must be a whole number of bytes >= 1024")
         tiers = list(args.get("tiers") or tier_limits_from_table())
         tier_names = [t["name"] for t in tiers]
-        tenants = parse_tenants(args.get("tenants") or [f"{t}:{t}" for t in tier_names], tier_names)
+        tenants = parse_tier_specs(args.get("tenants") or [f"{t}:{t}" for t in tier_names], tier_names,
+                                   "JobsApi.tenants", "tenant")
         jwt = args.get("jwt")
         if jwt is not None and not (jwt.get("openid_config_url") and jwt.get("audience")):
             raise ConfigError("JobsApi.jwt", "needs openid_config_url and audience")
@@ -305,7 +269,7 @@ class JobsApi(pulumi.ComponentResource):
                 resource_group_name=rg, service_name=service, sid=sub.name,
                 opts=pulumi.InvokeOutputOptions(parent=self)).primary_key for sub in self.subscriptions.values()]
             value = pulumi.Output.all(args["router_config"], *keys).apply(
-                lambda a: with_key_digests(a[0], [(tier, tenant, k) for (tier, tenant), k in zip(tenants, a[1:], strict=True)]))
+                lambda a: with_tenant_key_hashes(a[0], [(tier, tenant, k) for (tier, tenant), k in zip(tenants, a[1:], strict=True)]))
             self.router_config_secret = azure_native.keyvault.Secret(
                 f"{name}-router-config",
                 resource_group_name=rg,

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from skyrelay import deployment as contract
-from skyrelay.components.api_common import ROUTES, with_key_hashes
+from skyrelay.components.api_common import ROUTES, parse_tier_specs, tier_limits_from_table, with_key_hashes
 from skyrelay.components.defaults import resolve
 from skyrelay.components.gcp import services as apis
 from skyrelay.components.gcp.cloud_run import RuntimeSource, invoker, runtime_source, service, service_name
@@ -27,7 +27,6 @@ from skyrelay.components.gcp.defaults import API, ASYNC_JOBS
 from skyrelay.components.gcp.identities import account_id
 from skyrelay.components.gcp.openapi import document_text, openapi_document
 from skyrelay.errors import ConfigError
-from skyrelay.tiers import default_tiers
 
 __all__ = ["ROUTES", "JobsApi", "JobsApiArgs", "TierRpm", "tier_limits"]
 
@@ -78,18 +77,7 @@ class JobsApiArgs(TypedDict, total=False):
 
 def tier_limits(tiers=None) -> list[TierRpm]:
     """{name, rpm} for each tier of a tier table (default: the core table)."""
-    table = tiers if tiers is not None else default_tiers()
-    return [{"name": str(getattr(t.name, "value", t.name)), "rpm": t.rpm} for t in table.values()]
-
-
-def _parse_keys(keys: Sequence[str], tier_names: list[str]) -> list[tuple[str, str]]:
-    parsed = []
-    for key in keys:
-        tier, _, key_name = key.partition(":")
-        if tier not in tier_names or not key_name:
-            raise ConfigError("JobsApi.api_keys", f"{key!r}: expected `<tier>:<name>` with tier one of {tier_names}")
-        parsed.append((tier, key_name))
-    return parsed
+    return [{"name": t["name"], "rpm": t["rpm"]} for t in tier_limits_from_table(tiers)]
 
 
 class JobsApi(pulumi.ComponentResource):
@@ -116,7 +104,7 @@ class JobsApi(pulumi.ComponentResource):
         if args.get("jwt_issuer") and not args.get("jwt_jwks_uri"):
             raise ConfigError("JobsApi.jwt_jwks_uri", "required with jwt_issuer")
         tiers = list(args.get("tiers") or tier_limits())
-        keys = _parse_keys(args.get("api_keys", ()), [t["name"] for t in tiers])
+        keys = parse_tier_specs(args.get("api_keys", ()), [t["name"] for t in tiers])
         location = args.get("location") or "europe-west1"
         project_arg = args.get("project")
         info = gcp.organizations.get_project_output(project_id=project_arg, opts=pulumi.InvokeOptions(parent=self))

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from skyrelay.cli.plan import Format, _config_args
+from skyrelay.cli import stack_options as opts
 
 
 def register(app: typer.Typer) -> None:
@@ -22,14 +22,11 @@ def register(app: typer.Typer) -> None:
 
 
 def check(
-    stack: Annotated[str | None, typer.Option(help="stack name: renders stacks/Pulumi.<stack>.yaml")] = None,
-    program: Annotated[Path | None, typer.Option(help="any Pulumi Python program folder")] = None,
-    config: Annotated[
-        list[str] | None,
-        typer.Option(help="stack file (Pulumi.<stack>.yaml) or KEY=VALUE; repeatable"),
-    ] = None,
-    format: Annotated[Format, typer.Option("--format", "-f")] = Format.text,
-    project_dir: Annotated[Path, typer.Option(help="folder with Pulumi.yaml (for --stack)")] = Path("."),
+    stack: opts.Stack = None,
+    program: opts.Program = None,
+    config: opts.Config = None,
+    format: opts.FormatOption = opts.Format.text,
+    project_dir: opts.ProjectDir = Path("."),
     router_config: Annotated[
         Path | None, typer.Option(help="router config file, instead of the one the rendered functions carry")
     ] = None,
@@ -44,10 +41,9 @@ def check(
     from skyrelay.errors import ConfigError
     from skyrelay.plan import ProgramError
 
-    if (stack is None) == (program is None):
-        _fail("give exactly one of --stack NAME or --program DIR")
+    opts.require_one("check", stack, program)
     try:
-        plan = _render(stack, program, config or [], project_dir)
+        plan = opts.render("check", stack, program, config or [], project_dir)
         raw = _router_file(router_config) if router_config else None
         subject = subject_of(plan, raw)
         rows = run(subject, Options(failover=failover, sla=sla, prometheus=prometheus))
@@ -57,34 +53,14 @@ def check(
         _fail(str(exc))
     except CheckInputError as exc:
         _fail(str(exc))
-    if format is Format.json:
+    if format is opts.Format.json:
         sys.stdout.write(report.json_text(plan.stack, rows))
-    elif format is Format.markdown:
+    elif format is opts.Format.markdown:
         sys.stdout.write(report.markdown(plan.stack, rows))
     else:
         report.text(plan.stack, rows)
     if any(r.status is Status.failed for r in rows):
         raise typer.Exit(1)
-
-
-def _render(stack: str | None, program: Path | None, config: list[str], project_dir: Path):
-    from skyrelay.plan import render_program, render_stack
-
-    if stack is not None:
-        files, overrides = _config_args(config, "")
-        if files:
-            _fail("--config FILE is for --program; with --stack, give KEY=VALUE overrides")
-        return render_stack(stack, project_dir, overrides=overrides)[0]
-    from skyrelay.config import read_stack_file
-    from skyrelay.plan.render import program_project
-
-    files, overrides = _config_args(config, program_project(program))
-    raw: dict = {}
-    for path in files:
-        raw |= read_stack_file(path)
-    raw |= overrides
-    name = files[0].name.removeprefix("Pulumi.").removesuffix(".yaml") if files else "dev"
-    return render_program(program, raw, stack=name)
 
 
 def _router_file(path: Path) -> dict:
@@ -102,5 +78,4 @@ def _router_file(path: Path) -> dict:
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"skyrelay check: {message}", err=True)
-    raise typer.Exit(2)
+    opts.fail("check", message)
