@@ -41,13 +41,15 @@ def local_config(router_raw: dict, sim_url: str) -> dict:
     return raw
 
 
-class Simulator:
-    def __init__(self):
+class _Process:
+    """A `skyrelay <args> --port N` process on a free loopback port, up for the `with` block."""
+
+    def __init__(self, args: list[str]):
         self.port = free_port()
-        self.proc = start(["simulate", "--port", str(self.port)])
+        self.proc = start([*args, "--port", str(self.port)])
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self):
         try:
             wait_port(self.port, self.proc)
         except BaseException:
@@ -57,6 +59,11 @@ class Simulator:
 
     def __exit__(self, *exc) -> None:
         stop(self.proc)
+
+
+class Simulator(_Process):
+    def __init__(self):
+        super().__init__(["simulate"])
 
     def control(self, path: str, body: dict) -> None:
         req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
@@ -64,24 +71,11 @@ class Simulator:
         urllib.request.urlopen(req, timeout=10).close()
 
 
-class Server:
+class Server(_Process):
     """`skyrelay serve --config FILE` on a free port."""
 
     def __init__(self, config_file: Path):
-        self.port = free_port()
-        self.proc = start(["serve", "--config", str(config_file), "--port", str(self.port)])
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> "Server":
-        try:
-            wait_port(self.port, self.proc)
-        except BaseException:
-            stop(self.proc)
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        stop(self.proc)
+        super().__init__(["serve", "--config", str(config_file)])
 
     def chat(self, model: str, stream: bool = False) -> tuple[int, str]:
         """(status, x-skyrelay-deployment) of one small completion; status 0 when the connection failed."""
