@@ -19,8 +19,8 @@ class Sweeper:
     Submit stores the job, then enqueues its message: a crash between the two (or a message the queue
     dead-lettered while the job waited on its tenant's rate limit) leaves a PENDING job nothing will
     deliver. Every `sweep_interval_s` the sweeper asks the store for PENDING jobs untouched for
-    `sweep_grace_s` and enqueues a message for each, then touches the job (a `requeued` history
-    entry). A job that was merely waiting in a long queue gets a duplicate message; duplicates are
+    `sweep_grace_s`, touches each (a `requeued` history entry, conditional on it still being PENDING
+    at the same attempt) and then enqueues a message for it. A job that was merely waiting in a long queue gets a duplicate message; duplicates are
     harmless (claim is conditional, and a message meeting another message's live claim is dropped),
     and the wait before a job's next re-enqueue doubles each time, so a backlog is not flooded.
 
@@ -45,10 +45,15 @@ class Sweeper:
             requeues = sum(1 for h in job.history if h.get("event") == "requeued")
             if job.updated_at > now - w.sweep_grace_s * 2 ** min(requeues, 10):
                 continue
-            await self.queue.enqueue(job.id, job.priority)
-            await self.store.transition(job.id, [JobStatus.PENDING], None, {
+            # Touch first, then enqueue: the `requeued` entry is written before any worker can take
+            # the new message, and a job claimed or changed meanwhile (it had a delivery after all)
+            # is not enqueued twice. Dying between the two leaves it PENDING: the next sweep retries.
+            touched = await self.store.transition(job.id, [JobStatus.PENDING], None, {
                 "history": job.history + [{"at": now, "event": "requeued", "by": self.name}]},
                 expect_attempts=job.attempts)
+            if touched is None:
+                continue
+            await self.queue.enqueue(job.id, job.priority)
             log.warning("%s: %s was PENDING without a delivery for %.0fs; re-enqueued",
                         self.name, job.id, now - job.updated_at)
             n += 1

@@ -26,7 +26,7 @@ def field(doc: dict, path: str):
 
 @pytest.fixture(scope="module")
 def line():
-    from skyrelay.runtime.platforms.cloud_run.worker import job_metrics
+    from skyrelay.runtime.platforms.metrics import job_metrics
 
     job = SimpleNamespace(usage={"total_tokens": 42, "cache_read_tokens": 10}, cost=0.0021, tenant="free",
                           created_at=100.0, updated_at=101.5, finished_at=101.5,
