@@ -4,29 +4,18 @@ by the dry run (nothing changes), then replayed: the job back to PENDING with it
 `replayed` history entry, a fresh message that the trigger completes, the dead-letter queue empty. A
 dead letter whose job is COMPLETE is left where it is."""
 
-import json
-import os
-import subprocess
-import sys
 
 import pytest
-import yaml
 
 from tests.azure_runtime.kit import FAST_UPSTREAMS, AzureKit
 from tests.contracts.azure_adapters import servicebus_producer
+from tests.replay_cli import replay_dlq
 
 pytestmark = pytest.mark.anyio
 
 
 def cli(kit, tmp_path, *args) -> dict:
-    config = tmp_path / "skyrelay.yaml"
-    config.write_text(yaml.safe_dump(json.loads(kit.env["SKYRELAY_CONFIG_JSON"])))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYRELAY_")} | kit.env
-    env.pop("SKYRELAY_CONFIG_JSON")
-    out = subprocess.run([sys.executable, "-m", "skyrelay.cli.main", "jobs", "replay-dlq", "--config", str(config),
-                          "--deployment", "azure", "--json", *args], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout)
+    return replay_dlq(kit, tmp_path, "azure", *args)
 
 
 async def test_replay_dlq_dry_run_then_replay_on_service_bus(sim, monkeypatch, tmp_path):

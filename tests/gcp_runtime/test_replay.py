@@ -5,30 +5,19 @@ PENDING (attempts 0, a `replayed` history entry with the reason) and sends a fre
 worker completes. A job that failed for good on its first answer, and a COMPLETE job, are not
 dead letters and stay as they are."""
 
-import json
-import os
-import subprocess
-import sys
 
 import pytest
-import yaml
 
 from skyrelay.runtime.jobs.model import JobStatus
 from tests.contracts.test_store_contract import make_job
 from tests.gcp_runtime.kit import GcpKit
+from tests.replay_cli import replay_dlq
 
 pytestmark = pytest.mark.anyio
 
 
 def cli(kit, tmp_path, *args) -> dict:
-    config = tmp_path / "skyrelay.yaml"
-    config.write_text(yaml.safe_dump(json.loads(kit.env["SKYRELAY_CONFIG_JSON"])))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYRELAY_")} | kit.env
-    env.pop("SKYRELAY_CONFIG_JSON")
-    out = subprocess.run([sys.executable, "-m", "skyrelay.cli.main", "jobs", "replay-dlq", "--config", str(config),
-                          "--deployment", "gcp", "--json", *args], env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout)
+    return replay_dlq(kit, tmp_path, "gcp", *args)
 
 
 async def test_replay_dlq_dry_run_then_replay_over_failed_jobs_in_firestore(sim, tmp_path):
