@@ -52,3 +52,29 @@ def assert_nothing_lost(jobs: dict, submitted_ids, log_text: str, max_attempts: 
     assert all(j.error["code"] == "max_attempts" for j in others_failed)
     return {"calls": sum(calls.values()), "completed": len(jobs) - 1 - len(others_failed),
             "max_attempts_failures": len(others_failed), "poison": poison, "by_calls": calls}
+
+
+def run_with_kills(start, left, n_jobs: int, min_kills: int, timeout_s: float, poll_s: float) -> int:
+    """Runs the worker process (`start()` -> Popen) until `left()` (jobs not final + messages not
+    settled) is 0, SIGKILLing and restarting it `min_kills` times at random points of progress, not
+    of time, so a fast or a loaded machine gets every kill in. Returns the kills done."""
+    import signal
+    import time
+
+    kill_at = sorted(random.Random().sample(range(n_jobs // 10, n_jobs * 9 // 10), min_kills))
+    kills = 0
+    proc = start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while (remaining := left()) and time.monotonic() < deadline:
+            if kills < min_kills and 2 * (n_jobs + 1) - remaining >= 2 * kill_at[kills]:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                proc = start()
+            else:
+                time.sleep(poll_s)
+    finally:
+        proc.kill()
+        proc.wait()
+    return kills

@@ -9,8 +9,6 @@ local version.)
 
 import asyncio
 import os
-import random
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +18,7 @@ from skyrelay import deployment as contract
 from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
 from tests import peers
 from tests.contracts.azure_adapters import cosmos_on, fresh_container, servicebus_producer, servicebus_queues
-from tests.durability import assert_nothing_lost
+from tests.durability import assert_nothing_lost, run_with_kills
 
 N_JOBS = 1000
 MAX_ATTEMPTS = 5
@@ -86,25 +84,9 @@ def test_sigkilled_functions_worker_loses_nothing_and_completes_once(tmp_path):
     container = asyncio.run(fresh_container())
     ids = asyncio.run(seed(container, queues))
     log = tmp_path / "calls.log"
-    kill_at = sorted(random.Random().sample(range(N_JOBS // 10, N_JOBS * 9 // 10), MIN_KILLS))
-    kills = 0
-    proc = start(container, queues, log)
-    try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            left = asyncio.run(open_jobs(container)) + open_messages(queues)
-            if not left:
-                break
-            if kills < MIN_KILLS and 2 * (N_JOBS + 1) - left >= 2 * kill_at[kills]:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                proc = start(container, queues, log)
-            else:
-                time.sleep(0.2)
-    finally:
-        proc.kill()
-        proc.wait()
+    kills = run_with_kills(lambda: start(container, queues, log),
+                           lambda: asyncio.run(open_jobs(container)) + open_messages(queues),
+                           N_JOBS, MIN_KILLS, 600, 0.2)
 
     jobs = {j.id: j for j in asyncio.run(all_jobs(container))}
     producer = servicebus_producer(queues, 50)

@@ -6,9 +6,6 @@ before the completion write is a retry the job's attempt count records).
 """
 
 import asyncio
-import os
-import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +15,7 @@ from pathlib import Path
 from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
 from skyrelay.runtime.queues.sqlite import SqliteJobQueue
 from skyrelay.runtime.stores.sqlite import SqliteJobStore
-from tests.durability import assert_nothing_lost
+from tests.durability import assert_nothing_lost, run_with_kills
 
 N_JOBS = 1000
 MAX_ATTEMPTS = 5
@@ -62,25 +59,7 @@ def test_sigkilled_worker_loses_nothing_and_completes_once(tmp_path):
     db, log = tmp_path / "jobs.db", tmp_path / "calls.log"
     ids = asyncio.run(seed(db))
     watcher = SqliteJobStore(db)
-    rng = random.Random()
-    # Kill points by progress, not by time, so a fast or a loaded machine gets every kill in: each
-    # at a random number of finished jobs, spread over the run.
-    kill_at = sorted(rng.sample(range(N_JOBS // 10, N_JOBS * 9 // 10), MIN_KILLS))
-    kills = 0
-    proc = start(db, log)
-    try:
-        deadline = time.monotonic() + 120
-        while (left := open_count(db)) and time.monotonic() < deadline:
-            if kills < MIN_KILLS and 2 * (N_JOBS + 1) - left >= 2 * kill_at[kills]:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                proc = start(db, log)
-            else:
-                time.sleep(0.01)
-    finally:
-        proc.kill()
-        proc.wait()
+    kills = run_with_kills(lambda: start(db, log), lambda: open_count(db), N_JOBS, MIN_KILLS, 120, 0.01)
     jobs = {j.id: j for j in watcher.all_jobs_sync()}
     queue = SqliteJobQueue(db)
 
