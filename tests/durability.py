@@ -54,16 +54,17 @@ def assert_nothing_lost(jobs: dict, submitted_ids, log_text: str, max_attempts: 
             "max_attempts_failures": len(others_failed), "poison": poison, "by_calls": calls}
 
 
-def run_with_kills(start, left, n_jobs: int, min_kills: int, timeout_s: float, poll_s: float) -> int:
+def run_with_kills(start, left, n_jobs: int, min_kills: int, timeout_s: float, poll_s: float, proc=None) -> int:
     """Runs the worker process (`start()` -> Popen) until `left()` (jobs not final + messages not
     settled) is 0, SIGKILLing and restarting it `min_kills` times at random points of progress, not
-    of time, so a fast or a loaded machine gets every kill in. Returns the kills done."""
+    of time, so a fast or a loaded machine gets every kill in. `proc`: a worker already started (a push
+    queue needs its worker up before the jobs are seeded). Returns the kills done."""
     import signal
     import time
 
     kill_at = sorted(random.Random().sample(range(n_jobs // 10, n_jobs * 9 // 10), min_kills))
     kills = 0
-    proc = start()
+    proc = proc or start()
     try:
         deadline = time.monotonic() + timeout_s
         while (remaining := left()) and time.monotonic() < deadline:

@@ -10,8 +10,6 @@ remains). (tests/azure_runtime/test_durability.py is the Azure version.)
 import asyncio
 import collections
 import os
-import random
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from tests.contracts.gcp_adapters import (
     tasks_producer,
     tasks_queues,
 )
+from tests.durability import run_with_kills
 from tests.gcp_runtime.kit import wait_http
 
 N_JOBS = 1000
@@ -110,24 +109,9 @@ def test_sigkilled_cloud_run_worker_loses_nothing_and_completes_once(tmp_path):
     log = tmp_path / "calls.log"
     proc = start(collection, queues, log, port, env)
     ids = asyncio.run(seed(collection, producer))
-    kill_at = sorted(random.Random().sample(range(N_JOBS // 10, N_JOBS * 9 // 10), MIN_KILLS))
-    kills = 0
-    try:
-        deadline = time.monotonic() + 900
-        while time.monotonic() < deadline:
-            left = asyncio.run(open_jobs(collection)) + open_tasks(queues)
-            if not left:
-                break
-            if kills < MIN_KILLS and 2 * (N_JOBS + 1) - left >= 2 * kill_at[kills]:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                proc = start(collection, queues, log, port, env)
-            else:
-                time.sleep(0.3)
-    finally:
-        proc.kill()
-        proc.wait()
+    kills = run_with_kills(lambda: start(collection, queues, log, port, env),
+                           lambda: asyncio.run(open_jobs(collection)) + open_tasks(queues),
+                           N_JOBS, MIN_KILLS, 900, 0.3, proc=proc)
 
     jobs = {j.id: j for j in asyncio.run(all_jobs(collection))}
     stats = {p: tasks.stats(q) for p, q in queues.items()}
