@@ -55,9 +55,13 @@ log = logging.getLogger("skyrelay.jobs.worker")
 Generate = Callable[..., Awaitable]
 
 
-def router_generate(router) -> Generate:
+def router_generate(router, stream_sync: bool | None = None) -> Generate:
+    """A Router as the worker's generate. `stream_sync` is `jobs.worker.stream_sync`: a job has no client
+    waiting on its first byte, so by default its attempts are plain calls (bounded by `attempt_s`, retried
+    with backoff; breakers still open on hung attempts) rather than streams read whole, which cost the
+    worker and the upstream about 30% more CPU per job (bench/jobs.py)."""
     async def generate(request, tenant, preference=None):
-        return await router.complete(request, tenant, preference)
+        return await router.complete(request, tenant, preference, stream_sync=stream_sync)
 
     return generate
 

@@ -122,7 +122,9 @@ class Router:
         return (await self.complete(request, tenant, preference)).result
 
     async def complete(self, request: ChatRequest, tenant: str | Tenant, preference: str | None = None,
-                       use_cache: bool = True) -> Outcome:
+                       use_cache: bool = True, stream_sync: bool | None = None) -> Outcome:
+        """One non-streamed answer. `stream_sync` overrides `timeouts.stream_sync` for this request (the job
+        worker passes `jobs.worker.stream_sync`)."""
         t, tier, planner, estimate = self._admit(request, tenant)
         reservation = await self._acquire(t, tier, request, estimate, stream=False)
         used = 0
@@ -141,7 +143,7 @@ class Router:
                 order = capabilities.eligible(order, request)
             t0 = self.clock()
             try:
-                result, dep = await self._failover(order, deadline, self._sync_attempt(request, deadline))
+                result, dep = await self._failover(order, deadline, self._sync_attempt(request, deadline, stream_sync))
             except (ProviderError, Overloaded) as exc:  # every breaker open: the model's fallback, if any
                 states = [self.deployments[d] for d in self.config.models[request.model].deployments]
                 return fallback_outcome(self.config.models[request.model].fallback, states, exc, reservation.headers)
@@ -233,10 +235,10 @@ class Router:
             self.observer.phase("auth_limit", self.clock() - t0)
 
     # ---- one attempt ----
-    def _sync_attempt(self, request: ChatRequest, deadline: Deadline) -> Attempt:
+    def _sync_attempt(self, request: ChatRequest, deadline: Deadline, stream_sync: bool | None = None) -> Attempt:
         """A non-streamed attempt: read from an upstream stream (`timeouts.stream_sync`), so a hung upstream
         shows as a missing first chunk and is hedged like a stream; else one plain call within `attempt_s`."""
-        if not self.timeouts.stream_sync:
+        if not (self.timeouts.stream_sync if stream_sync is None else stream_sync):
             return Attempt(lambda d: self._attempt(d, request, deadline))
         return Attempt(lambda d: self._open(d, request, deadline, sync=True),
                        lambda d, opened: self._collect(d, opened, deadline, request), _discard, self._hedge)

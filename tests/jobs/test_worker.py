@@ -59,6 +59,21 @@ async def test_primary_failing_secondary_serves_the_job(tmp_path):
     assert job.cost is not None and job.usage["total_tokens"] == 15
 
 
+@pytest.mark.parametrize("stream_sync", [False, True], ids=["plain-call", "read-from-stream"])
+async def test_jobs_worker_stream_sync_decides_how_a_job_reads_its_answer(tmp_path, stream_sync):
+    """jobs.worker.stream_sync, not timeouts.stream_sync (on here, as shipped), decides: by default a job's
+    attempt is one plain upstream call; switched on, the answer is read from an upstream stream."""
+    rt, fake = runtime(tmp_path, workers=1, worker={"stream_sync": stream_sync})
+    assert rt.config.timeouts.stream_sync is True
+    await rt.start()
+    try:
+        job = await wait_final(rt, await submit(rt))
+    finally:
+        await rt.stop()
+    assert job.status == "COMPLETE" and job.served_by == "a"
+    assert (fake.calls["a"], fake.streams["a"]) == (1, 1 if stream_sync else 0)  # calls count streams too
+
+
 async def test_retryable_failure_is_retried_and_logged(tmp_path):
     gen = Counting(fail_times=2)
     rt, _ = runtime(tmp_path, workers=1, generate=gen)

@@ -99,7 +99,7 @@ def _build():
     started = runtime.start()
     # stdlib transport: one job per invocation, so aiohttp's pool buys nothing and its import is cold-start time
     router = Router(started.config, call=transport.call, open_stream=transport.open_stream)
-    return make_handler(started.store, started.queue, router_generate(router), started.jobs, started.config,
+    return make_handler(started.store, started.queue, router_generate(router, started.jobs.worker.stream_sync), started.jobs, started.config,
                         ping_call=transport.call)
 
 

@@ -97,5 +97,5 @@ def build() -> Handlers:
 
     started = runtime.start()
     router = Router(started.config)
-    return Handlers(started.store, started.queue, router_generate(router), started.jobs, router=router,
+    return Handlers(started.store, started.queue, router_generate(router, started.jobs.worker.stream_sync), started.jobs, router=router,
                     config=started.config)

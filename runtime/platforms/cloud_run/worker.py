@@ -105,7 +105,7 @@ def build() -> Handlers:
 
     started = runtime.start()
     router = Router(started.config)
-    return Handlers(started.store, started.queue, router_generate(router), started.jobs, started.config, router)
+    return Handlers(started.store, started.queue, router_generate(router, started.jobs.worker.stream_sync), started.jobs, started.config, router)
 
 
 def verifier(env):

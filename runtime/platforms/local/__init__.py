@@ -49,7 +49,7 @@ class LocalRuntime:
         self.ctx.jobs = self.service
         self.store, self.queue = self.service.store, self.service.queue
         n = self.jobs_cfg.worker.workers if workers is None else workers
-        gen = generate or router_generate(self.ctx.router)
+        gen = generate or router_generate(self.ctx.router, self.jobs_cfg.worker.stream_sync)
         self._own = []
         if n and store is None and queue is None:
             # Workers get their own connections (and DB threads), so submits never queue behind worker writes.
