@@ -3,7 +3,7 @@
 Plain slotted dataclasses: they sit on the hot path, and validation happens once at the API edge.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -55,14 +55,46 @@ class ChatRequest:
 
     def to_doc(self) -> dict:
         """The request as JSON data, for a job record: it is validated once, at submit."""
-        doc = {f.name: getattr(self, f.name) for f in fields(self)}
-        doc["messages"] = [{f.name: getattr(m, f.name) for f in fields(m)} for m in self.messages]
+        doc = {name: getattr(self, name) for name in _REQUEST_FIELDS}
+        doc["messages"] = [{name: getattr(m, name) for name in _MESSAGE_FIELDS} for m in self.messages]
+        return doc
+
+    def to_compact_doc(self) -> dict:
+        """`to_doc` without the fields that hold their default (`from_doc` restores them): about half
+        the bytes, and half the work to read back, for the batch chunks that carry 50,000 of them."""
+        doc = {name: v for name, default in _REQUEST_DEFAULTS
+               if not (type(v := getattr(self, name)) is type(default) and v == default)}
+        doc["messages"] = [{name: v for name, default in _MESSAGE_DEFAULTS
+                            if not (type(v := getattr(m, name)) is type(default) and v == default)}
+                           for m in self.messages]
         return doc
 
     @classmethod
     def from_doc(cls, doc: dict) -> "ChatRequest":
-        """A stored request (`to_doc`) back, without validating it again."""
-        return cls(**{**doc, "messages": [Message(**m) for m in doc["messages"]]})
+        """A stored request (`to_doc` or `to_compact_doc`) back, without validating it again."""
+        request = cls(**doc)
+        request.messages = [Message(**m) for m in request.messages]
+        return request
+
+
+def _defaults(cls) -> tuple[tuple[str, Any], ...]:
+    """(name, default) per field; a required field gets a sentinel no value equals, so it is always kept."""
+    out = []
+    for f in fields(cls):
+        if f.default is not MISSING:
+            out.append((f.name, f.default))
+        elif f.default_factory is not MISSING:
+            out.append((f.name, f.default_factory()))
+        else:
+            out.append((f.name, _REQUIRED))
+    return tuple(out)
+
+
+_REQUIRED = object()
+_REQUEST_FIELDS = tuple(f.name for f in fields(ChatRequest))
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+_REQUEST_DEFAULTS = _defaults(ChatRequest)
+_MESSAGE_DEFAULTS = _defaults(Message)
 
 
 @dataclass(slots=True)

@@ -59,6 +59,8 @@ def load_json(body: bytes):
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise InvalidJson("request body is not valid JSON") from None
+    if isinstance(body, bytes | bytearray) and body.count(b"{") + body.count(b"[") <= MAX_DEPTH:
+        return doc  # no deeper than its brackets (brackets in strings only overcount): no walk needed
     path = _too_deep(doc, MAX_DEPTH)
     if path is not None:
         path.reverse()  # outermost first: the field is the top-level key, or `messages[i].<key>`
