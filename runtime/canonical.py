@@ -4,6 +4,7 @@ Plain slotted dataclasses: they sit on the hot path, and validation happens once
 """
 
 from dataclasses import MISSING, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -62,10 +63,10 @@ class ChatRequest:
     def to_compact_doc(self) -> dict:
         """`to_doc` without the fields that hold their default (`from_doc` restores them): about half
         the bytes, and half the work to read back, for the batch chunks that carry 50,000 of them."""
-        doc = {name: v for name, default in _REQUEST_DEFAULTS
-               if not (type(v := getattr(self, name)) is type(default) and v == default)}
-        doc["messages"] = [{name: v for name, default in _MESSAGE_DEFAULTS
-                            if not (type(v := getattr(m, name)) is type(default) and v == default)}
+        doc = {name: v for name, v, default in zip(_REQUEST_FIELDS, _request_values(self), _REQUEST_DEFAULTS)
+               if v is not default and not (type(v) is type(default) and v == default)}
+        doc["messages"] = [{name: v for name, v, default in zip(_MESSAGE_FIELDS, _message_values(m), _MESSAGE_DEFAULTS)
+                            if v is not default and not (type(v) is type(default) and v == default)}
                            for m in self.messages]
         return doc
 
@@ -77,17 +78,10 @@ class ChatRequest:
         return request
 
 
-def _defaults(cls) -> tuple[tuple[str, Any], ...]:
-    """(name, default) per field; a required field gets a sentinel no value equals, so it is always kept."""
-    out = []
-    for f in fields(cls):
-        if f.default is not MISSING:
-            out.append((f.name, f.default))
-        elif f.default_factory is not MISSING:
-            out.append((f.name, f.default_factory()))
-        else:
-            out.append((f.name, _REQUIRED))
-    return tuple(out)
+def _defaults(cls) -> tuple:
+    """The default per field, in field order; a required field gets a sentinel no value equals (always kept)."""
+    return tuple(f.default if f.default is not MISSING else
+                 f.default_factory() if f.default_factory is not MISSING else _REQUIRED for f in fields(cls))
 
 
 _REQUIRED = object()
@@ -95,6 +89,8 @@ _REQUEST_FIELDS = tuple(f.name for f in fields(ChatRequest))
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 _REQUEST_DEFAULTS = _defaults(ChatRequest)
 _MESSAGE_DEFAULTS = _defaults(Message)
+_request_values = attrgetter(*_REQUEST_FIELDS)  # every field's value in one C call
+_message_values = attrgetter(*_MESSAGE_FIELDS)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from skyrelay.runtime.router.limits import check_request, effective_max_tokens, 
 
 ENDPOINTS = ("/v1/chat/completions",)
 CUSTOM_ID_MAX = 512
+READ_BUFFER = 1 << 18
 LINE_FIELDS = frozenset(("custom_id", "method", "url", "body"))
 BODY_PARAMETERS = CHAT_PARAMETERS - {"stream_options"}  # a batch line cannot stream
 
@@ -100,7 +101,7 @@ class LineChecker:
 
 def iter_lines(path):
     """(number, raw line) for each non-blank line of a JSONL file, read a line at a time."""
-    with open(path, "rb") as f:
+    with open(path, "rb", READ_BUFFER) as f:
         for number, raw in enumerate(f, 1):
             raw = raw.strip()
             if raw:
@@ -108,16 +109,25 @@ def iter_lines(path):
 
 
 def check_file(path, checker: LineChecker, max_lines: int):
-    """Every line of the file, checked; yields Lines. Raises the first line's error."""
+    """Every line of the file, checked; yields Lines. Raises the first line's error.
+    One generator over the file (no layer per line): it runs 50,000 times for one provider job."""
     count = 0
-    for number, raw in iter_lines(path):
-        count += 1
-        if count > max_lines:
-            raise ValidationFailed(f"line {number}: the file has more than {max_lines} requests "
-                                   "(jobs.batch.max_lines)")
-        line = checker.check(number, raw)
-        line.number = number
-        yield line
+    check = checker._check
+    with open(path, "rb", READ_BUFFER) as f:
+        for number, raw in enumerate(f, 1):
+            raw = raw.strip()
+            if not raw:
+                continue
+            count += 1
+            if count > max_lines:
+                raise ValidationFailed(f"line {number}: the file has more than {max_lines} requests "
+                                       "(jobs.batch.max_lines)")
+            try:
+                line = check(raw)
+            except SkyrelayError as exc:
+                raise _at(number, exc) from None
+            line.number = number
+            yield line
     if count == 0:
         raise ValidationFailed("file: has no requests (one JSON object per line)")
 
