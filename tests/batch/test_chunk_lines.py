@@ -2,7 +2,8 @@
 - a chunk line carries `ChatRequest.to_compact_doc` (defaults left out): `from_doc` gives back the same
   request, falsy values that differ from a default (temperature 0, stop [], n 1) included;
 - `load_json` skips its nesting walk only when the brackets cannot reach MAX_DEPTH: the limit holds
-  exactly, and brackets inside strings never make a shallow body fail."""
+  exactly, and brackets inside strings never make a shallow body fail;
+- model access is decided once per model: every later line is still checked in full."""
 
 import orjson
 import pytest
@@ -56,3 +57,33 @@ def test_brackets_inside_strings_do_not_fail_a_shallow_body():
     doc = load_json(orjson.dumps({"model": "fast", "messages": [{"role": "user", "content": text}]}))
     request, _ = parse_chat(doc)
     assert request.messages[0].content == text
+
+
+def _file(tmp_path, lines: list[dict]) -> str:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    return str(path)
+
+
+def _line(i: int, model: str = "fast", **body) -> dict:
+    return {"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
+            "body": {"model": model, "messages": [{"role": "user", "content": "hi"}], **body}}
+
+
+@pytest.mark.parametrize(("lines", "code", "message"), [
+    ([_line(1), _line(2), {**_line(3), "custom_id": "r1"}], "validation_error", "line 3: custom_id: 'r1' is used twice"),
+    ([_line(1), _line(2, max_tokens=2000)], "max_tokens_over_cap", "line 2: max_tokens 2000 is over the free tier cap"),
+    ([_line(1), _line(2, model="big")], "model_not_allowed", "line 2: the free tier may not use model 'big'"),
+    ([_line(1), _line(2, model="nope")], "model_not_found", "line 2: model 'nope' does not exist"),
+])
+def test_every_line_is_checked_after_its_model_was_seen(tmp_path, lines, code, message):
+    """Model access is decided once per model: a later line of a model already allowed still meets its
+    max_tokens cap, another model its own access check, and custom ids stay unique over the whole file."""
+    from skyrelay.runtime.batch.lines import LineChecker, check_file
+    from skyrelay.runtime.errors import SkyrelayError
+    from skyrelay.tiers import ModelClass, TierName, default_tiers
+
+    checker = LineChecker(default_tiers()[TierName.FREE], {"fast": ModelClass.SMALL, "big": ModelClass.LARGE}, None)
+    with pytest.raises(SkyrelayError) as e:
+        list(check_file(_file(tmp_path, lines), checker, 100))
+    assert e.value.code == code and e.value.message.startswith(message), e.value.message
