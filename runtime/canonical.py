@@ -3,7 +3,8 @@
 Plain slotted dataclasses: they sit on the hot path, and validation happens once at the API edge.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -55,14 +56,45 @@ class ChatRequest:
 
     def to_doc(self) -> dict:
         """The request as JSON data, for a job record: it is validated once, at submit."""
-        doc = {f.name: getattr(self, f.name) for f in fields(self)}
-        doc["messages"] = [{f.name: getattr(m, f.name) for f in fields(m)} for m in self.messages]
+        doc = {name: getattr(self, name) for name in _REQUEST_FIELDS}
+        doc["messages"] = [{name: getattr(m, name) for name in _MESSAGE_FIELDS} for m in self.messages]
+        return doc
+
+    def to_compact_doc(self) -> dict:
+        """`to_doc` without the fields that hold their default (`from_doc` restores them): about half
+        the bytes, and half the work to read back, for the batch chunks that carry 50,000 of them."""
+        doc = _without_defaults(_REQUEST_FIELDS, _request_values(self), _REQUEST_DEFAULTS)
+        doc["messages"] = [_without_defaults(_MESSAGE_FIELDS, _message_values(m), _MESSAGE_DEFAULTS)
+                           for m in self.messages]
         return doc
 
     @classmethod
     def from_doc(cls, doc: dict) -> "ChatRequest":
-        """A stored request (`to_doc`) back, without validating it again."""
-        return cls(**{**doc, "messages": [Message(**m) for m in doc["messages"]]})
+        """A stored request (`to_doc` or `to_compact_doc`) back, without validating it again."""
+        request = cls(**doc)
+        request.messages = [Message(**m) for m in request.messages]
+        return request
+
+
+def _defaults(cls) -> tuple:
+    """The default per field, in field order; a required field gets a sentinel no value equals (always kept)."""
+    return tuple(f.default if f.default is not MISSING else
+                 f.default_factory() if f.default_factory is not MISSING else _REQUIRED for f in fields(cls))
+
+
+def _without_defaults(names: tuple, values: tuple, defaults: tuple) -> dict:
+    """A field is left out only when it holds its default exactly (same type: 0 is not False, [] not None)."""
+    return {name: v for name, v, default in zip(names, values, defaults, strict=True)
+            if v is not default and not (type(v) is type(default) and v == default)}
+
+
+_REQUIRED = object()
+_REQUEST_FIELDS = tuple(f.name for f in fields(ChatRequest))
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+_REQUEST_DEFAULTS = _defaults(ChatRequest)
+_MESSAGE_DEFAULTS = _defaults(Message)
+_request_values = attrgetter(*_REQUEST_FIELDS)  # every field's value in one C call
+_message_values = attrgetter(*_MESSAGE_FIELDS)
 
 
 @dataclass(slots=True)

@@ -59,6 +59,8 @@ def load_json(body: bytes):
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise InvalidJson("request body is not valid JSON") from None
+    if isinstance(body, bytes | bytearray) and body.count(b"{") + body.count(b"[") <= MAX_DEPTH:
+        return doc  # no deeper than its brackets (brackets in strings only overcount): no walk needed
     path = _too_deep(doc, MAX_DEPTH)
     if path is not None:
         path.reverse()  # outermost first: the field is the top-level key, or `messages[i].<key>`
@@ -75,6 +77,8 @@ def load_json(body: bytes):
 def check_parameters(doc: dict, honoured: frozenset[str]) -> None:
     """400 `unsupported_parameter` naming the first parameter outside `honoured` (null, or a NO_OP value, is
     accepted as not given). The one check for chat and jobs."""
+    if doc.keys() <= honoured:  # the usual case, decided in C
+        return
     for name in sorted(doc.keys() - honoured):
         if not _asks_nothing(name, doc[name]):
             raise UnsupportedParameter(f"{name}: not supported by this router")
@@ -146,14 +150,17 @@ def parse_chat(doc) -> tuple[ChatRequest, bool]:
     if not isinstance(raw, list) or not raw:
         _fail("messages", "must be a non-empty array")
     messages = []
+    tool_turns = False
     for i, m in enumerate(raw):
         if not isinstance(m, dict):
             _fail(f"messages[{i}]", "must be an object")
         role = m.get("role")
         if not isinstance(role, str) or role not in ROLES:
             _fail(f"messages[{i}].role", "must be one of system, user, assistant, tool")
-        messages.append(Message("system" if role == "developer" else role, _content(i, m.get("content")),
-                                "cache_control" in m))
+        content = m.get("content")
+        messages.append(Message("system" if role == "developer" else role,
+                                content if type(content) is str else _content(i, content), "cache_control" in m))
+        tool_turns = tool_turns or role == "tool" or "tool_calls" in m
     max_tokens, max_tokens_field = _max_tokens(doc)
     stop = doc.get("stop")
     if isinstance(stop, str):
@@ -175,7 +182,7 @@ def parse_chat(doc) -> tuple[ChatRequest, bool]:
             _fail("stream_options", "must be an object with a boolean include_usage")
         include_usage = opts.get("include_usage", False)
     extras = parse_extras(doc) if not doc.keys().isdisjoint(EXTENDED_PARAMETERS) else {}
-    if any(m.role == "tool" or "tool_calls" in r for m, r in zip(messages, raw, strict=True)):
+    if tool_turns:
         attach_tool_turns(raw, messages)
     req = ChatRequest(model, messages, max_tokens, _number(doc, "temperature", 0, 2), _number(doc, "top_p", 0, 1),
                       stop, stream, user, max_tokens_field=max_tokens_field, **extras)

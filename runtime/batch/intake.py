@@ -1,7 +1,8 @@
 """Batch work in: each line goes to the batch deployment of its model, in JSONL chunks under
 `pending/<deployment>/` (records.py), at most the deployment's records per provider job per chunk.
 
-A chunk line is `{"o": owner id, "t": tenant, "n": line number, "c": custom id, "r": request, "k": tokens}`;
+A chunk line is `{"o": owner id, "t": tenant, "n": line number, "c": custom id, "r": request, "k": tokens}`
+(the request as `ChatRequest.to_compact_doc`: 50,000 of them are written and read back per provider job);
 the owner is a batch (`batch_...`) or a single job (`job_...`). A model without a batch deployment
 gets the pseudo-deployment `@<model>`: the batcher runs its lines on demand at once.
 
@@ -20,6 +21,7 @@ from skyrelay.runtime.batch.records import chunk_key, new_id
 from skyrelay.runtime.canonical import ChatRequest
 
 ON_DEMAND = "@"
+BUFFER = 1 << 18  # a chunk file's write buffer: a few hundred lines per write call
 
 
 def batch_deployment(config, model: str):
@@ -42,6 +44,7 @@ class ChunkWriter:
     def __init__(self, storage, config, clock=time.time):
         self.storage, self.config, self.clock = storage, config, clock
         self._open: dict[str, dict] = {}
+        self._routes: dict[str, tuple[str, int]] = {}  # model -> (deployment, records per chunk), looked up once
         self._done: list[tuple[str, str, int, int]] = []  # (deployment, path, lines, tokens)
 
     def _cap(self, deployment: str) -> int:
@@ -51,16 +54,20 @@ class ChunkWriter:
         return dep.batch.records(dep.provider)
 
     def add(self, owner: str, tenant: str, number: int, custom_id: str, request: ChatRequest, tokens: int) -> str:
-        deployment = deployment_key(self.config, request.model)
+        route = self._routes.get(request.model)
+        if route is None:
+            deployment = deployment_key(self.config, request.model)
+            route = self._routes[request.model] = (deployment, self._cap(deployment))
+        deployment, cap = route
         cur = self._open.get(deployment)
         if cur is None:
             fd, path = tempfile.mkstemp(prefix="skyrelay-chunk-", suffix=".jsonl")
-            cur = self._open[deployment] = {"f": os.fdopen(fd, "wb"), "path": path, "lines": 0, "tokens": 0}
-        cur["f"].write(orjson.dumps({"o": owner, "t": tenant, "n": number, "c": custom_id, "r": request.to_doc(),
-                                     "k": tokens}) + b"\n")
+            cur = self._open[deployment] = {"f": os.fdopen(fd, "wb", BUFFER), "path": path, "lines": 0, "tokens": 0}
+        cur["f"].write(orjson.dumps({"o": owner, "t": tenant, "n": number, "c": custom_id,
+                                     "r": request.to_compact_doc(), "k": tokens}, option=orjson.OPT_APPEND_NEWLINE))
         cur["lines"] += 1
         cur["tokens"] += tokens
-        if cur["lines"] >= self._cap(deployment):
+        if cur["lines"] >= cap:
             self._close(deployment)
         return deployment
 

@@ -26,6 +26,7 @@ from skyrelay.runtime.providers.batch import LineResult, error_of, translator_fo
 from skyrelay.runtime.router.cost import cost_of
 
 log = logging.getLogger("skyrelay.batch.results")
+BUFFER = 1 << 18  # a part file's write buffer: a few hundred lines per write call
 
 
 def usage_fields(u: Usage) -> dict:
@@ -150,35 +151,35 @@ class Apply:
         if owner is None:
             return
         if lr.result is not None:
-            self._count_ok(lr.result)
-            await self._ok(idx, owner, n, custom_id, model, lr.result)
+            cost, usage = cost_of(lr.result.usage, self.price), usage_fields(lr.result.usage)
+            self._count_ok(lr.result, cost, usage)
+            await self._ok(idx, owner, n, custom_id, model, lr.result, cost, usage)
         else:
             self.totals["failed"] += 1
             await self._error(owner, n, custom_id, lr.error)
 
-    def _count_ok(self, result: ChatResult) -> None:
+    def _count_ok(self, result: ChatResult, cost: float, usage: dict) -> None:
         t = self.totals
         t["completed"] += 1
-        cost = cost_of(result.usage, self.price)
         t["cost"] += cost
         t["on_demand_cost"] += cost_of(result.usage, self.dep.price)
-        for k, v in usage_fields(result.usage).items():
-            t["usage"][k] += v
+        total = t["usage"]
+        for k, v in usage.items():
+            total[k] += v
 
-    async def _ok(self, idx, owner, n, custom_id, model, result: ChatResult) -> None:
-        cost = cost_of(result.usage, self.price)
+    async def _ok(self, idx, owner, n, custom_id, model, result: ChatResult, cost: float, usage: dict) -> None:
         now = self.b.clock()
         if owner.id.startswith("batch_"):
             rid = f"{self.r.id}-{idx}"
             body = completion_doc("chatcmpl-" + rid, model, int(now), result.text, result.finish_reason, result.usage)
             self._part(owner.id, {"kind": "ok", "n": n, "custom_id": custom_id, "id": "batch_req_" + rid,
                                   "response": {"status_code": 200, "request_id": rid, "body": body},
-                                  "usage": usage_fields(result.usage), "cost": cost, "served_by": self.dep.name})
+                                  "usage": usage, "cost": cost, "served_by": self.dep.name})
             return
         done = await self.b.store.transition(owner.id, [JobStatus.PROCESSING], JobStatus.COMPLETE, {
             "result": {"text": result.text, "finish_reason": result.finish_reason,
                        "provider_model": result.provider_model},
-            "usage": usage_fields(result.usage), "cost": cost, "served_by": self.dep.name, "finished_at": now,
+            "usage": usage, "cost": cost, "served_by": self.dep.name, "finished_at": now,
             "error": None, "claim": None, "batch": {**(owner.batch or {}), "state": "completed", "group": self.r.id},
             "history": owner.history + [{"at": now, "event": "completed", "batch_group": self.r.id,
                                          "served_by": self.dep.name}]})
@@ -208,8 +209,8 @@ class Apply:
     def _part(self, owner_id: str, doc: dict) -> None:
         part = self.parts.get(owner_id)
         if part is None:
-            part = self.parts[owner_id] = open(os.path.join(self._tmp, f"part-{len(self.parts)}"), "wb")  # noqa: SIM115
-        part.write(orjson.dumps(doc) + b"\n")
+            part = self.parts[owner_id] = open(os.path.join(self._tmp, f"part-{len(self.parts)}"), "wb", BUFFER)  # noqa: SIM115
+        part.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
 
     async def _missing(self, missing: list[int], meta: list, lines_path: str | None) -> None:
         state = self.state
