@@ -101,10 +101,13 @@ class Handlers:
 def build() -> Handlers:
     from skyrelay.runtime.jobs.worker import router_generate
     from skyrelay.runtime.platforms.cloud_run import runtime
+    from skyrelay.runtime.providers import stdlib_client as transport
     from skyrelay.runtime.router.router import Router
 
     started = runtime.start()
-    router = Router(started.config)
+    # the stdlib transport, as on Lambda: aiohttp's import was a third of the cold start, and its pool
+    # buys little here (each call runs in a worker thread; Cloud Run's concurrency bounds the threads)
+    router = Router(started.config, call=transport.call, open_stream=transport.open_stream)
     return Handlers(started.store, started.queue, router_generate(router), started.jobs, started.config, router)
 
 
