@@ -39,6 +39,7 @@ FIRESTORE_HOST = "firestore.googleapis.com"
 METADATA_TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
 TOKEN_MARGIN_S = 300.0
 TIMEOUT_S = 30.0
+CLOSE_WAIT_S = 5.0  # close waits this long for calls in flight (Cloud Run allows 10 s after SIGTERM)
 ATTEMPTS = 4
 CONFLICTS = frozenset({"ALREADY_EXISTS", "FAILED_PRECONDITION", "NOT_FOUND", "ABORTED"})
 RETRYABLE = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED"})
@@ -163,6 +164,11 @@ class Doc:
         self.update_time = raw.get("updateTime")
 
 
+async def _yield(turns: int = 3) -> None:
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
+
 # ---- credentials ----
 class _MetadataToken:
     """The service account's access token from the metadata server (Cloud Run), cached."""
@@ -226,6 +232,7 @@ class CollectionClient:
         self._token = None
         self._pool: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        self._inflight: set[asyncio.Future] = set()
 
     def name(self, doc_id: str) -> str:
         return f"{self.root}/{self.collection_name}/{doc_id}"
@@ -293,7 +300,10 @@ class CollectionClient:
         raise AssertionError("unreachable")
 
     async def call(self, method: str, path: str, doc: dict | None = None):
-        return await asyncio.to_thread(self.request, method, path, doc)
+        call = asyncio.ensure_future(asyncio.to_thread(self.request, method, path, doc))
+        self._inflight.add(call)
+        call.add_done_callback(self._inflight.discard)
+        return await call
 
     # ---- documents ----
     async def get_doc(self, doc_id: str) -> Doc | None:
@@ -357,6 +367,13 @@ class CollectionClient:
         return [Doc(item["document"]) for item in out if "document" in item]
 
     async def close(self) -> None:
+        """Closes the pool once the calls in flight are done: at shutdown a cancelled job's release
+        (a shielded read-then-write, runtime/jobs/worker.py) is still running, and must land."""
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        await _yield()
+        while self._inflight and time.monotonic() < deadline:
+            await asyncio.wait(set(self._inflight), timeout=max(deadline - time.monotonic(), 0.0))
+            await _yield()  # a write that follows the read just finished
         with self._lock:
             pool, self._pool = self._pool, []
         for conn in pool:
