@@ -27,7 +27,6 @@ carries a JSON body with a stable `code` on errors.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 
