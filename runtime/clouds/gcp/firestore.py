@@ -4,11 +4,10 @@ preconditions) and `documents.runQuery`.
 
 Why not google-cloud-firestore: importing it with its gRPC and protobuf stack cost ~220 ms of the
 Cloud Run worker's ~700 ms cold start, for a point read and two conditional writes per job. The wire
-format is the library's, so documents written here read back identically through the SDK and the
-other way round (tests/gcp_runtime/test_firestore_rest_pinned.py): `integerValue` for ints (as
-strings), `doubleValue`, `stringValue`, `bytesValue` (base64), `booleanValue`, `nullValue`,
-`timestampValue` (RFC 3339, UTC), `mapValue`, `arrayValue`; the version of a document is its
-`updateTime`, passed back verbatim as the precondition.
+values are the library's (runtime/clouds/gcp/firestore_values.py), so documents written here read
+back identically through the SDK and the other way round (tests/gcp_runtime/
+test_firestore_rest_pinned.py); the version of a document is its `updateTime`, passed back verbatim
+as the precondition.
 
 Calls are blocking HTTP in a worker thread (`asyncio.to_thread`): a thread-safe keep-alive pool per
 collection client, so concurrent pushes on one instance do not share a socket. Transient failures
@@ -20,20 +19,30 @@ Credentials: with FIRESTORE_EMULATOR_HOST set (tests, local runs) plain HTTP to 
 `Authorization: Bearer owner`, as the SDK does. On Cloud Run (K_SERVICE set, or GCE_METADATA_HOST) the
 service account's access token from the metadata server, reused until five minutes before it expires.
 Elsewhere (a laptop with Application Default Credentials) google-auth's token cache, imported then.
-The caller owns the client and closes it.
+One token source per process (the store and the limiter share its cached token). `preconnect` fetches
+the token and opens a connection in a background thread while the Cloud Run worker still builds, so
+its first push does not wait for either. The caller owns the client and closes it.
 """
 
 import asyncio
-import base64
-import datetime as dt
 import http.client
 import json
 import os
 import random
-import re
+import select
 import threading
 import time
 from urllib.parse import quote
+
+from skyrelay.runtime.clouds.gcp.firestore_values import (  # noqa: F401 (timestamp, parse_time re-exported)
+    Ref,
+    decode_fields,
+    encode,
+    encode_fields,
+    field_path,
+    parse_time,
+    timestamp,
+)
 
 FIRESTORE_HOST = "firestore.googleapis.com"
 METADATA_TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
@@ -43,8 +52,6 @@ CLOSE_WAIT_S = 5.0  # close waits this long for calls in flight (Cloud Run allow
 ATTEMPTS = 4
 CONFLICTS = frozenset({"ALREADY_EXISTS", "FAILED_PRECONDITION", "NOT_FOUND", "ABORTED"})
 RETRYABLE = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED", "INTERNAL", "DEADLINE_EXCEEDED"})
-SIMPLE_FIELD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
-_TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
 
 
 class FirestoreError(Exception):
@@ -53,103 +60,6 @@ class FirestoreError(Exception):
     def __init__(self, http_status: int, status: str, message: str):
         super().__init__(f"Firestore {status} ({http_status}): {message}")
         self.http_status, self.status, self.message = http_status, status, message
-
-
-class Ref:
-    """A document reference as a query cursor value (`referenceValue`): the document's full name."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-
-def timestamp(epoch_s: float) -> dt.datetime:
-    """A Firestore timestamp (what a TTL policy deletes on) from epoch seconds."""
-    return dt.datetime.fromtimestamp(epoch_s, dt.UTC)
-
-
-def rfc3339(value: dt.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)  # naive datetimes are UTC, as in the SDK
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> dt.datetime:
-    """RFC 3339 with up to nanoseconds -> an aware UTC datetime (microseconds, as Python keeps)."""
-    m = _TS.match(text)
-    if m is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
-    frac = (m.group(2) or "")[:6].ljust(6, "0")
-    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
-    return dt.datetime.fromisoformat(f"{m.group(1)}.{frac}{zone}").astimezone(dt.UTC)
-
-
-# ---- values: the SDK's mapping between Python values and Firestore's ----
-def encode(value) -> dict:
-    if value is None:
-        return {"nullValue": None}
-    if isinstance(value, bool):
-        return {"booleanValue": value}
-    if isinstance(value, int):
-        return {"integerValue": str(value)}
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return {"doubleValue": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")}
-        return {"doubleValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"bytesValue": base64.b64encode(bytes(value)).decode()}
-    if isinstance(value, dt.datetime):
-        return {"timestampValue": rfc3339(value)}
-    if isinstance(value, Ref):
-        return {"referenceValue": value.name}
-    if isinstance(value, dict):
-        return {"mapValue": {"fields": encode_fields(value)}}
-    if isinstance(value, (list, tuple)):
-        return {"arrayValue": {"values": [encode(v) for v in value]}}
-    raise TypeError(f"cannot store {type(value).__name__} in Firestore")
-
-
-def encode_fields(doc: dict) -> dict:
-    return {str(k): encode(v) for k, v in doc.items()}
-
-
-def decode(value: dict):
-    (kind, v), = value.items()
-    if kind == "stringValue":
-        return v
-    if kind == "integerValue":
-        return int(v)
-    if kind == "doubleValue":
-        return float(v)
-    if kind == "booleanValue":
-        return bool(v)
-    if kind == "nullValue":
-        return None
-    if kind == "bytesValue":
-        return base64.b64decode(v)
-    if kind == "timestampValue":
-        return parse_time(v)
-    if kind == "mapValue":
-        return decode_fields((v or {}).get("fields") or {})
-    if kind == "arrayValue":
-        return [decode(x) for x in (v or {}).get("values") or []]
-    if kind == "referenceValue":
-        return Ref(v)
-    if kind == "geoPointValue":
-        return (v.get("latitude", 0.0), v.get("longitude", 0.0))
-    raise ValueError(f"unknown Firestore value {kind}")
-
-
-def decode_fields(fields: dict) -> dict:
-    return {k: decode(v) for k, v in fields.items()}
-
-
-def field_path(name: str) -> str:
-    """A top-level field as a field path (backquoted unless a simple identifier)."""
-    if SIMPLE_FIELD.match(name):
-        return name
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 class Doc:
@@ -175,8 +85,13 @@ class _MetadataToken:
 
     def __init__(self, host: str):
         self.host, self._token, self._until = host, None, 0.0
+        self._lock = threading.Lock()
 
     def __call__(self) -> str:
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> str:
         if self._token is None or time.monotonic() >= self._until:
             conn = http.client.HTTPConnection(self.host, timeout=10)
             try:
@@ -207,13 +122,70 @@ class _AdcToken:
         return self.cache._credentials.token
 
 
+_sources: dict = {}
+_warm: dict[str, list[http.client.HTTPConnection]] = {}
+_warm_lock = threading.Lock()
+
+
 def token_source(env=os.environ):
-    """() -> the bearer token: "owner" on the emulator, the metadata server's on Cloud Run, else ADC."""
+    """() -> the bearer token: "owner" on the emulator, the metadata server's on Cloud Run, else ADC.
+    One per process and kind, so the store and the limiter share one cached token."""
     if env.get("FIRESTORE_EMULATOR_HOST"):
-        return lambda: "owner"
+        return _owner
     if env.get("K_SERVICE") or env.get("GCE_METADATA_HOST"):
-        return _MetadataToken(env.get("GCE_METADATA_HOST") or "metadata.google.internal")
-    return _AdcToken()
+        host = env.get("GCE_METADATA_HOST") or "metadata.google.internal"
+        key = ("metadata", host)
+        factory = lambda: _MetadataToken(host)  # noqa: E731
+    else:
+        key, factory = ("adc",), _AdcToken
+    with _warm_lock:
+        if key not in _sources:
+            _sources[key] = factory()
+        return _sources[key]
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """True when an idle connection's peer closed it (readable while idle: EOF or stray bytes)."""
+    if conn.sock is None:
+        return True
+    try:
+        return bool(select.select([conn.sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def _owner() -> str:
+    return "owner"
+
+
+def _open(host: str, emulator: bool) -> http.client.HTTPConnection:
+    if emulator:
+        return http.client.HTTPConnection(host, timeout=TIMEOUT_S)
+    from skyrelay.runtime.tls import tls_context
+
+    return http.client.HTTPSConnection(host, timeout=TIMEOUT_S, context=tls_context())
+
+
+def preconnect(env=os.environ) -> threading.Thread:
+    """In a background thread, while the instance still imports and builds: the access token fetched
+    (the metadata server on Cloud Run) and one connection to Firestore opened (TCP, and TLS in
+    production), so the first push does not wait for them. Failures are left to the first call."""
+    emulator = env.get("FIRESTORE_EMULATOR_HOST")
+    host = emulator or FIRESTORE_HOST
+
+    def run():
+        try:
+            token_source(env)()
+            conn = _open(host, bool(emulator))
+            conn.connect()
+        except Exception:  # noqa: BLE001 - the first real call retries and reports
+            return
+        with _warm_lock:
+            _warm.setdefault(host, []).append(conn)
+
+    thread = threading.Thread(target=run, name="firestore-preconnect", daemon=True)
+    thread.start()
+    return thread
 
 
 # ---- the client ----
@@ -242,14 +214,20 @@ class CollectionClient:
 
     # ---- wire ----
     def _connection(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._pool:
-                return self._pool.pop()
-        if self.emulator:
-            return http.client.HTTPConnection(self.host, timeout=TIMEOUT_S)
-        from skyrelay.runtime.tls import tls_context
-
-        return http.client.HTTPSConnection(self.host, timeout=TIMEOUT_S, context=tls_context())
+        """A pooled connection the server has not closed while idle (checked before reuse, so a
+        commit is not sent on a dead socket), one preconnect() opened, or a new one."""
+        while True:
+            with self._lock:
+                conn = self._pool.pop() if self._pool else None
+            if conn is None:
+                with _warm_lock:
+                    warm = _warm.get(self.host)
+                    conn = warm.pop() if warm else None
+            if conn is None:
+                return _open(self.host, bool(self.emulator))
+            if not _dropped(conn):
+                return conn
+            conn.close()
 
     def _headers(self) -> dict:
         if self._token is None:
