@@ -19,9 +19,8 @@ Credentials: with FIRESTORE_EMULATOR_HOST set (tests, local runs) plain HTTP to 
 `Authorization: Bearer owner`, as the SDK does. On Cloud Run (K_SERVICE set, or GCE_METADATA_HOST) the
 service account's access token from the metadata server, reused until five minutes before it expires.
 Elsewhere (a laptop with Application Default Credentials) google-auth's token cache, imported then.
-One token source per process (the store and the limiter share its cached token). `preconnect` fetches
-the token and opens a connection in a background thread while the Cloud Run worker still builds, so
-its first push does not wait for either. The caller owns the client and closes it.
+One token source per process (the store and the limiter share its cached token). The caller owns the
+client and closes it.
 """
 
 import asyncio
@@ -123,8 +122,7 @@ class _AdcToken:
 
 
 _sources: dict = {}
-_warm: dict[str, list[http.client.HTTPConnection]] = {}
-_warm_lock = threading.Lock()
+_sources_lock = threading.Lock()
 
 
 def token_source(env=os.environ):
@@ -138,7 +136,7 @@ def token_source(env=os.environ):
         factory = lambda: _MetadataToken(host)  # noqa: E731
     else:
         key, factory = ("adc",), _AdcToken
-    with _warm_lock:
+    with _sources_lock:
         if key not in _sources:
             _sources[key] = factory()
         return _sources[key]
@@ -164,28 +162,6 @@ def _open(host: str, emulator: bool) -> http.client.HTTPConnection:
     from skyrelay.runtime.tls import tls_context
 
     return http.client.HTTPSConnection(host, timeout=TIMEOUT_S, context=tls_context())
-
-
-def preconnect(env=os.environ) -> threading.Thread:
-    """In a background thread, while the instance still imports and builds: the access token fetched
-    (the metadata server on Cloud Run) and one connection to Firestore opened (TCP, and TLS in
-    production), so the first push does not wait for them. Failures are left to the first call."""
-    emulator = env.get("FIRESTORE_EMULATOR_HOST")
-    host = emulator or FIRESTORE_HOST
-
-    def run():
-        try:
-            token_source(env)()
-            conn = _open(host, bool(emulator))
-            conn.connect()
-        except Exception:  # noqa: BLE001 - the first real call retries and reports
-            return
-        with _warm_lock:
-            _warm.setdefault(host, []).append(conn)
-
-    thread = threading.Thread(target=run, name="firestore-preconnect", daemon=True)
-    thread.start()
-    return thread
 
 
 # ---- the client ----
@@ -215,14 +191,10 @@ class CollectionClient:
     # ---- wire ----
     def _connection(self) -> http.client.HTTPConnection:
         """A pooled connection the server has not closed while idle (checked before reuse, so a
-        commit is not sent on a dead socket), one preconnect() opened, or a new one."""
+        commit is not sent on a dead socket), or a new one."""
         while True:
             with self._lock:
                 conn = self._pool.pop() if self._pool else None
-            if conn is None:
-                with _warm_lock:
-                    warm = _warm.get(self.host)
-                    conn = warm.pop() if warm else None
             if conn is None:
                 return _open(self.host, bool(self.emulator))
             if not _dropped(conn):

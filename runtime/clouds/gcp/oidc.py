@@ -20,15 +20,13 @@ required, no clock skew, `aud` one of the expected): tests/gcp_runtime/test_oidc
 two to the same verdicts on the same tokens.
 
 The keys (Google's JWKS, https://www.googleapis.com/oauth2/v3/certs: `n`/`e` per `kid`) are fetched
-once over `http.client` (in a worker thread: the event loop never waits on the network; the Cloud Run
-worker starts that fetch in the background while it builds, `prefetch`) and kept for
+once over `http.client` (in a worker thread: the event loop never waits on the network) and kept for
 `CERTS_TTL_S` (Google rotates them over days; a token with an unknown `kid` refetches them, at most
 once a minute, so forged tokens cannot drive fetches), so a push costs a signature check, not an HTTP
 round trip.
 """
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -167,17 +165,6 @@ class PushVerifier:
 
     def _fresh(self) -> bool:
         return self._keys is not None and time.monotonic() - self._fetched <= self.ttl_s
-
-    def prefetch(self) -> threading.Thread:
-        """The keys fetched in a background thread while the instance starts (a push that arrives
-        first waits on the same lock, then finds them); a failure is left to the first push."""
-        def run():
-            with contextlib.suppress(Refused):
-                self._load()
-
-        thread = threading.Thread(target=run, name="oidc-keys-prefetch", daemon=True)
-        thread.start()
-        return thread
 
     async def _keys_now(self, refresh: bool = False) -> dict:
         """The cached keys, or fetched in a worker thread (the HTTP call never blocks the event loop)."""

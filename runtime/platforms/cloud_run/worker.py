@@ -97,16 +97,6 @@ class Handlers:
 
 
 def build() -> Handlers:
-    """The adapters, router and worker. The network the first push needs (OIDC keys, the access
-    token, a Firestore connection) is fetched in background threads meanwhile: the imports and
-    config below are CPU, those are waits, so they overlap."""
-    import os
-
-    from skyrelay.runtime.clouds.gcp import firestore
-
-    if os.environ.get(contract.TASKS_SERVICE_ACCOUNT):
-        verifier(os.environ).prefetch()
-    firestore.preconnect(os.environ)
     from skyrelay.runtime.jobs.worker import router_generate
     from skyrelay.runtime.platforms.cloud_run import runtime
     from skyrelay.runtime.providers import stdlib_client as transport
@@ -119,19 +109,12 @@ def build() -> Handlers:
     return Handlers(started.store, started.queue, router_generate(router), started.jobs, started.config, router)
 
 
-_verifiers: dict = {}
-
-
 def verifier(env):
-    """The push verifier from the deployment's variables (the audience defaults to the worker URL): one
-    per process and settings, so the keys `build()` prefetched are the ones `make_app` checks with."""
+    """The push verifier from the deployment's variables (the audience defaults to the worker URL)."""
     from skyrelay.runtime.clouds.gcp.oidc import PushVerifier
 
     audience = env.get(contract.OIDC_AUDIENCE) or env.get(contract.WORKER_URL)
-    key = (audience, env.get(contract.TASKS_SERVICE_ACCOUNT), env.get(contract.OIDC_CERTS_URL))
-    if key not in _verifiers:
-        _verifiers[key] = PushVerifier(*key)
-    return _verifiers[key]
+    return PushVerifier(audience, env.get(contract.TASKS_SERVICE_ACCOUNT), env.get(contract.OIDC_CERTS_URL))
 
 
 def make_app(handlers=build, env=None):
