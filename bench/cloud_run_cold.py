@@ -8,13 +8,14 @@ interleaved, so a loaded machine moves both.
 What a run measures (the child), as `python -m skyrelay.runtime.platforms.cloud_run --role worker`
 does before and on its first request:
 - import: `skyrelay.runtime.platforms.cloud_run.worker` (the module the service starts from);
-- start: bootstrap from the environment AsyncJobs writes (runtime.start: the config, the router,
-  the store and queue adapters, which import google-cloud-firestore and its gRPC stack), the ASGI app;
-- first push (google-auth's token check imported on it; google-cloud-tasks is not: a push that
-  completes enqueues nothing): one POST /tasks through the ASGI app, as the peer makes it (X-CloudTasks-* headers, an
-  OIDC bearer the peer signed): the token checked (the signing keys fetched once), the Firestore read
-  and the two conditional writes (claim, complete) on a fresh gRPC channel, the provider call to the
-  simulator, the 200. A second push measures the warm path.
+- start: bootstrap from the environment AsyncJobs writes (runtime.start: the config, the router on
+  the stdlib provider transport, the Firestore store and limiter over REST, the queue adapter), the
+  ASGI app;
+- first push (google-cloud-tasks is not imported: a push that completes enqueues nothing): one POST
+  /tasks through the ASGI app, as the peer makes it (X-CloudTasks-* headers, an OIDC bearer the peer
+  signed): the token checked with the stdlib RS256 check (the signing keys fetched once), the
+  Firestore reads and conditional commits (claim, limiter, complete) on a fresh connection, the
+  provider call to the simulator, the 200. A second push measures the warm path.
 The uvicorn socket itself is left out (its accept is the same for every app). Measured from the
 installed sources in the venv, with their bytecode compiled first (as the Cloud Run build compiles
 it; a priming run writes it under its own PYTHONPYCACHEPREFIX). Target: import + start + first push

@@ -14,17 +14,19 @@ from pathlib import Path
 from skyrelay.components.packaging import RUNTIME_REQUIREMENTS, Target, build
 
 PYTHON = "3.12"
-# What the runtime imports on Cloud Run (the google-cloud SDKs of its store, queue and batch bucket).
+# What the runtime imports on Cloud Run (the google-cloud SDKs of its queue and batch bucket). Firestore
+# is spoken over its REST API (runtime/clouds/gcp/firestore.py) and the OIDC check is stdlib RS256
+# (runtime/clouds/gcp/oidc.py): google-cloud-firestore is not in the image, and gRPC (which
+# google-cloud-tasks still pulls in) is not imported on the worker's push path.
 CLOUD_RUN_REQUIREMENTS: tuple[str, ...] = (
     *RUNTIME_REQUIREMENTS,
     "uvicorn",
     "uvloop",  # uvicorn's event loop and HTTP parser, as `skyrelay serve` runs it (h11 + asyncio without them)
     "httptools",
     "google-auth",
-    "google-cloud-firestore",
     "google-cloud-tasks",
     "google-cloud-storage",
-    "requests",  # google-auth's transport for the OIDC check and the metadata server
+    "requests",  # google-auth's transport, for the Cloud Tasks REST client and Application Default Credentials
 )
 # The buildpack's start command when the container sets none (the service sets `commands` too).
 PROCFILE = "web: python -m skyrelay.runtime.platforms.cloud_run --role api\n"

@@ -1,6 +1,6 @@
 """The Firestore (Native mode) JobStore, on the collection AsyncJobs deploys (skyrelay.deployment:
-FIRESTORE_DATABASE, FIRESTORE_COLLECTION; a TTL policy on FIRESTORE_TTL_FIELD). Through
-`google-cloud-firestore`'s async client (runtime/clouds/gcp/firestore.py).
+FIRESTORE_DATABASE, FIRESTORE_COLLECTION; a TTL policy on FIRESTORE_TTL_FIELD). Over Firestore's
+REST API (runtime/clouds/gcp/firestore.py: the SDK's wire format, without its gRPC stack).
 
 Documents (one collection; a key or a limiter counter is a document of its own, told apart by `type`):
 - job:  id=<job id>; the queried fields at top level (type=job, id, tenant, status, created_at,
@@ -11,10 +11,10 @@ Documents (one collection; a key or a limiter counter is a document of its own, 
 
 The store template (runtime/stores/template.py) does create, get, transition and find_idempotent;
 this adapter supplies the reads and the writes conditional on a document's `update_time`:
-- `_load` is a point read; the snapshot's update_time is the version;
-- `_replace` is an update with the `last_update_time` precondition (FAILED_PRECONDITION: someone
-  wrote first, the template re-reads);
-- `_insert` without an idempotency key is a create (ALREADY_EXISTS: the id is taken). With one,
+- `_load` is a point read; the document's updateTime is the version;
+- `_replace` is an update (the job's fields as the mask) with the `updateTime` precondition
+  (FAILED_PRECONDITION: someone wrote first, the template re-reads);
+- `_insert` without an idempotency key is a create (`exists: false`; ALREADY_EXISTS: the id is taken). With one,
   Firestore commits a batch of writes atomically across documents, so the job and its key are one
   commit: create both, or, when an expired key holds the name, create the job and update the key on
   that key's update_time. Either both land or neither does: no half-created key, no takeover rule.
@@ -36,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from skyrelay.deployment import FIRESTORE_TTL_FIELD
-from skyrelay.runtime.clouds.gcp.firestore import CollectionClient, conflict_errors, timestamp
+from skyrelay.runtime.clouds.gcp.firestore import CollectionClient, Doc, timestamp
 from skyrelay.runtime.jobs.model import Job, JobStatus
 from skyrelay.runtime.stores.template import VersionedStore, decode_cursor, encode_cursor, visible
 
@@ -68,106 +68,89 @@ class FirestoreJobStore(CollectionClient, VersionedStore):
 
     # ---- the template's operations ----
     async def _load(self, job_id: str) -> tuple[Job, Any] | None:
-        snap = await self.collection.document(job_id).get()
-        doc = snap.to_dict() if snap.exists else None
-        if doc is None or doc.get("type") != "job":
+        doc = await self.get_doc(job_id)
+        if doc is None or doc.fields.get("type") != "job":
             return None
-        return job_of(doc), snap.update_time
+        return job_of(doc.fields), doc.update_time
 
     async def _replace(self, job: Job, version: Any) -> Any | None:
-        try:
-            out = await self.collection.document(job.id).update(job_fields(job), option=self.precondition(version))
-        except conflict_errors():
-            return None
-        return out.update_time
+        return await self.update_doc(job.id, job_fields(job), version)
 
     async def _insert(self, job: Job, now: float) -> bool:
-        conflicts = conflict_errors()
-        job_ref = self.collection.document(job.id)
         if not job.idempotency_key:
-            try:
-                await job_ref.create(job_fields(job))
-                return True
-            except conflicts:
-                return False
-        key_ref = self.collection.document(idem_id(job.tenant, job.idempotency_key))
-        held = await key_ref.get()
+            return await self.create_doc(job.id, job_fields(job)) is not None
+        key_id = idem_id(job.tenant, job.idempotency_key)
+        held = await self.get_doc(key_id)
         key = {"type": "idem", "tenant": job.tenant, "job_id": job.id, FIRESTORE_TTL_FIELD: timestamp(job.expires_at),
                "expires_s": job.expires_at}
-        batch = self.client.batch()
-        batch.create(job_ref, job_fields(job))
-        if not held.exists:
-            batch.create(key_ref, key)
-        elif held.to_dict().get("expires_s", 0) <= now:  # an expired key does not hold its name: take it
-            batch.update(key_ref, key, option=self.precondition(held.update_time))  # over, on the version read
+        writes = [self.create_write(self.name(job.id), job_fields(job))]
+        if held is None:
+            writes.append(self.create_write(self.name(key_id), key))
+        elif held.fields.get("expires_s", 0) <= now:  # an expired key does not hold its name: take it
+            writes.append(self.update_write(self.name(key_id), key, held.update_time))  # over, on the version read
         else:
             return False
-        try:
-            await batch.commit()
-        except conflicts:
-            return False
-        return True
+        return await self.commit(writes) is not None  # one commit: both land or neither
 
     async def _key_owner(self, tenant: str, key: str, now: float) -> str | None:
-        snap = await self.collection.document(idem_id(tenant, key)).get()
-        doc = snap.to_dict() if snap.exists else None
-        if doc is None or doc.get("expires_s", 0) <= now:
+        doc = await self.get_doc(idem_id(tenant, key))
+        if doc is None or doc.fields.get("expires_s", 0) <= now:
             return None
-        return doc["job_id"]
+        return doc.fields["job_id"]
 
     # ---- queries ----
-    async def _live(self, query, want: int, keep: Callable[[Job], bool] | None = None) -> list[Job]:
+    async def _live(self, query: dict, cursor_of: Callable[[Doc], list], want: int, after: list | None = None,
+                    keep: Callable[[Job], bool] | None = None) -> list[Job]:
         """Up to `want` live jobs of `query` (ordered), that `keep` accepts, paging past expired
-        documents (TTL deletion is lazy) and rejected ones."""
-        now, out, last = self.clock(), [], None
+        documents (TTL deletion is lazy) and rejected ones; `cursor_of` gives a document's order values."""
+        now, out = self.clock(), []
         while len(out) < want:
-            page = query.limit(PAGE) if last is None else query.start_after(last).limit(PAGE)
-            snaps = [d async for d in page.stream()]
-            for snap in snaps:
-                job = job_of(snap.to_dict())
+            docs = await self.run_query(query, PAGE, after)
+            for doc in docs:
+                job = job_of(doc.fields)
                 if visible(job, None, now) and (keep is None or keep(job)):
                     out.append(job)
-            if len(snaps) < PAGE:
+            if len(docs) < PAGE:
                 break
-            last = snaps[-1]
+            after = cursor_of(docs[-1])
         return out[:want]
 
     async def list(self, tenant: str, limit: int = 50, cursor: str | None = None,
                    status: JobStatus | None = None) -> tuple[list[Job], str | None]:
-        from google.cloud.firestore import FieldFilter, Query
-
-        q = (self.collection.where(filter=FieldFilter("tenant", "==", tenant))
-             .order_by("created_at", direction=Query.DESCENDING).order_by("__name__", direction=Query.DESCENDING))
+        q = self.query([("tenant", "EQUAL", tenant)], [("created_at", "DESCENDING"), ("__name__", "DESCENDING")])
+        after = None
         if cursor:
             position = decode_cursor(cursor)
             if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], str)):
                 raise ValueError("invalid cursor")
-            q = q.start_after({"created_at": position[0], "__name__": self.collection.document(position[1])})
+            after = [position[0], self.ref(position[1])]
         wanted = JobStatus(status) if status is not None else None
-        jobs = await self._live(q, limit + 1, None if wanted is None else (lambda j: j.status == wanted))
+        jobs = await self._live(q, lambda d: [d.fields["created_at"], self.ref(d.id)], limit + 1, after,
+                                None if wanted is None else (lambda j: j.status == wanted))
         if len(jobs) > limit:
             last = jobs[limit - 1]
             return jobs[:limit], encode_cursor([last.created_at, last.id])
         return jobs, None
 
-    def _in_status(self, status: JobStatus, updated_before: float | None = None):
-        from google.cloud.firestore import FieldFilter
-
-        q = self.collection.where(filter=FieldFilter("status", "==", status.value))
+    def _in_status(self, status: JobStatus, updated_before: float | None = None) -> dict:
+        filters: list = [("status", "EQUAL", status.value)]
         if updated_before is not None:
-            q = q.where(filter=FieldFilter("updated_at", "<", updated_before))
-        return q.order_by("updated_at").order_by("__name__")
+            filters.append(("updated_at", "LESS_THAN", updated_before))
+        return self.query(filters, [("updated_at", "ASCENDING"), ("__name__", "ASCENDING")])
+
+    def _status_cursor(self, doc: Doc) -> list:
+        return [doc.fields["updated_at"], self.ref(doc.id)]
 
     async def stale(self, status: JobStatus, updated_before: float, limit: int = 100) -> "list[Job]":
         status = JobStatus(status)
         if status.final or limit <= 0:
             return []  # final jobs are never stale
-        return await self._live(self._in_status(status, updated_before), limit)
+        return await self._live(self._in_status(status, updated_before), self._status_cursor, limit)
 
     async def failed(self, limit: int = 100) -> "list[Job]":
         """Up to `limit` live FAILED jobs, oldest update first: where the Cloud Tasks deployment's dead
         letters are (runtime/jobs/replay_firestore.py), served by the same index as `stale`."""
-        return await self._live(self._in_status(JobStatus.FAILED), limit)
+        return await self._live(self._in_status(JobStatus.FAILED), self._status_cursor, limit)
 
 
 def from_config(cfg) -> FirestoreJobStore:

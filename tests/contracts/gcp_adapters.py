@@ -2,6 +2,7 @@
 store on the gcloud Firestore emulator, and Cloud Tasks as the Cloud Run worker meets it (pushes from
 the in-project Cloud Tasks peer, tests/wirepeers/cloudtasks.py, answered by a test endpoint)."""
 
+import contextlib
 import uuid
 
 from tests import peers
@@ -19,6 +20,26 @@ def firestore_on(collection: str, **kw):
 
     peers.firestore()
     return FirestoreJobStore(PROJECT, collection, **kw)
+
+
+@contextlib.asynccontextmanager
+async def sdk_collection(collection: str):
+    """The collection through google-cloud-firestore's async client (a test dependency only: the
+    runtime speaks REST), for tests that read or write around the store, and the pinning tests."""
+    import asyncio
+
+    from google.cloud.firestore import AsyncClient
+
+    peers.firestore()
+    client = AsyncClient(project=PROJECT)
+    try:
+        yield client.collection(collection)
+    finally:
+        api = getattr(client, "_firestore_api_internal", None)  # the gRPC channel (Client.close leaves it)
+        if api is not None:
+            await api.transport.close()
+            await asyncio.sleep(0.05)  # let gRPC complete the closed channel's calls on this loop
+        client.close()
 
 
 async def firestore_store(tmp_path):

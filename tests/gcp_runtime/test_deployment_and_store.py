@@ -93,13 +93,15 @@ async def test_documents_carry_the_ttl_field_as_a_timestamp_and_bytes_body():
     store = firestore_on(fresh_collection())
     try:
         job, _ = await store.create(make_job(key="k1", metadata={"nested": [[1, 2], [3]]}))  # arrays of arrays
-        raw = (await store.collection.document(job.id).get()).to_dict()
+        from skyrelay.runtime.stores.firestore import idem_id
+        from tests.contracts.gcp_adapters import sdk_collection
+
+        async with sdk_collection(store.collection_name) as sdk:  # as the TTL policy and the SDK see them
+            raw = (await sdk.document(job.id).get()).to_dict()
+            key = (await sdk.document(idem_id("acme", "k1")).get()).to_dict()
         assert isinstance(raw[contract.FIRESTORE_TTL_FIELD], dt.datetime)
         assert abs(raw[contract.FIRESTORE_TTL_FIELD].timestamp() - job.expires_at) < 0.001
         assert isinstance(raw["body"], bytes) and (await store.get(job.id)) == job
-        from skyrelay.runtime.stores.firestore import idem_id
-
-        key = (await store.collection.document(idem_id("acme", "k1")).get()).to_dict()
         assert key["job_id"] == job.id and isinstance(key[contract.FIRESTORE_TTL_FIELD], dt.datetime)
     finally:
         await store.close()

@@ -22,6 +22,7 @@ from tests.contracts.gcp_adapters import (
     TASKS_SA,
     firestore_on,
     fresh_collection,
+    sdk_collection,
     tasks_producer,
     tasks_queues,
 )
@@ -62,24 +63,18 @@ async def all_jobs(collection: str) -> list[Job]:
 
     from skyrelay.runtime.stores.firestore import job_of
 
-    store = firestore_on(collection)
-    try:
-        q = store.collection.where(filter=FieldFilter("type", "==", "job"))
+    async with sdk_collection(collection) as sdk:
+        q = sdk.where(filter=FieldFilter("type", "==", "job"))
         return [job_of(d.to_dict()) async for d in q.stream()]
-    finally:
-        await store.close()
 
 
 async def open_jobs(collection: str) -> int:
     from google.cloud.firestore import FieldFilter
 
-    store = firestore_on(collection)
-    try:
-        q = store.collection.where(filter=FieldFilter("status", "in", ["PENDING", "PROCESSING"])).count()
+    async with sdk_collection(collection) as sdk:
+        q = sdk.where(filter=FieldFilter("status", "in", ["PENDING", "PROCESSING"])).count()
         (result,), = await q.get()
         return int(result.value)
-    finally:
-        await store.close()
 
 
 def open_tasks(queues: dict) -> int:

@@ -27,7 +27,6 @@ carries a JSON body with a stable `code` on errors.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 
@@ -36,6 +35,7 @@ from skyrelay.runtime.platforms.metrics import ObservedStore
 
 log = logging.getLogger("skyrelay.cloud_run.worker")
 JSON = "application/json"
+MAX_BODY_BYTES = 1 << 20
 
 
 def stdout_line(line: str) -> None:
@@ -43,10 +43,8 @@ def stdout_line(line: str) -> None:
     print(line, flush=True)
 
 
-def _error(status: int, code: str, message: str):
-    from starlette.responses import Response
-
-    return Response(json.dumps({"error": {"code": code, "message": message}}), status, media_type=JSON)
+def _error(status: int, code: str, message: str) -> tuple[int, dict]:
+    return status, {"error": {"code": code, "message": message}}
 
 
 class Handlers:
@@ -101,10 +99,13 @@ class Handlers:
 def build() -> Handlers:
     from skyrelay.runtime.jobs.worker import router_generate
     from skyrelay.runtime.platforms.cloud_run import runtime
+    from skyrelay.runtime.providers import stdlib_client as transport
     from skyrelay.runtime.router.router import Router
 
     started = runtime.start()
-    router = Router(started.config)
+    # the stdlib transport, as on Lambda: aiohttp's import was a third of the cold start, and its pool
+    # buys little here (each call runs in a worker thread; Cloud Run's concurrency bounds the threads)
+    router = Router(started.config, call=transport.call, open_stream=transport.open_stream)
     return Handlers(started.store, started.queue, router_generate(router, started.jobs.worker.stream_sync), started.jobs, started.config, router)
 
 
@@ -117,12 +118,11 @@ def verifier(env):
 
 
 def make_app(handlers=build, env=None):
-    """The worker's ASGI app over `handlers()` (a Handlers, built once on first use)."""
-    import os
+    """The worker's ASGI app over `handlers()` (a Handlers, built once on first use).
 
-    from starlette.applications import Starlette
-    from starlette.responses import JSONResponse, Response
-    from starlette.routing import Route
+    A plain ASGI callable rather than Starlette: four fixed routes and JSON answers need no framework,
+    and Starlette's import (with anyio) was cold-start time on every new instance."""
+    import os
 
     from skyrelay.runtime.clouds.gcp.oidc import Refused
 
@@ -138,42 +138,88 @@ def make_app(handlers=build, env=None):
                     state["handlers"] = handlers()
         return state["handlers"]
 
-    async def refused(request):
+    async def refused(path: str, headers: dict):
         try:
-            await check.verify(request.headers.get("authorization"))
+            await check.verify(headers.get("authorization"))
         except Refused as exc:
             code = "unauthenticated" if exc.status == 401 else "forbidden_identity"
-            log.warning("%s refused: %s", request.url.path, exc.reason)
+            log.warning("%s refused: %s", path, exc.reason)
             return _error(exc.status, code, exc.reason)
         return None
 
-    async def tasks(request):
-        if (no := await refused(request)) is not None:
+    async def tasks(headers: dict, body: bytes):
+        return await (await get()).push(headers, body)
+
+    async def sweep(headers: dict, body: bytes):
+        return 200, await (await get()).sweep()
+
+    async def batch(headers: dict, body: bytes):
+        return 200, await (await get()).batch_tick()
+
+    routes = {"/tasks": tasks, "/sweep": sweep, "/batch": batch}
+
+    async def answer(scope, receive) -> tuple[int, dict]:
+        path, method = scope["path"], scope["method"]
+        if path == "/healthz":
+            return (200, {"ok": True}) if method in ("GET", "HEAD") else _error(405, "method_not_allowed", method)
+        route = routes.get(path)
+        if route is None:
+            return _error(404, "not_found", path)
+        if method != "POST":
+            return _error(405, "method_not_allowed", method)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if (no := await refused(path, headers)) is not None:
             return no
-        status, out = await (await get()).push(request.headers, await request.body())
-        return Response(json.dumps(out), status, media_type=JSON)
+        body = await read_body(receive)
+        if body is None:
+            return _error(413, "payload_too_large", f"a push body is at most {MAX_BODY_BYTES} bytes")
+        return await route(headers, body)
 
-    async def sweep(request):
-        if (no := await refused(request)) is not None:
-            return no
-        return JSONResponse(await (await get()).sweep())
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await lifespan(receive, send)
+        if scope["type"] != "http":
+            return None
+        try:
+            status, out = await answer(scope, receive)
+        except Exception:  # noqa: BLE001 - an unexpected crash is a 500 with a stable code (Tasks retries)
+            log.exception("%s crashed", scope.get("path"))
+            status, out = _error(500, "internal_error", "the worker crashed on this request")
+        data = json.dumps(out).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
 
-    async def batch(request):
-        if (no := await refused(request)) is not None:
-            return no
-        return JSONResponse(await (await get()).batch_tick())
+    async def lifespan(receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    if "handlers" in state:
+                        await state.pop("handlers").close()
+                except Exception as exc:  # noqa: BLE001 - reported to the server, which logs it
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                return
 
-    async def healthz(request):
-        return JSONResponse({"ok": True})
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        if "handlers" in state:
-            await state.pop("handlers").close()
-
-    app = Starlette(routes=[Route("/tasks", tasks, methods=["POST"]), Route("/sweep", sweep, methods=["POST"]),
-                            Route("/batch", batch, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
-                    lifespan=lifespan)
-    app.state.skyrelay = state
+    app.skyrelay = state
     return app
+
+
+async def read_body(receive) -> bytes | None:
+    """The request body, or None past MAX_BODY_BYTES (Cloud Tasks caps a task at 1 MB)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("the client went away before the body was read")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

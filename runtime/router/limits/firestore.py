@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from skyrelay.deployment import FIRESTORE_TTL_FIELD
-from skyrelay.runtime.clouds.gcp.firestore import CollectionClient, conflict_errors, timestamp
+from skyrelay.runtime.clouds.gcp.firestore import CollectionClient, timestamp
 from skyrelay.runtime.router.limits.versioned import VersionedStateLimiter, expires_in
 
 
@@ -30,20 +30,14 @@ class FirestoreLimiter(CollectionClient, VersionedStateLimiter):
         VersionedStateLimiter.__init__(self, stream_lease_s, clock)
 
     async def _read(self, tenant: str):
-        snap = await self.collection.document(limit_id(tenant)).get()
-        if not snap.exists:
+        doc = await self.get_doc(limit_id(tenant))
+        if doc is None:
             return {}, None
-        return snap.to_dict()["state"], snap.update_time
+        return doc.fields["state"], doc.update_time
 
     async def _write(self, tenant: str, state: dict, version, now: float):
-        ref = self.collection.document(limit_id(tenant))
         doc = {"type": "limit", "tenant": tenant, "state": state,
                FIRESTORE_TTL_FIELD: timestamp(now + expires_in(state, now))}
-        try:
-            if version is None:
-                out = await ref.create(doc)
-            else:
-                out = await ref.update(doc, option=self.precondition(version))
-        except conflict_errors():
-            return None
-        return out.update_time
+        if version is None:
+            return await self.create_doc(limit_id(tenant), doc)  # None: another instance made it first
+        return await self.update_doc(limit_id(tenant), doc, version)  # None: an instance wrote first
