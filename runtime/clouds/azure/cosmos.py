@@ -31,7 +31,6 @@ import http.client
 import json
 import random
 import threading
-import time
 from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
