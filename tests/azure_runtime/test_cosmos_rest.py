@@ -138,3 +138,76 @@ def test_the_managed_identity_request_is_the_one_azure_identity_makes(monkeypatc
     assert urlsplit(my_path).path == urlsplit(their_path).path == "/msi/token"
     assert parse_qs(urlsplit(my_path).query) == parse_qs(urlsplit(their_path).query)
     assert parse_qs(urlsplit(my_path).query)["resource"] == ["https://acct.documents.azure.com"]
+
+
+def test_the_authorization_headers_are_the_sdks():
+    """The peer does not check signatures, so both headers are pinned to the SDK's own code: the
+    master-key HMAC (azure.cosmos.auth, quoted as azure.cosmos._base.GetHeaders quotes it) and the
+    Entra form (the SDK's bearer policy, unquoted)."""
+    from types import SimpleNamespace
+    from urllib.parse import quote
+
+    from azure.cosmos import auth as sdk_auth
+    from azure.cosmos.aio._auth_policy_async import AsyncCosmosBearerTokenCredentialPolicy
+
+    from skyrelay.runtime.clouds.azure.cosmos import aad_auth, master_key_auth
+
+    date = "Fri, 04 Dec 2026 04:30:00 GMT"
+    connection = SimpleNamespace(master_key=peers.COSMOS_EMULATOR_KEY, resource_tokens=None)
+    for verb, rtype, link in (("GET", "docs", "dbs/skyrelay/colls/jobs-1/docs/job_Ab1"),
+                              ("POST", "docs", "dbs/skyrelay/colls/jobs-1"), ("PUT", "docs", "dbs/s/colls/c/docs/x"),
+                              ("GET", "pkranges", "dbs/s/colls/c"), ("POST", "dbs", "")):
+        theirs = sdk_auth._get_authorization_header(connection, verb, "/" + link, link, True, rtype,  # noqa: SLF001
+                                                    {"x-ms-date": date})
+        assert master_key_auth(peers.COSMOS_EMULATOR_KEY, verb, rtype, link, date) == quote(theirs, "-_.!~*'()")
+
+    class Credential:
+        async def get_token(self, *scopes, **kw):
+            return SimpleNamespace(token="eyJ0.a-b_c", expires_on=4102444800)
+
+    policy = AsyncCosmosBearerTokenCredentialPolicy(Credential(), "https://acct.documents.azure.com/.default")
+    headers: dict = {}
+    policy._update_headers(headers, "eyJ0.a-b_c")  # noqa: SLF001
+    assert aad_auth("eyJ0.a-b_c") == {k.lower(): v for k, v in headers.items()}["authorization"]
+
+
+@pytest.mark.anyio
+async def test_without_a_key_the_container_signs_with_the_platform_identity_token_fetched_once(monkeypatch):
+    """Production's path (no emulator key): the token comes from IDENTITY_ENDPOINT for the account's
+    scope and the client id, once for many calls (the peer accepts any signature, so what is asserted
+    is the identity traffic and that the calls go through)."""
+    from skyrelay.runtime.clouds.azure import identity
+
+    server = HTTPServer(("127.0.0.1", 0), _Identity)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{server.server_port}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", "secret-h")
+    monkeypatch.setattr(identity, "_caches", {})
+    name = await fresh_container("aad")
+    before = len(_Identity.seen)
+    rest = Container(peers.cosmos(), DATABASE, name, client_id="cid-9")
+    rest.rest._connection = _unverified(rest.rest)  # the peer's self-signed certificate
+    try:
+        d = doc()
+        assert (await rest.create(d))["id"] == d["id"] and (await rest.read(d["id"]))["id"] == d["id"]
+    finally:
+        await rest.close()
+        server.shutdown()
+    seen = _Identity.seen[before:]
+    assert len(seen) == 1 and seen[0][1] == "secret-h"
+    query = parse_qs(urlsplit(seen[0][0]).query)
+    host = urlsplit(peers.cosmos()).hostname
+    assert query["resource"] == [f"https://{host}"] and query["client_id"] == ["cid-9"]
+
+
+def _unverified(rest):
+    """The REST client's connection factory with the emulator's unverified TLS (tests only)."""
+    import http.client
+    import ssl
+
+    def connection():
+        with rest._lock:  # noqa: SLF001
+            if rest._pool:  # noqa: SLF001
+                return rest._pool.pop()  # noqa: SLF001
+        return http.client.HTTPSConnection(rest.host, timeout=30, context=ssl._create_unverified_context())  # noqa: SLF001
+    return connection

@@ -8,7 +8,7 @@ written here read back identically through azure-cosmos and the other way round,
 412 is this module's None):
 - auth: the emulator's master key as the SDK signs it (`type=master&ver=1.0&sig=` HMAC-SHA256 of
   "verb\\nresource type\\nresource link\\nx-ms-date\\n\\n", URL-quoted), or an Entra token for the
-  account's scope (`type=aad&ver=1.0&sig=<token>`) from the managed identity (identity.py);
+  account's scope (`type=aad&ver=1.0&sig=<token>`, unquoted) from the managed identity (identity.py);
 - `x-ms-version` is the pinned SDK's; a point operation names its partition key
   (`x-ms-documentdb-partitionkey: ["<id>"]`: every document here is its own partition);
 - a query is a POST of `{"query", "parameters"}` as `application/query+json`. A cross-partition
@@ -57,6 +57,11 @@ def master_key_auth(key: str, verb: str, resource_type: str, link: str, date: st
     return quote(f"type=master&ver=1.0&sig={sig}", "-_.!~*'()")
 
 
+def aad_auth(token: str) -> str:
+    """The Authorization header value for an Entra token: unquoted, as the SDK's bearer policy sends it."""
+    return f"type=aad&ver=1.0&sig={token}"
+
+
 def account_scope(endpoint: str) -> str:
     """The Entra scope the SDK asks for (azure.cosmos._base.create_scope_from_url)."""
     parts = urlsplit(endpoint)
@@ -88,7 +93,7 @@ class CosmosRest:
             if self.emulator_key:
                 auth = master_key_auth(self.emulator_key, method, resource_type, link, date)
             else:
-                auth = quote(f"type=aad&ver=1.0&sig={await self._token()}", "-_.!~*'()")
+                auth = aad_auth(await self._token())
             sent = {"x-ms-date": date, "x-ms-version": API_VERSION, "authorization": auth,
                     "accept": "application/json", **(headers or {})}
             if data is not None:
