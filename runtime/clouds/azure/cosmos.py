@@ -15,7 +15,8 @@ written here read back identically through azure-cosmos and the other way round,
   query with ORDER BY and TOP cannot be served by the gateway in one call (the SDK fetches a query
   plan for it), so `query` runs it on each partition key range (`x-ms-documentdb-partitionkeyrangeid`,
   following `x-ms-continuation`), where it is a single-partition query, and merges the ranges'
-  ordered results by the caller's `order` key, keeping the first `limit`;
+  ordered results by the caller's `order` key, keeping the first `limit` (a 410 after a split
+  re-reads the ranges once);
 - 429 / 449 / 503 and dropped connections are retried after `x-ms-retry-after-ms` (else a jittered
   backoff), up to `MAX_ATTEMPTS`, as the SDK's throttle retry does; another status is `CosmosError`.
 The blocking HTTP runs in a worker thread (`asyncio.to_thread`) on kept-alive connections. The
@@ -83,6 +84,7 @@ class CosmosRest:
         self._token = token  # async () -> bearer token
         self._pool: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
+        self._unverified = None
 
     async def request(self, method: str, resource_type: str, link: str, path: str, body: Any = None,
                       headers: dict | None = None) -> tuple[int, dict, Any]:
@@ -135,9 +137,11 @@ class CosmosRest:
         if not self.https:
             return http.client.HTTPConnection(self.host, timeout=TIMEOUT_S)
         if self.emulator_key:  # the emulator's self-signed certificate
-            import ssl
+            if self._unverified is None:
+                import ssl
 
-            context = ssl._create_unverified_context()  # noqa: SLF001 - the SDK's connection_verify=False
+                self._unverified = ssl._create_unverified_context()  # noqa: SLF001 - the SDK's connection_verify=False
+            context = self._unverified
         else:
             from skyrelay.runtime.tls import tls_context
 
@@ -222,7 +226,13 @@ class Container:
         """The first `limit` documents of `query` (whose ORDER BY `order` mirrors, ascending), over every
         partition key range (see the module docstring)."""
         parameters = [{"name": k, "value": v} for k, v in params.items()]
-        per_range = await asyncio.gather(*(self._query_range(r, query, parameters) for r in await self.ranges()))
+        try:
+            per_range = await asyncio.gather(*(self._query_range(r, query, parameters) for r in await self.ranges()))
+        except CosmosError as exc:
+            if exc.status != 410:  # 410: a range split or merged since it was read; read them again, once
+                raise
+            self._ranges = None
+            per_range = await asyncio.gather(*(self._query_range(r, query, parameters) for r in await self.ranges()))
         return list(heapq.merge(*per_range, key=order))[:limit]
 
     async def _query_range(self, range_id: str, query: str, parameters: list) -> list[dict]:
