@@ -8,8 +8,9 @@ Consumption app runs, deployed from its deployment container.
   rendered from the stack's worker timeout by `deployment.host_json` (the lock rule), so a stack's
   zip carries its own renewal and function timeout.
 - Bytecode for `PYTHON` beside every source (`__pycache__`, unchecked-hash .pyc, when an interpreter
-  of that version is here): Flex runs the package from a read-only mount, where Python can write no
-  bytecode, so without it every cold start compiles every module it imports.
+  of that version is here): Flex runs the package mounted read-only (as run-from-package does; from
+  the platform docs), where Python can write no bytecode, so without it every cold start compiles
+  every module it imports (the .pyc name /var/task paths, the shared compile step's, in tracebacks).
 - The IaC stack stays out (Pulumi, the plan, the CLI, the simulator), and so does the AWS runtime's
   Lambda-only dependencies.
 """
