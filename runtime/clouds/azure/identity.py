@@ -51,14 +51,24 @@ class AppServiceIdentity:
         return f"{self.endpoint}{'&' if '?' in self.endpoint else '?'}{urlencode(params)}"
 
     def get_token(self, scope: str):
+        import http.client
         import json
         import time
-        import urllib.request
         from types import SimpleNamespace
+        from urllib.parse import urlsplit
 
-        request = urllib.request.Request(self.url(scope), headers={"X-IDENTITY-HEADER": self.secret})
-        with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:  # noqa: S310 - the platform's endpoint
-            doc = json.loads(resp.read())
+        url = urlsplit(self.url(scope))
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        conn = kind(url.netloc, timeout=self.timeout_s)  # the platform's local endpoint (http on App Service)
+        try:
+            conn.request("GET", f"{url.path or '/'}?{url.query}", headers={"X-IDENTITY-HEADER": self.secret})
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise RuntimeError(f"managed identity endpoint: HTTP {resp.status}: {body[:200]!r}")
+        doc = json.loads(body)
         expires_on = int(doc.get("expires_on") or time.time() + int(doc["expires_in"]))
         return SimpleNamespace(token=doc["access_token"], expires_on=expires_on)
 
