@@ -7,6 +7,10 @@ Consumption app runs, deployed from its deployment container.
 - At the zip root: `function_app.py` (one line: the runtime's v2-model FunctionApp) and `host.json`,
   rendered from the stack's worker timeout by `deployment.host_json` (the lock rule), so a stack's
   zip carries its own renewal and function timeout.
+- Bytecode for `PYTHON` beside every source (`__pycache__`, unchecked-hash .pyc, when an interpreter
+  of that version is here): Flex runs the package mounted read-only (as run-from-package does; from
+  the platform docs), where Python can write no bytecode, so without it every cold start compiles
+  every module it imports (the .pyc name /var/task paths, the shared compile step's, in tracebacks).
 - The IaC stack stays out (Pulumi, the plan, the CLI, the simulator), and so does the AWS runtime's
   Lambda-only dependencies.
 """
@@ -20,12 +24,13 @@ from skyrelay.components.packaging import BUNDLED_TEST_SUITES, RUNTIME_REQUIREME
 
 PYTHON = "3.11"
 PLATFORM = "manylinux2014_x86_64"  # the Lambda target's tag: wheels built for glibc 2.17+ run on Flex's Linux workers
-FORMAT_VERSION = "1"
-# What the runtime imports on Azure Functions.
+FORMAT_VERSION = "2"  # 2: bytecode beside the sources
+# What the runtime imports on Azure Functions. Cosmos DB is reached through its REST API
+# (runtime/clouds/azure/cosmos.py): azure-cosmos stays a test dependency, for the tests that pin the
+# REST client to it.
 FUNCTIONS_REQUIREMENTS: tuple[str, ...] = (
     *RUNTIME_REQUIREMENTS,
     "azure-functions",
-    "azure-cosmos",
     "azure-servicebus",
     "azure-identity",
     "azure-storage-blob",
@@ -45,6 +50,7 @@ FUNCTIONS = Target(
     excluded_distributions=EXCLUDED_DISTRIBUTIONS,
     excluded_source_dirs=EXCLUDED_SOURCE_DIRS,
     trimmed_globs=TRIMMED_GLOBS,
+    compile_pyc=True,
     prebuilt_env="SKYRELAY_FUNCTIONS_ZIP",
     format_version=FORMAT_VERSION,
 )
@@ -67,5 +73,6 @@ def target_for(worker_timeout_s: int = 60, max_concurrent_calls: int = 16,
 def build_functions_zip(worker_timeout_s: int = 60, max_concurrent_calls: int = 16,
                         lock_duration_s: int = contract.SERVICEBUS_DEFAULT_LOCK_S,
                         build_dir: str | Path | None = None) -> Path:
-    """Builds (or reuses) the Functions zip for these host settings and returns its path."""
-    return build(target_for(worker_timeout_s, max_concurrent_calls, lock_duration_s), build_dir)
+    """Builds (or reuses) the Functions zip for these host settings and returns its path. Sources stay
+    (the host indexes `function_app.py` by name), with their bytecode beside them."""
+    return build(target_for(worker_timeout_s, max_concurrent_calls, lock_duration_s), build_dir, keep_sources=True)

@@ -1,6 +1,7 @@
 """The Cosmos DB (NoSQL) JobStore, on the one container AsyncJobs deploys (skyrelay.deployment.
 COSMOS_CONTAINER_SPEC: partition key `/id`, TTL on without a default, composite indexes for the two
-queries). Through `azure-cosmos`'s async client (runtime/clouds/azure/cosmos.py).
+queries). Through the REST client of runtime/clouds/azure/cosmos.py (`self.container`: read, create,
+replace If-Match, delete, query), which a cold worker loads in a few milliseconds.
 
 Documents (every id is its own partition key; `type` tells them apart):
 - job:  id=<job id>, type=job, the job's fields at top level (tenant, status, created_at, updated_at,
@@ -57,12 +58,6 @@ def ttl_s(expires_at: float, now: float) -> int:
     return max(1, math.ceil(expires_at - now))
 
 
-def _errors():
-    from azure.cosmos import exceptions
-
-    return exceptions
-
-
 class CosmosJobStore(ContainerClient, VersionedStore):
     """The store template on Cosmos DB ETag-conditional writes (see the module docstring)."""
 
@@ -91,23 +86,16 @@ class CosmosJobStore(ContainerClient, VersionedStore):
         return await self._conditional_replace(job.id, self._doc(job, self.clock()), version)
 
     async def _insert(self, job: Job, now: float) -> bool:
-        errors = _errors()
         if not job.idempotency_key:
-            try:
-                await self.container.create_item(self._doc(job, now))
-                return True
-            except errors.CosmosResourceExistsError:
-                return False
+            return await self.container.create(self._doc(job, now)) is not None
         key_etag = await self._claim_key(job, now)
         if key_etag is None:
             return False
-        try:
-            await self.container.create_item(self._doc(job, now))
-        except errors.CosmosResourceExistsError:  # the id is taken: a retry of this very create
+        if await self.container.create(self._doc(job, now)) is None:  # the id is taken: a retry of this very create
             return False
         key = self._key_doc(job, now, confirmed=True)
         if await self._conditional_replace(key["id"], key, key_etag) is None:  # taken over meanwhile
-            await self._delete(job.id)
+            await self.container.delete(job.id)
             return False
         return True
 
@@ -126,12 +114,10 @@ class CosmosJobStore(ContainerClient, VersionedStore):
     async def _claim_key(self, job: Job, now: float) -> str | None:
         """Step 1 (or a takeover): the key document names `job`, unconfirmed; its ETag, or None when a
         live key names another job."""
-        errors = _errors()
         doc = self._key_doc(job, now, confirmed=False)
-        try:
-            return (await self.container.create_item(doc))["_etag"]
-        except errors.CosmosResourceExistsError:
-            pass
+        created = await self.container.create(doc)
+        if created is not None:
+            return created["_etag"]
         held = await self._read(doc["id"])
         if held is None:  # expired and deleted between the two calls: the template tries again
             return None
@@ -144,30 +130,11 @@ class CosmosJobStore(ContainerClient, VersionedStore):
 
     # ---- calls ----
     async def _read(self, doc_id: str) -> dict | None:
-        try:
-            return await self.container.read_item(doc_id, partition_key=doc_id)
-        except _errors().CosmosResourceNotFoundError:
-            return None
+        return await self.container.read(doc_id)
 
     async def _conditional_replace(self, doc_id: str, doc: dict, etag: str) -> str | None:
-        from azure.core import MatchConditions
-
-        errors = _errors()
-        try:
-            out = await self.container.replace_item(doc_id, doc, etag=etag, match_condition=MatchConditions.IfNotModified)
-        except (errors.CosmosAccessConditionFailedError, errors.CosmosResourceNotFoundError):
-            return None
-        return out["_etag"]
-
-    async def _delete(self, doc_id: str) -> None:
-        try:
-            await self.container.delete_item(doc_id, partition_key=doc_id)
-        except _errors().CosmosResourceNotFoundError:
-            pass
-
-    async def _query(self, query: str, params: dict[str, Any]) -> list[dict]:
-        parameters = [{"name": k, "value": v} for k, v in params.items()]
-        return [d async for d in self.container.query_items(query, parameters=parameters)]
+        out = await self.container.replace(doc_id, doc, etag)
+        return None if out is None else out["_etag"]
 
     # ---- queries ----
     async def list(self, tenant: str, limit: int = 50, cursor: str | None = None,
@@ -183,7 +150,9 @@ class CosmosJobStore(ContainerClient, VersionedStore):
                 raise ValueError("invalid cursor")
             where += " AND (c.created_at < @ca OR (c.created_at = @ca AND c.id < @id))"
             params["@ca"], params["@id"] = position
-        docs = await self._query(f"SELECT TOP @n * FROM c WHERE {where} ORDER BY c.created_at DESC, c.id DESC", params)
+        docs = await self.container.query(
+            f"SELECT TOP @n * FROM c WHERE {where} ORDER BY c.created_at DESC, c.id DESC", params,
+            order=lambda d: (-d["created_at"], _Desc(d["id"])), limit=limit + 1)
         jobs = [self._job(d) for d in docs]
         if len(jobs) > limit:
             last = jobs[limit - 1]
@@ -194,12 +163,21 @@ class CosmosJobStore(ContainerClient, VersionedStore):
         status = JobStatus(status)
         if status.final or limit <= 0:
             return []  # final jobs are never stale
-        docs = await self._query(
+        docs = await self.container.query(
             "SELECT TOP @n * FROM c WHERE c.type = 'job' AND c.status = @s AND c.updated_at < @b AND c.expires_at > @now"
             " ORDER BY c.status ASC, c.updated_at ASC",
-            {"@n": limit, "@s": status.value, "@b": updated_before, "@now": self.clock()})
+            {"@n": limit, "@s": status.value, "@b": updated_before, "@now": self.clock()},
+            order=lambda d: d["updated_at"], limit=limit)
         return [self._job(d) for d in docs]
 
+
+class _Desc(str):
+    """A string that sorts in reverse: the id half of the (created_at DESC, id DESC) merge key."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
 
 
 def from_config(cfg) -> CosmosJobStore:

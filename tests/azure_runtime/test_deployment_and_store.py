@@ -65,10 +65,12 @@ async def test_a_dangling_key_is_taken_over_and_a_live_one_is_not():
     try:
         ghost = make_job(key="k")
         doc = store._key_doc(ghost, time.time(), confirmed=False)
-        await store.container.create_item(doc)  # step 1 only: the creator died here
+        assert await store.container.create(doc) is not None  # step 1 only: the creator died here
         with pytest.raises(RuntimeError, match="kept conflicting"):
             await store.create(make_job(key="k"))  # the key is young: it may still be in flight
-        await store.container.upsert_item(store._key_doc(ghost, time.time() - 61, confirmed=False))  # now old
+        held = await store.container.read(doc["id"])
+        old = store._key_doc(ghost, time.time() - 61, confirmed=False)
+        assert await store.container.replace(doc["id"], old, held["_etag"]) is not None  # now old
         job, created = await store.create(make_job(key="k"))
         assert created and job.id != ghost.id
         again, created = await store.create(make_job(key="k"))

@@ -48,7 +48,8 @@ async def seed(container: str, queues: dict) -> list[str]:
 async def all_jobs(container: str) -> list[Job]:
     store = cosmos_on(container)
     try:
-        docs = await store._query("SELECT * FROM c WHERE c.type = 'job'", {})
+        docs = await store.container.query("SELECT * FROM c WHERE c.type = 'job'", {}, order=lambda d: d["id"],
+                                           limit=10**6)
         return [store._job(d) for d in docs]
     finally:
         await store.close()
@@ -57,9 +58,10 @@ async def all_jobs(container: str) -> list[Job]:
 async def open_jobs(container: str) -> int:
     store = cosmos_on(container)
     try:
-        (n,) = await store._query("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'job' AND "
-                                  "(c.status = 'PENDING' OR c.status = 'PROCESSING')", {})
-        return n
+        counts = await store.container.query("SELECT VALUE COUNT(1) FROM c WHERE c.type = 'job' AND "
+                                             "(c.status = 'PENDING' OR c.status = 'PROCESSING')", {},
+                                             order=int, limit=10**6)
+        return sum(counts)  # one count per partition key range
     finally:
         await store.close()
 

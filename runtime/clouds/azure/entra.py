@@ -1,7 +1,10 @@
 """Entra ID bearer tokens from azure-identity, cached until five minutes before they expire.
 
-azure-identity is imported lazily (only Entra users pay for it) and the token is fetched in a worker
-thread, so the hot path is a timestamp comparison. One cache per scope: Azure OpenAI's is
+The default credential is identity.sync_credential for the Function App's identity (AZURE_CLIENT_ID
+of the deployment contract): the platform's managed identity endpoint over stdlib HTTP when it is
+there (Functions, App Service), else azure-identity (ManagedIdentityCredential for that client id, or
+DefaultAzureCredential), imported lazily. The token is fetched in a worker thread, so the hot path
+is a timestamp comparison. One cache per scope: Azure OpenAI's is
 `https://cognitiveservices.azure.com/.default`.
 """
 
@@ -23,9 +26,12 @@ class EntraTokenCache:
 
     def _fetch(self):
         if self._credential is None:
-            from azure.identity import DefaultAzureCredential
+            import os
 
-            self._credential = DefaultAzureCredential()
+            from skyrelay import deployment as contract
+            from skyrelay.runtime.clouds.azure.identity import sync_credential
+
+            self._credential = sync_credential(os.environ.get(contract.AZURE_CLIENT_ID) or None)
         return self._credential.get_token(self._scope)
 
     async def token(self) -> str:

@@ -93,9 +93,12 @@ class Handlers:
 def build() -> Handlers:
     from skyrelay.runtime.jobs.worker import router_generate
     from skyrelay.runtime.platforms.azure_functions import runtime
+    from skyrelay.runtime.providers import stdlib_client as transport
     from skyrelay.runtime.router.router import Router
 
     started = runtime.start()
-    router = Router(started.config)
+    # stdlib transport, as on Lambda: one job per invocation, so aiohttp's pool buys nothing and its
+    # import is cold-start time
+    router = Router(started.config, call=transport.call, open_stream=transport.open_stream)
     return Handlers(started.store, started.queue, router_generate(router, started.jobs.worker.stream_sync), started.jobs, router=router,
                     config=started.config)

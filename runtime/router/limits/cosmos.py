@@ -3,7 +3,8 @@ store's), shared by every Function App instance. The algorithm is runtime/router
 one document per tenant (id=limit_<sha256(tenant)>, type=limit, the state, a `ttl` past its last
 lease), created if absent (409: another instance made it first, so re-read) and otherwise replaced
 If-Match its ETag (412: an instance wrote first, so re-read and decide again). One atomic decision per
-(tenant, request), as on every backend. Time is the instance clock.
+(tenant, request), as on every backend. Time is the instance clock. Calls go through the stdlib REST
+client (runtime/clouds/azure/cosmos.py), as the job store's do.
 """
 
 import hashlib
@@ -27,30 +28,17 @@ class CosmosLimiter(ContainerClient, VersionedStateLimiter):
         VersionedStateLimiter.__init__(self, stream_lease_s, clock)
 
     async def _read(self, tenant: str) -> tuple[dict, str | None]:
-        from azure.cosmos.exceptions import CosmosResourceNotFoundError
-
-        doc_id = limit_id(tenant)
-        try:
-            doc = await self.container.read_item(doc_id, partition_key=doc_id)
-        except CosmosResourceNotFoundError:
+        doc = await self.container.read(limit_id(tenant))
+        if doc is None:
             return {}, None
         return doc["state"], doc["_etag"]
 
     async def _write(self, tenant: str, state: dict, version: str | None, now: float) -> str | None:
-        from azure.core import MatchConditions
-        from azure.cosmos import exceptions
-
         doc_id = limit_id(tenant)
         doc = {"id": doc_id, "type": "limit", "tenant": tenant, "state": state,
                "ttl": max(1, math.ceil(expires_in(state, now)))}
-        try:
-            if version is None:
-                out = await self.container.create_item(doc)
-            else:
-                out = await self.container.replace_item(doc_id, doc, etag=version,
-                                                        match_condition=MatchConditions.IfNotModified)
-        except (exceptions.CosmosResourceExistsError, exceptions.CosmosAccessConditionFailedError,
-                exceptions.CosmosResourceNotFoundError):
-            return None
-        return out["_etag"]
-
+        if version is None:
+            out = await self.container.create(doc)  # None: another instance made it first (409)
+        else:
+            out = await self.container.replace(doc_id, doc, version)  # None: 412, or expired meanwhile (404)
+        return None if out is None else out["_etag"]
