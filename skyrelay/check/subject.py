@@ -2,7 +2,7 @@
 
 Everything comes from the rendered resources, never from the stack file alone, so the check
 judges what `pulumi up` would create, whichever program rendered it. On AWS the router config is
-the worker function's CONFIG_JSON (the API function's copy is a secret: it adds key digests) and
+the file CONFIG_FILE names inside the functions' zip (or a CONFIG_JSON, for a program that sets one) and
 the tier table is TIERS (the core table with the stack's overrides applied).
 """
 
@@ -16,6 +16,27 @@ from skyrelay.errors import ConfigError
 from skyrelay.plan.model import Plan, PlannedResource
 
 FUNCTION = "aws:lambda/function:Function"
+
+
+def _from_code(fn: PlannedResource, name: str) -> tuple[dict[str, Any] | None, str]:
+    """The router config file `name` inside the function's code archive (the zip the plan names), as
+    the runtime reads it at cold start; (None, ...) when the archive or the file is not there."""
+    import zipfile
+
+    path = (fn.inputs.get("code") or {}).get("path") if isinstance(fn.inputs.get("code"), dict) else None
+    source = f"{fn.name} code:{name}"
+    if not path:
+        return None, source
+    try:
+        with zipfile.ZipFile(path) as zf:
+            text = zf.read(name).decode()
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None, source
+    if name.endswith(".json"):
+        return json.loads(text), source
+    import yaml
+
+    return yaml.safe_load(text), source
 
 
 @dataclass
@@ -59,6 +80,8 @@ def subject_of(plan: Plan, router_raw: dict[str, Any] | None = None) -> Subject:
             # "[secret]" or unknown at preview: another function's copy may be plain
             with contextlib.suppress(ValueError):
                 router_raw, source = json.loads(env[contract.CONFIG_JSON]), f"{fn.name}.{contract.CONFIG_JSON}"
+        if router_raw is None and isinstance(env.get(contract.CONFIG_FILE), str):
+            router_raw, source = _from_code(fn, env[contract.CONFIG_FILE])
         if not subject.tiers and isinstance(env.get(contract.TIERS), str):
             with contextlib.suppress(ValueError):
                 subject.tiers = contract.tiers_from_doc(env[contract.TIERS])
