@@ -16,6 +16,37 @@ from skyrelay.errors import ConfigError
 from skyrelay.plan.model import Plan, PlannedResource
 
 FUNCTION = "aws:lambda/function:Function"
+AZURE_FUNCTION_APP = "azure-native:web:WebApp"
+CLOUD_RUN = "gcp:cloudrunv2/service:Service"
+KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
+
+
+def _from_key_vault(subject: "Subject", reference: str) -> tuple[dict[str, Any] | None, str]:
+    """Azure: CONFIG_JSON is a Key Vault reference; the rendered secret (the plan's own request, read
+    in memory, never printed) holds the config the Function App resolves at start."""
+    name = reference.rstrip(")").rstrip("/").rsplit("/secrets/", 1)[-1].split("/", 1)[0]
+    source = f"Key Vault secret {name}"
+    for secret in subject.of_type(KEY_VAULT_SECRET):
+        if secret.inputs.get("secretName") != name or secret.request is None:
+            continue
+        from google.protobuf import json_format
+
+        from skyrelay.plan import wire
+
+        value = (_unmasked(json_format.MessageToDict(secret.request.object), wire).get("properties") or {}).get("value")
+        with contextlib.suppress(TypeError, ValueError):
+            return json.loads(value), source
+    return None, source
+
+
+def _unmasked(value: Any, wire) -> Any:
+    if isinstance(value, dict):
+        if value.get(wire.SIG) in (wire.SECRET, wire.OUTPUT_VALUE):
+            return _unmasked(value.get("value"), wire)
+        return {k: _unmasked(v, wire) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unmasked(v, wire) for v in value]
+    return value
 
 
 def _from_code(fn: PlannedResource, name: str) -> tuple[dict[str, Any] | None, str]:
@@ -57,6 +88,18 @@ class Subject:
     def function_env(self, resource: PlannedResource) -> dict[str, Any]:
         return ((resource.inputs.get("environment") or {}).get("variables")) or {}
 
+    def runtimes(self) -> list[tuple[PlannedResource, dict[str, Any]]]:
+        """Every resource that runs the runtime, with the environment it gets: Lambda functions, the
+        Azure Function App's app settings, the Cloud Run services' container variables."""
+        out = [(fn, self.function_env(fn)) for fn in self.functions()]
+        for app in self.of_type(AZURE_FUNCTION_APP):
+            settings = ((app.inputs.get("siteConfig") or {}).get("appSettings")) or []
+            out.append((app, {s.get("name"): s.get("value") for s in settings}))
+        for svc in self.of_type(CLOUD_RUN):
+            containers = ((svc.inputs.get("template") or {}).get("containers")) or []
+            out.append((svc, {e.get("name"): e.get("value") for c in containers for e in c.get("envs") or []}))
+        return out
+
 
 def cloud_of(plan: Plan) -> str:
     counts: dict[str, int] = {}
@@ -74,8 +117,9 @@ def subject_of(plan: Plan, router_raw: dict[str, Any] | None = None) -> Subject:
 
     subject = Subject(plan=plan, cloud=cloud_of(plan))
     source = "--router-config"
-    for fn in subject.functions():
-        env = subject.function_env(fn)
+    for fn, env in subject.runtimes():
+        if router_raw is None and str(env.get(contract.CONFIG_JSON, "")).startswith("@Microsoft.KeyVault("):
+            router_raw, source = _from_key_vault(subject, env[contract.CONFIG_JSON])
         if router_raw is None and isinstance(env.get(contract.CONFIG_JSON), str):
             # "[secret]" or unknown at preview: another function's copy may be plain
             with contextlib.suppress(ValueError):
