@@ -142,7 +142,8 @@ def _gcp(subject: Subject) -> BatchPath:
         if str(target.get("uri", "")).endswith("/batch") and target.get("httpMethod") == "POST":
             out.schedule = f"Cloud Scheduler {job.name}: {job.inputs.get('schedule')} -> POST {target['uri']}"
     bucket = next((e.get(contract.BATCH_BUCKET) for e in envs if e.get(contract.BATCH_BUCKET)), None)
-    if bucket and any(b.inputs.get("name") == bucket for b in subject.of_type(BUCKET)):
+    if bucket and any(b.inputs.get("name") == bucket or (not b.inputs.get("name") and (b.name == bucket or _names(b, bucket)))
+                      for b in subject.of_type(BUCKET)):
         out.storage = f"bucket {bucket}"
     return out
 

@@ -1,5 +1,5 @@
 """The deployed API authenticates the API keys JobsApi creates: the rendered API function's
-SKYRELAY_API_KEY_DIGESTS carries each generated key's sha256 for its tier's tenant (a secret output),
+SKYRELAY_KEY_DIGESTS carries each generated key's sha256 for its tier's tenant (a secret output),
 and the runtime, loaded from the router config file in the function's zip plus those digests, maps
 the key to the right tenant and tier."""
 
@@ -73,7 +73,7 @@ def fn(plan, name):
 def test_api_function_key_digests_are_secret_and_land_in_each_key_tier_tenant(plan):
     api = fn(plan, "api-handler")
     variables = api.inputs["environment"]["variables"]
-    assert variables["SKYRELAY_API_KEY_DIGESTS"] == "[secret]"
+    assert variables["SKYRELAY_KEY_DIGESTS"] == "[secret]"
     assert "SKYRELAY_CONFIG_JSON" not in variables  # the router config is a file in the zip
     loaded = deployed_config(api)
     keys = plan.of_type(API_KEY)
@@ -88,10 +88,10 @@ def test_api_function_key_digests_are_secret_and_land_in_each_key_tier_tenant(pl
         assert key.name == f"api-key-{tier}-demo"
     # the zip's file has no key hashes (both functions run it; the worker authenticates nobody)
     worker = fn(plan, "jobs-worker")
-    assert "SKYRELAY_API_KEY_DIGESTS" not in worker.inputs["environment"]["variables"]
+    assert "SKYRELAY_KEY_DIGESTS" not in worker.inputs["environment"]["variables"]
     assert all("api_keys" not in t for t in router_doc(worker)["tenants"])
     assert router_doc(worker) == router_doc(api)
-    assert len(raw_env(api)["SKYRELAY_API_KEY_DIGESTS"].encode()) <= 1024
+    assert len(raw_env(api)["SKYRELAY_KEY_DIGESTS"].encode()) <= 1024
     # Lambda's 4 KB holds every variable, names and values together
     for f in (api, worker):
         assert sum(len(k) + len(v) for k, v in raw_env(f).items()) <= 4096
@@ -116,7 +116,7 @@ def test_the_deployed_api_handler_accepts_a_generated_key_and_rejects_others(pla
 
     env = raw_env(fn(plan, "api-handler"))
     config = deployed_config(fn(plan, "api-handler"), env={k: env[k] for k in ("SKYRELAY_CONFIG",
-                                                                                "SKYRELAY_API_KEY_DIGESTS")})
+                                                                                "SKYRELAY_KEY_DIGESTS")})
     jobs_cfg = bootstrap.jobs_config(config, {})
     urls = moto_server.make_queues(2, visibility_s=30)
     table = moto_server.unique("jobs")
