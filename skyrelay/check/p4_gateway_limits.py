@@ -103,7 +103,7 @@ def _aws(subject: Subject) -> dict[str, EdgeQuota]:
             wrong.append(f"burstLimit {throttle.get('burstLimit')} != {rpm}")
         if limits.get("period") != "MONTH":
             wrong.append(f"quota period {limits.get('period')} != MONTH")
-        out[tier] = EdgeQuota(f"usage plan {plan.name} (rate {throttle.get('rateLimit')}/s, burst "
+        out[tier] = EdgeQuota(f"usage plan {plan.name} (rate {float(throttle.get('rateLimit', 0)):g}/s, burst "
                               f"{throttle.get('burstLimit')})",
                               float(throttle.get("rateLimit", 0)) * 60, limits.get("limit"),
                               bool(plan.inputs.get("apiStages")), plan.urn in keyed, wrong)

@@ -186,12 +186,12 @@ def test_json_client_speaks_sqs_and_secrets_manager(moto):
 def test_deployed_router_builds_the_dynamodb_limiter_on_the_job_table(plan):
     from skyrelay.runtime.router.limits import make_limiter
     from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
-    from tests.aws.test_api_key_auth import raw_env
+    from tests.aws.test_api_key_auth import deployed_config, raw_env
 
     for f in plan.of_type(FUNCTION):
         env = raw_env(f)
-        assert bootstrap.router_config(env).limiter.table is None  # the rendered config names no table
-        loaded = bootstrap.router_config(env, deployment=AWS)
+        assert deployed_config(f).limiter.table is None  # the rendered config names no table
+        loaded = deployed_config(f, deployment=AWS)
         assert loaded.limiter.backend == "dynamodb" and loaded.limiter.table == env["SKYRELAY_JOBS_TABLE"]
         lim = make_limiter(loaded.limiter)
         assert isinstance(lim, DynamoDbLimiter) and lim.table == env["SKYRELAY_JOBS_TABLE"]
