@@ -38,9 +38,7 @@ DEFAULT_BEDROCK_MODELS = (
 BEDROCK_BATCH_MIN_RECORDS = 100
 # API Gateway ends a synchronous request at 29 s; the router judges max_tokens against 28 s. Output
 # speeds above are conservative on-demand figures (tokens/s): 1,024 default tokens fit either model.
-SYNC_DEADLINE_S = 28
-SYNC_DEFAULT_MAX_TOKENS = 1024
-FALLBACK_TEXT = "Temporarily unavailable; please retry shortly."
+API_GATEWAY_SYNC_LIMIT_S = 29
 
 
 def router_config_doc(config: StackConfig) -> dict:
@@ -80,10 +78,7 @@ def router_config_doc(config: StackConfig) -> dict:
                 tenant["dedicated"] = [f"{dedicated.model}-dedicated"]
     # Readiness (docs/readiness.md): a marked fallback answer while every breaker of a model is open, and
     # sync chat requests judged against API Gateway's 29 s (less a second for the Lambda's own work).
-    for model in doc["models"].values():
-        model["fallback"] = {"text": FALLBACK_TEXT}
-    doc["api"] = {"sync_deadline_s": SYNC_DEADLINE_S, "default_max_tokens": SYNC_DEFAULT_MAX_TOKENS}
-    return doc
+    return contract.with_readiness(doc, API_GATEWAY_SYNC_LIMIT_S)
 
 
 def bedrock_model_arns(config: StackConfig) -> list[str]:

@@ -207,6 +207,8 @@ class GcpSettings(_Model):
 
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = Field(default="europe-west1", pattern=r"^[a-z]+-[a-z]+\d$")
+    failover_region: str | None = Field(default=None, pattern=r"^[a-z]+-[a-z]+\d$",
+                                        description="a second Vertex location per model (failover)")
     billing_account: str = Field(pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
     firestore_location: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$", description="default: region")
     worker_timeout_seconds: int = Field(default=300, ge=1, description="worker request timeout; its dispatch deadline must fit 30 min")
@@ -221,6 +223,13 @@ class GcpSettings(_Model):
     jwt_issuer: str | None = Field(default=None, pattern=r"^https://")
     jwt_jwks_uri: str | None = Field(default=None, pattern=r"^https://")
     alarm_oldest_message_seconds: int = Field(default=600, gt=0)
+
+    @field_validator("failover_region")
+    @classmethod
+    def _failover_region(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and v == info.data.get("region"):
+            raise ValueError("must differ from region: failover needs a second location")
+        return v
 
     @field_validator("region")
     @classmethod

@@ -339,3 +339,19 @@ def add_key_digests(doc: dict, digests: Mapping[str, Iterable[str]]) -> dict:
         keys = tenant.setdefault("api_keys", [])
         keys.extend(v for v in values if v not in keys)
     return doc
+
+
+# ==== readiness settings every blueprint's router config carries (issue 14, docs/readiness.md) ====
+READINESS_FALLBACK_TEXT = "Temporarily unavailable; please retry shortly."
+READINESS_DEFAULT_MAX_TOKENS = 1024
+
+
+def with_readiness(doc: dict, gateway_limit_s: int) -> dict:
+    """`doc` (a rendered router config) with what points 1 and 2 of the checklist need, in place:
+    sync chats judged against the gateway's limit less a second for the runtime's own work (refused
+    with use_async_jobs past it), and a marked fallback answer per model while all its breakers are open."""
+    for model in doc["models"].values():
+        model.setdefault("fallback", {"text": READINESS_FALLBACK_TEXT})
+    doc.setdefault("api", {}).update({"sync_deadline_s": gateway_limit_s - 1,
+                                      "default_max_tokens": READINESS_DEFAULT_MAX_TOKENS})
+    return doc

@@ -78,6 +78,13 @@ class Subject:
     router: Any = None  # RouterConfig, or None when the plan deploys none
     router_error: str | None = None
     tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    router_source: str = ""  # where the router config was read (a function's zip, a secret, the blueprint)
+
+    def serving(self, model) -> list[str]:
+        """A router model's deployments that take its on-demand traffic: a `dedicated` deployment (a
+        provider batch deployment, or capacity pinned to some tenants) is no failover for the rest."""
+        dedicated = {d.name for d in self.router.deployments if d.model_class.value == "dedicated"} if self.router else set()
+        return [d for d in model.deployments if d not in dedicated]
 
     def of_type(self, token: str) -> list[PlannedResource]:
         return self.plan.of_type(token)
@@ -111,12 +118,11 @@ def cloud_of(plan: Plan) -> str:
     return max(counts, key=counts.get) if counts else "none"
 
 
-def subject_of(plan: Plan, router_raw: dict[str, Any] | None = None) -> Subject:
+def subject_of(plan: Plan, router_raw: dict[str, Any] | None = None, source: str = "--router-config") -> Subject:
     """`router_raw` (a router config file given with --router-config) wins over the rendered one."""
     from skyrelay.runtime.config import parse_config  # the router's sections and `jobs:`
 
     subject = Subject(plan=plan, cloud=cloud_of(plan))
-    source = "--router-config"
     for fn, env in subject.runtimes():
         if router_raw is None and str(env.get(contract.CONFIG_JSON, "")).startswith("@Microsoft.KeyVault("):
             router_raw, source = _from_key_vault(subject, env[contract.CONFIG_JSON])
@@ -130,6 +136,7 @@ def subject_of(plan: Plan, router_raw: dict[str, Any] | None = None) -> Subject:
             with contextlib.suppress(ValueError):
                 subject.tiers = contract.tiers_from_doc(env[contract.TIERS])
     subject.router_raw = router_raw
+    subject.router_source = source if router_raw is not None else ""
     if router_raw is not None:
         try:
             subject.router = parse_config(router_raw, source)
