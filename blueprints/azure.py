@@ -24,7 +24,8 @@ OPENAI_API_VERSION = "2024-10-21"
 # deployment (Batch API, 50% of the on-demand price). Prices per 1,000 tokens (USD).
 DEFAULT_OPENAI_MODEL = {"model": "fast", "upstream_model": "gpt-4o-mini", "version": "2024-07-18", "model_class": "small",
                         "capabilities": ["fast", "cheap"], "context_window": 128000,
-                        "price": {"input": 0.00015, "output": 0.0006}, "output_tokens_per_s": 60}
+                        "price": {"input": 0.00015, "output": 0.0006, "cache_read": 0.000075, "cache_write": 0.00015},
+                        "output_tokens_per_s": 60}
 # Readiness (docs/readiness.md): the gateway's synchronous limit the router judges max_tokens against.
 GATEWAY_SYNC_LIMIT_S = 30
 ON_DEMAND_CAPACITY = 10  # GlobalStandard: thousands of tokens per minute
