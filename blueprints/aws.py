@@ -134,15 +134,15 @@ def failover_name(model: str, region: str) -> str:
 
 def router_config_file(config: StackConfig) -> str:
     """`router_config_doc` as compact JSON, the zip's ROUTER_CONFIG_FILE. It holds no secret: the API
-    function's key digests travel apart (API_KEY_DIGESTS)."""
+    function's key digests travel apart (KEY_DIGESTS)."""
     return json.dumps(router_config_doc(config), separators=(",", ":"), sort_keys=True)
 
 
 def check_key_digests_size(keys_per_tenant: dict[str, int]) -> None:
-    """API_KEY_DIGESTS must leave room in the 4 KB environment: `{"<tenant>":["<64 hex>",...],...}`."""
+    """KEY_DIGESTS must leave room in the 4 KB environment: `{"<tenant>":["<64 hex>",...],...}`."""
     size = 2 + sum(len(t) + 6 + 67 * n for t, n in keys_per_tenant.items() if n)
     if size > KEY_DIGESTS_ENV_MAX_BYTES:
-        raise ValueError(f"{contract.API_KEY_DIGESTS}: {size} bytes of API key digests, over "
+        raise ValueError(f"{contract.KEY_DIGESTS}: {size} bytes of API key digests, over "
                          f"{KEY_DIGESTS_ENV_MAX_BYTES} (Lambda's environment holds 4 KB in all)")
 
 
@@ -200,7 +200,7 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "code_path": self.code_path,
                 "environment": {**self.jobs.environment, contract.TIERS: tier_env},
                 # The config file comes with the code; JobsApi puts each generated key's sha256 (a
-                # secret output) in API_KEY_DIGESTS, which the runtime adds to its tier's tenant.
+                # secret output) in KEY_DIGESTS, which the runtime adds to its tier's tenant.
                 "policy_statements": self.jobs.api_statements().apply(json.dumps),
                 "tiers": tier_limits_from_table(tiers),
                 "api_keys": api_keys,

@@ -80,7 +80,7 @@ def with_tenant_key_hashes(router_config: str, keys: Iterable[tuple[str, str, st
 
 
 def key_digests_env(keys: Iterable[tuple[str, str]]) -> str:
-    """API_KEY_DIGESTS for `(tier, key value)` pairs: {tenant named after the tier: [sha256 hex, ...]},
+    """KEY_DIGESTS for `(tier, key value)` pairs: {tenant named after the tier: [sha256 hex, ...]},
     for a function whose router config is not in its environment (the runtime merges them in)."""
     doc: dict[str, list[str]] = {}
     for tier, value in keys:

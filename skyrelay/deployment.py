@@ -325,7 +325,7 @@ ROUTER_CONFIG_FILE = "skyrelay-router.json"
 # The API function's generated key digests, which the zip cannot carry (the keys exist only once
 # deployed): {tenant: [sha256 hex, ...]}, a secret output merged into the loaded config's tenants
 # (a tenant missing from the config is created on the tier of its name).
-API_KEY_DIGESTS = "SKYRELAY_KEY_DIGESTS"
+KEY_DIGESTS = "SKYRELAY_KEY_DIGESTS"
 
 
 def add_key_digests(doc: dict, digests: Mapping[str, Iterable[str]]) -> dict:

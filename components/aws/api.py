@@ -60,7 +60,7 @@ class JobsApiArgs(TypedDict, total=False):
     the tenant named after the key's tier (`tenants[].api_keys`) and sets the result on the API
     Lambda as CONFIG_JSON (a secret output), so the runtime accepts the generated keys. Secret: it may hold
     provider endpoints and tenants. Default: none (CONFIG_JSON is not set; the generated keys' digests then
-    travel in API_KEY_DIGESTS, which the runtime merges into the config it loads, e.g. the zip's file)."""
+    travel in KEY_DIGESTS, which the runtime merges into the config it loads, e.g. the zip's file)."""
     timeout_seconds: int
     """API Lambda timeout, at most 29 (the REST API integration limit; default 29)."""
     memory_mb: int
@@ -132,7 +132,7 @@ class JobsApi(pulumi.ComponentResource):
             )
         elif key_tiers:  # the router config comes another way (the zip's file): the digests travel alone
             tiers_of_keys = [tier for tier, _ in key_tiers.values()]
-            environment[contract.API_KEY_DIGESTS] = pulumi.Output.secret(
+            environment[contract.KEY_DIGESTS] = pulumi.Output.secret(
                 pulumi.Output.all(*(k.value for _, k in key_tiers.values())).apply(
                     lambda values: key_digests_env(zip(tiers_of_keys, values, strict=True))
                 )

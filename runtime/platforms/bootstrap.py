@@ -6,7 +6,7 @@ as a `Deployment`: how secret references become values, which store and queue ad
 component deployed and with which settings, and which limiter every instance shares. The rest is
 the same on every cloud and lives here:
 - the router config comes from CONFIG_JSON (rendered by the blueprint), else the CONFIG_FILE file (AWS ships
-  it in the zip), plus the API key digests of API_KEY_DIGESTS;
+  it in the zip), plus the API key digests of KEY_DIGESTS;
 - TIERS (the stack's effective tier table) becomes the config's `tier_overrides`, MAX_BODY_BYTES the
   API's body limit;
 - a per-instance limiter (`memory`, or `sqlite` on an instance's own disk) is replaced by the
@@ -45,10 +45,10 @@ class Deployment:
 
 def router_config(env: Env | None = None, root: str | Path = ".", deployment: Deployment | None = None):
     """The RuntimeConfig (runtime/config.py) the deployment runs: CONFIG_JSON, else CONFIG_FILE (relative to `root`;
-    a .json file is read without the YAML parser), with API_KEY_DIGESTS merged into its tenants and the contract's
+    a .json file is read without the YAML parser), with KEY_DIGESTS merged into its tenants and the contract's
     TIERS, MAX_BODY_BYTES and the deployment's shared limiter applied."""
     env = os.environ if env is None else env
-    digests = env.get(contract.API_KEY_DIGESTS)
+    digests = env.get(contract.KEY_DIGESTS)
     path = Path(env.get(contract.CONFIG_FILE, "skyrelay.yaml"))
     path = path if path.is_absolute() else Path(root) / path
     if env.get(contract.CONFIG_JSON) or path.suffix == ".json" or digests:
