@@ -321,6 +321,7 @@ def with_files(base: str | Path, files: Sequence[tuple[str, str]], build_dir: st
     out = folder / f"{base.stem}-{digest.hexdigest()[:12]}.zip"
     if out.is_file():
         return out
+    folder.mkdir(parents=True, exist_ok=True)
     entries = [(name, text.encode()) for name, text in files]
     partial = out.with_name(f"{out.stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     with zipfile.ZipFile(base) as src, zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
