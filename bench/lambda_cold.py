@@ -101,9 +101,10 @@ def main() -> int:
     ap = coldstart.parser(importtime=False)
     ap.add_argument("--aws-client", choices=("json", "botocore"), default="json",
                     help="botocore: the handlers' AWS calls through botocore, as before awsjson (for comparison)")
-    ap.add_argument("--config", choices=("json", "yaml"), default="json",
-                    help="json: the router config in SKYRELAY_CONFIG_JSON, as the AWS components deploy it "
-                         "(default); yaml: a skyrelay.yaml file in the zip root (SKYRELAY_CONFIG)")
+    ap.add_argument("--config", choices=("file", "json", "yaml"), default="file",
+                    help="file: skyrelay-router.json in the zip root (SKYRELAY_CONFIG), as the AWS blueprint "
+                         "deploys it (default); json: the router config in SKYRELAY_CONFIG_JSON (as before); "
+                         "yaml: a skyrelay.yaml file in the zip root")
     args = ap.parse_args()
 
     from skyrelay.components.aws.packaging import build_lambda_zip
@@ -143,10 +144,15 @@ def main() -> int:
         config, signed = re.subn(r"(provider: bedrock\b[^\n]*\n(?:(?!  - name:).*\n)*?\s+auth:) none", r"\1 sigv4", config)
         assert signed == 1, "examples/local.yaml: no Bedrock deployment to sign for"
         (task / "skyrelay.yaml").write_text(config)
-        if args.config == "json":  # what blueprints/aws.py renders into the functions' environment
+        if args.config in ("json", "file"):  # what blueprints/aws.py renders (now a file in the zip)
             import yaml
 
-            config_env = {"SKYRELAY_CONFIG_JSON": json.dumps(yaml.safe_load(config), separators=(",", ":"))}
+            text = json.dumps(yaml.safe_load(config), separators=(",", ":"))
+            if args.config == "json":
+                config_env = {"SKYRELAY_CONFIG_JSON": text}
+            else:
+                (task / "skyrelay-router.json").write_text(text)
+                config_env = {"SKYRELAY_CONFIG": "skyrelay-router.json"}
         else:
             config_env = {"SKYRELAY_CONFIG": "skyrelay.yaml"}
         boto = work / "boto"
@@ -206,7 +212,9 @@ def main() -> int:
             print(json.dumps(report, indent=2))
         else:
             print(f"zip: {report['zip_mb']} MB ({size:,} bytes; {report['unzipped_mb']} MB unzipped; target <= 5 MB)")
-            print(f"router config: {'SKYRELAY_CONFIG_JSON (as deployed)' if args.config == 'json' else 'skyrelay.yaml'}")
+            shown = {"file": "skyrelay-router.json in the zip (as deployed)", "json": "SKYRELAY_CONFIG_JSON",
+                     "yaml": "skyrelay.yaml"}[args.config]
+            print(f"router config: {shown}")
             print(f"baseline, same run: bare interpreter (python3.12 -S -c pass) {bare} ms; interpreter + botocore "
                   f"import + one DynamoDB client {boto_base} ms (medians of {args.runs})")
             for name in ("worker", "api"):

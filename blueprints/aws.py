@@ -14,11 +14,13 @@ from skyrelay import deployment as contract
 from skyrelay.components.aws import AsyncJobs, CostGuard, JobsApi
 from skyrelay.components.aws.api import tier_limits_from_table
 from skyrelay.components.aws.packaging import build_lambda_zip
+from skyrelay.components.packaging import with_files
 from skyrelay.config import AwsSettings, StackConfig
 from skyrelay.errors import ConfigError
 
-# Lambda allows 4 KB for all of a function's environment variables together.
-CONFIG_ENV_MAX_BYTES = 2048
+# Lambda allows 4 KB for all of a function's environment variables together: the router config does
+# not travel there (it is a file in the zip, contract.ROUTER_CONFIG_FILE); only the API's key digests do.
+KEY_DIGESTS_ENV_MAX_BYTES = 1024
 # The documented default deployments (docs/aws.md): Bedrock in the stack's region, signed with the
 # function role's credentials (SigV4), so no provider key is needed. Prices per 1,000 tokens (USD).
 DEFAULT_BEDROCK_MODELS = (
@@ -36,9 +38,7 @@ DEFAULT_BEDROCK_MODELS = (
 BEDROCK_BATCH_MIN_RECORDS = 100
 # API Gateway ends a synchronous request at 29 s; the router judges max_tokens against 28 s. Output
 # speeds above are conservative on-demand figures (tokens/s): 1,024 default tokens fit either model.
-SYNC_DEADLINE_S = 28
-SYNC_DEFAULT_MAX_TOKENS = 1024
-FALLBACK_TEXT = "Temporarily unavailable; please retry shortly."
+API_GATEWAY_SYNC_LIMIT_S = 29
 
 
 def router_config_doc(config: StackConfig) -> dict:
@@ -53,6 +53,14 @@ def router_config_doc(config: StackConfig) -> dict:
         {"name": f"{m['model']}-bedrock", "provider": "bedrock", "region": settings.region, "auth": "sigv4",
          "batch": {"min_records": BEDROCK_BATCH_MIN_RECORDS}, **m}
         for m in DEFAULT_BEDROCK_MODELS
+    ]
+    # Failover (readiness point 5): the same model in a second region, after the primary in priority
+    # order; the hedge starts it when the primary hangs, an error fails over at once. On demand only
+    # (batch work stays in the stack's region, beside its bucket).
+    deployments += [
+        {"name": failover_name(m["model"], settings.failover_region), "provider": "bedrock",
+         "region": settings.failover_region, "auth": "sigv4", **m}
+        for m in DEFAULT_BEDROCK_MODELS if settings.failover_region
     ]
     dedicated = settings.dedicated_capacity
     if dedicated is not None:  # Bedrock Provisioned Throughput: invoked by its ARN, pinned to its tenants
@@ -70,17 +78,16 @@ def router_config_doc(config: StackConfig) -> dict:
                 tenant["dedicated"] = [f"{dedicated.model}-dedicated"]
     # Readiness (docs/readiness.md): a marked fallback answer while every breaker of a model is open, and
     # sync chat requests judged against API Gateway's 29 s (less a second for the Lambda's own work).
-    for model in doc["models"].values():
-        model["fallback"] = {"text": FALLBACK_TEXT}
-    doc["api"] = {"sync_deadline_s": SYNC_DEADLINE_S, "default_max_tokens": SYNC_DEFAULT_MAX_TOKENS}
-    return doc
+    return contract.with_readiness(doc, API_GATEWAY_SYNC_LIMIT_S)
 
 
 def bedrock_model_arns(config: StackConfig) -> list[str]:
     """The foundation models the rendered config's SigV4 deployments invoke (for the functions' roles),
     and the provisioned model of `dedicatedCapacity`."""
     settings = config.aws or AwsSettings()
-    arns = [f"arn:aws:bedrock:{settings.region}::foundation-model/{m['upstream_model']}" for m in DEFAULT_BEDROCK_MODELS]
+    regions = [settings.region, *([settings.failover_region] if settings.failover_region else [])]
+    arns = [f"arn:aws:bedrock:{region}::foundation-model/{m['upstream_model']}"
+            for region in regions for m in DEFAULT_BEDROCK_MODELS]
     if settings.dedicated_capacity is not None:
         arns.append(settings.dedicated_capacity.model_arn)
     return arns
@@ -91,6 +98,8 @@ def check_readiness_settings(config: StackConfig) -> None:
     settings = config.aws or AwsSettings()
     source = "skyrelay:aws"
     names = {f"{m['model']}-bedrock" for m in DEFAULT_BEDROCK_MODELS}
+    if settings.failover_region:
+        names |= {failover_name(m["model"], settings.failover_region) for m in DEFAULT_BEDROCK_MODELS}
     dedicated = settings.dedicated_capacity
     if dedicated is not None:
         models = {m["model"] for m in DEFAULT_BEDROCK_MODELS}
@@ -119,17 +128,22 @@ def _keys_per_tier(api_keys: list[str]) -> dict[str, int]:
     return counts
 
 
-def router_config_env(config: StackConfig, keys_per_tenant: dict[str, int] | None = None) -> str:
-    """`router_config_doc` as compact JSON for the CONFIG_JSON variable. Without key hashes
-    (the worker's copy) it holds no secret. The size check counts the sha256 hex digests that
-    JobsApi adds to the API function's copy (`keys_per_tenant`: tenant -> number of keys)."""
-    text = json.dumps(router_config_doc(config), separators=(",", ":"), sort_keys=True)
-    # each digest adds `"<64 hex>",` plus, once per tenant, `,"api_keys":[]`
-    extra = sum(67 * n + 14 for n in (keys_per_tenant or {}).values() if n)
-    if len(text.encode()) + extra > CONFIG_ENV_MAX_BYTES:
-        raise ValueError(f"{contract.CONFIG_JSON}: the rendered router config is {len(text.encode()) + extra} bytes with its "
-                         f"API key digests, over {CONFIG_ENV_MAX_BYTES} (Lambda's environment holds 4 KB in all)")
-    return text
+def failover_name(model: str, region: str) -> str:
+    return f"{model}-bedrock-{region}"
+
+
+def router_config_file(config: StackConfig) -> str:
+    """`router_config_doc` as compact JSON, the zip's ROUTER_CONFIG_FILE. It holds no secret: the API
+    function's key digests travel apart (KEY_DIGESTS)."""
+    return json.dumps(router_config_doc(config), separators=(",", ":"), sort_keys=True)
+
+
+def check_key_digests_size(keys_per_tenant: dict[str, int]) -> None:
+    """KEY_DIGESTS must leave room in the 4 KB environment: `{"<tenant>":["<64 hex>",...],...}`."""
+    size = 2 + sum(len(t) + 6 + 67 * n for t, n in keys_per_tenant.items() if n)
+    if size > KEY_DIGESTS_ENV_MAX_BYTES:
+        raise ValueError(f"{contract.KEY_DIGESTS}: {size} bytes of API key digests, over "
+                         f"{KEY_DIGESTS_ENV_MAX_BYTES} (Lambda's environment holds 4 KB in all)")
 
 
 class AsyncAiApi(pulumi.ComponentResource):
@@ -139,7 +153,9 @@ class AsyncAiApi(pulumi.ComponentResource):
         super().__init__("skyrelay:aws:AsyncAiApi", name, None, opts)
         settings = config.aws or AwsSettings()
         child = pulumi.ResourceOptions(parent=self)
-        self.code_path = str(build_lambda_zip())
+        # The router config travels in the code (a config change publishes a new version for `live`).
+        self.router_config = router_config_file(config)
+        self.code_path = str(with_files(build_lambda_zip(), [(contract.ROUTER_CONFIG_FILE, self.router_config)]))
         tiers = config.tier_table()
         self.cost_guard = CostGuard(
             "cost",
@@ -154,7 +170,7 @@ class AsyncAiApi(pulumi.ComponentResource):
         }
         tier_env = contract.tiers_doc(tiers)
         api_keys = demo_api_keys(config)
-        self.router_config = router_config_env(config, keys_per_tenant=_keys_per_tier(api_keys))
+        check_key_digests_size(_keys_per_tier(api_keys))
         self.jobs = AsyncJobs(
             "jobs",
             {
@@ -172,7 +188,7 @@ class AsyncAiApi(pulumi.ComponentResource):
                 "batch": True,  # the batch bucket, Bedrock's batch role and the batcher's schedule
                 "warm_pool": _pool(settings.warm_pool.worker),
                 "keep_alive": list(settings.keep_alive),
-                "environment": {contract.TIERS: tier_env, contract.CONFIG_JSON: self.router_config},
+                "environment": {contract.TIERS: tier_env, contract.CONFIG_FILE: contract.ROUTER_CONFIG_FILE},
                 "overrides": overrides,
                 **({"kms_key_arn": settings.kms_key_arn} if settings.kms_key_arn else {}),
             },
@@ -183,9 +199,8 @@ class AsyncAiApi(pulumi.ComponentResource):
             {
                 "code_path": self.code_path,
                 "environment": {**self.jobs.environment, contract.TIERS: tier_env},
-                # JobsApi adds each generated key's sha256 to its tier's tenant and sets the result
-                # (a secret output) as CONFIG_JSON on the API function.
-                "router_config": self.router_config,
+                # The config file comes with the code; JobsApi puts each generated key's sha256 (a
+                # secret output) in KEY_DIGESTS, which the runtime adds to its tier's tenant.
                 "policy_statements": self.jobs.api_statements().apply(json.dumps),
                 "tiers": tier_limits_from_table(tiers),
                 "api_keys": api_keys,

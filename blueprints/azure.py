@@ -24,7 +24,10 @@ OPENAI_API_VERSION = "2024-10-21"
 # deployment (Batch API, 50% of the on-demand price). Prices per 1,000 tokens (USD).
 DEFAULT_OPENAI_MODEL = {"model": "fast", "upstream_model": "gpt-4o-mini", "version": "2024-07-18", "model_class": "small",
                         "capabilities": ["fast", "cheap"], "context_window": 128000,
-                        "price": {"input": 0.00015, "output": 0.0006}}
+                        "price": {"input": 0.00015, "output": 0.0006, "cache_read": 0.000075, "cache_write": 0.00015},
+                        "output_tokens_per_s": 60}
+# Readiness (docs/readiness.md): the gateway's synchronous limit the router judges max_tokens against.
+GATEWAY_SYNC_LIMIT_S = 30
 ON_DEMAND_CAPACITY = 10  # GlobalStandard: thousands of tokens per minute
 BATCH_ENQUEUED_CAPACITY = 50  # GlobalBatch: thousands of enqueued tokens
 
@@ -43,7 +46,8 @@ def router_config_doc(config: StackConfig) -> dict:
         m = DEFAULT_OPENAI_MODEL
         common = {"provider": "azure_openai", "model": m["model"], "endpoint": openai_endpoint(settings.openai_account),
                   "api_version": OPENAI_API_VERSION, "auth": "entra", "capabilities": m["capabilities"],
-                  "context_window": m["context_window"], "price": m["price"]}
+                  "context_window": m["context_window"], "price": m["price"],
+                  "output_tokens_per_s": m["output_tokens_per_s"]}
         deployments.append({"name": f"{m['model']}-azure", "upstream_model": m["upstream_model"],
                             "model_class": m["model_class"], **common})
         if settings.batch:
@@ -53,7 +57,8 @@ def router_config_doc(config: StackConfig) -> dict:
             deployments.append({"name": f"{m['model']}-azure-batch", "upstream_model": f"{m['upstream_model']}-batch",
                                 "model_class": "dedicated", **common,
                                 "batch": {"max_enqueued_tokens": BATCH_ENQUEUED_CAPACITY * 1000}})
-    return contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "cosmos"})
+    doc = contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "cosmos"})
+    return contract.with_readiness(doc, GATEWAY_SYNC_LIMIT_S)
 
 
 def openai_parts(owner: pulumi.Resource, config: StackConfig, group: pulumi.Input[str]):

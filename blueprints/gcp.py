@@ -23,11 +23,13 @@ from skyrelay.config import StackConfig
 DEFAULT_VERTEX_MODELS = (
     {"model": "fast", "upstream_model": "gemini-2.0-flash-001", "model_class": "small",
      "capabilities": ["fast", "cheap"], "context_window": 1000000,
-     "price": {"input": 0.00015, "output": 0.0006}},
+     "price": {"input": 0.00015, "output": 0.0006}, "output_tokens_per_s": 100},
     {"model": "quality", "upstream_model": "gemini-2.5-pro", "model_class": "large",
      "capabilities": ["quality"], "context_window": 1000000,
-     "price": {"input": 0.00125, "output": 0.01}},
+     "price": {"input": 0.00125, "output": 0.01}, "output_tokens_per_s": 50},
 )
+# Readiness (docs/readiness.md): the gateway's synchronous limit the router judges max_tokens against.
+GATEWAY_SYNC_LIMIT_S = 30
 VERTEX_BATCH_MIN_RECORDS = 10
 
 
@@ -40,7 +42,15 @@ def router_config_doc(config: StackConfig) -> dict:
          "location": settings.region, "auth": "google", "batch": {"min_records": VERTEX_BATCH_MIN_RECORDS}, **m}
         for m in DEFAULT_VERTEX_MODELS
     ]
-    return contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "firestore"})
+    # Failover (readiness point 5): the same model in a second Vertex location, after the primary; on
+    # demand only (batch prediction stays beside the stack's bucket). Vertex IAM is per project.
+    deployments += [
+        {"name": f"{m['model']}-vertex-{settings.failover_region}", "provider": "vertex", "project": settings.project,
+         "location": settings.failover_region, "auth": "google", **m}
+        for m in DEFAULT_VERTEX_MODELS if settings.failover_region
+    ]
+    doc = contract.router_config_doc(deployments, [t.value for t in config.tier_table()], {"backend": "firestore"})
+    return contract.with_readiness(doc, GATEWAY_SYNC_LIMIT_S)
 
 
 def demo_api_keys(config: StackConfig) -> list[str]:

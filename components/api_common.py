@@ -77,3 +77,14 @@ def with_tenant_key_hashes(router_config: str, keys: Iterable[tuple[str, str, st
         if digest not in tenant.setdefault("api_keys", []):
             tenant["api_keys"].append(digest)
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+def key_digests_env(keys: Iterable[tuple[str, str]]) -> str:
+    """KEY_DIGESTS for `(tier, key value)` pairs: {tenant named after the tier: [sha256 hex, ...]},
+    for a function whose router config is not in its environment (the runtime merges them in)."""
+    doc: dict[str, list[str]] = {}
+    for tier, value in keys:
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        if digest not in doc.setdefault(tier, []):
+            doc[tier].append(digest)
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True)

@@ -306,6 +306,35 @@ def write_zip(staging: Path, target: Path) -> None:
             zf.writestr(info, path.read_bytes(), compresslevel=9)
 
 
+def with_files(base: str | Path, files: Sequence[tuple[str, str]], build_dir: str | Path | None = None) -> Path:
+    """`base` (a built or prebuilt zip) with `files` ((archive name, text)) added at the root, as a new
+    deterministic zip beside it (or in `build_dir`), cached by content. A stack's own data (the AWS
+    router config) travels so without rebuilding the runtime: the same base and files give the same
+    bytes, and any change to either gives a new code hash."""
+    base = Path(base)
+    names = {name for name, _ in files}
+    digest = hashlib.sha256(hashlib.sha256(base.read_bytes()).digest())
+    for name, text in sorted(files):
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    folder = Path(build_dir) if build_dir else (base.parent if os.access(base.parent, os.W_OK) else
+                                                Path(tempfile.gettempdir()))
+    out = folder / f"{base.stem}-{digest.hexdigest()[:12]}.zip"
+    if out.is_file():
+        return out
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = [(name, text.encode()) for name, text in files]
+    partial = out.with_name(f"{out.stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        kept = [(i.filename, src.read(i)) for i in src.infolist() if i.filename not in names]
+        for name, data in sorted([*kept, *entries]):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data, compresslevel=9)
+    partial.replace(out)
+    return out
+
+
 def zip_sha256_base64(path: str | Path) -> str:
     """Lambda's `source_code_hash` format: base64 of the zip's SHA-256."""
     import base64

@@ -84,6 +84,8 @@ class AwsSettings(_Model):
     """`skyrelay:aws`: the AWS blueprint's knobs. Cross-field rules name the dependent key."""
 
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    failover_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+                                        description="a second Bedrock region per model (failover)")
     worker_timeout_seconds: int = Field(default=120, ge=1, le=900, description="worker Lambda timeout (max 900)")
     worker_memory_mb: int = Field(default=1024, ge=128, le=10240)
     api_timeout_seconds: int = Field(default=29, ge=1, le=29, description="API Lambda timeout (REST API max 29)")
@@ -112,6 +114,13 @@ class AwsSettings(_Model):
         timeout = info.data.get("worker_timeout_seconds")
         if timeout is not None and v < timeout:
             raise ValueError(f"must be at least workerTimeoutSeconds ({timeout}), or messages expire mid-run")
+        return v
+
+    @field_validator("failover_region")
+    @classmethod
+    def _failover_region(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and v == info.data.get("region"):
+            raise ValueError("must differ from region: failover needs a second region")
         return v
 
     @field_validator("log_retention_days")
@@ -198,6 +207,8 @@ class GcpSettings(_Model):
 
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = Field(default="europe-west1", pattern=r"^[a-z]+-[a-z]+\d$")
+    failover_region: str | None = Field(default=None, pattern=r"^[a-z]+-[a-z]+\d$",
+                                        description="a second Vertex location per model (failover)")
     billing_account: str = Field(pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
     firestore_location: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$", description="default: region")
     worker_timeout_seconds: int = Field(default=300, ge=1, description="worker request timeout; its dispatch deadline must fit 30 min")
@@ -212,6 +223,13 @@ class GcpSettings(_Model):
     jwt_issuer: str | None = Field(default=None, pattern=r"^https://")
     jwt_jwks_uri: str | None = Field(default=None, pattern=r"^https://")
     alarm_oldest_message_seconds: int = Field(default=600, gt=0)
+
+    @field_validator("failover_region")
+    @classmethod
+    def _failover_region(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is not None and v == info.data.get("region"):
+            raise ValueError("must differ from region: failover needs a second location")
+        return v
 
     @field_validator("region")
     @classmethod

@@ -316,3 +316,42 @@ AZURE_METRIC_MARKER = '{"_aws":'  # every metric line starts so (the EMF envelop
 AZURE_METRIC_FIELDS = {**GCP_METRIC_FIELDS, "batch_cost_usd": "BatchCostUsd", "batch_saved_usd": "BatchSavedUsd"}
 AZURE_METRIC_LABELS = GCP_METRIC_LABELS
 AZURE_JOB_STATUS_FIELD = GCP_JOB_STATUS_FIELD
+
+# ==== the router config as a file in the code (issue 14): off the 4 KB Lambda environment ====
+# The AWS blueprint ships the rendered router config inside the function's zip under this name and
+# sets CONFIG_FILE to it; the runtime reads it once at cold start (JSON: no YAML parser on the cold
+# path). A config change so changes the code hash, which publishes a new version for the `live` alias.
+ROUTER_CONFIG_FILE = "skyrelay-router.json"
+# The API function's generated key digests, which the zip cannot carry (the keys exist only once
+# deployed): {tenant: [sha256 hex, ...]}, a secret output merged into the loaded config's tenants
+# (a tenant missing from the config is created on the tier of its name).
+KEY_DIGESTS = "SKYRELAY_KEY_DIGESTS"
+
+
+def add_key_digests(doc: dict, digests: Mapping[str, Iterable[str]]) -> dict:
+    """`doc` (a router config document) with each tenant's key digests added (in place, returned)."""
+    tenants = doc.setdefault("tenants", [])
+    for name, values in digests.items():
+        tenant = next((t for t in tenants if t.get("name") == name), None)
+        if tenant is None:
+            tenant = {"name": name, "tier": name}
+            tenants.append(tenant)
+        keys = tenant.setdefault("api_keys", [])
+        keys.extend(v for v in values if v not in keys)
+    return doc
+
+
+# ==== readiness settings every blueprint's router config carries (issue 14, docs/readiness.md) ====
+READINESS_FALLBACK_TEXT = "Temporarily unavailable; please retry shortly."
+READINESS_DEFAULT_MAX_TOKENS = 1024
+
+
+def with_readiness(doc: dict, gateway_limit_s: int) -> dict:
+    """`doc` (a rendered router config) with what points 1 and 2 of the checklist need, in place:
+    sync chats judged against the gateway's limit less a second for the runtime's own work (refused
+    with use_async_jobs past it), and a marked fallback answer per model while all its breakers are open."""
+    for model in doc["models"].values():
+        model.setdefault("fallback", {"text": READINESS_FALLBACK_TEXT})
+    doc.setdefault("api", {}).update({"sync_deadline_s": gateway_limit_s - 1,
+                                      "default_max_tokens": READINESS_DEFAULT_MAX_TOKENS})
+    return doc

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from skyrelay import deployment as contract
 from skyrelay.components.api_common import (
     TierLimits,
+    key_digests_env,
     parse_tier_specs,
     tier_limits_from_table,
     with_key_hashes,
@@ -58,7 +59,8 @@ class JobsApiArgs(TypedDict, total=False):
     """The runtime's router config as JSON. JobsApi adds the sha256 of every API key it creates to
     the tenant named after the key's tier (`tenants[].api_keys`) and sets the result on the API
     Lambda as CONFIG_JSON (a secret output), so the runtime accepts the generated keys. Secret: it may hold
-    provider endpoints and tenants. Default: none (CONFIG_JSON is not set)."""
+    provider endpoints and tenants. Default: none (CONFIG_JSON is not set; the generated keys' digests then
+    travel in KEY_DIGESTS, which the runtime merges into the config it loads, e.g. the zip's file)."""
     timeout_seconds: int
     """API Lambda timeout, at most 29 (the REST API integration limit; default 29)."""
     memory_mb: int
@@ -126,6 +128,13 @@ class JobsApi(pulumi.ComponentResource):
             environment[ROUTER_CONFIG_ENV] = pulumi.Output.secret(
                 pulumi.Output.all(args["router_config"], *(k.value for _, k in key_tiers.values())).apply(
                     lambda a: with_key_hashes(a[0], zip(tiers_of_keys, a[1:], strict=True))
+                )
+            )
+        elif key_tiers:  # the router config comes another way (the zip's file): the digests travel alone
+            tiers_of_keys = [tier for tier, _ in key_tiers.values()]
+            environment[contract.KEY_DIGESTS] = pulumi.Output.secret(
+                pulumi.Output.all(*(k.value for _, k in key_tiers.values())).apply(
+                    lambda values: key_digests_env(zip(tiers_of_keys, values, strict=True))
                 )
             )
         pool_args = check_warm_pool("JobsApi.warm_pool", args.get("warm_pool"), args.get("reserved_concurrency", 50))

@@ -5,7 +5,8 @@ A platform (aws_lambda, azure_functions, cloud_run, local) describes only what i
 as a `Deployment`: how secret references become values, which store and queue adapters the
 component deployed and with which settings, and which limiter every instance shares. The rest is
 the same on every cloud and lives here:
-- the router config comes from CONFIG_JSON (rendered by the blueprint), else the CONFIG_FILE file;
+- the router config comes from CONFIG_JSON (rendered by the blueprint), else the CONFIG_FILE file (AWS ships
+  it in the zip), plus the API key digests of KEY_DIGESTS;
 - TIERS (the stack's effective tier table) becomes the config's `tier_overrides`, MAX_BODY_BYTES the
   API's body limit;
 - a per-instance limiter (`memory`, or `sqlite` on an instance's own disk) is replaced by the
@@ -43,20 +44,33 @@ class Deployment:
 
 
 def router_config(env: Env | None = None, root: str | Path = ".", deployment: Deployment | None = None):
-    """The RuntimeConfig (runtime/config.py) the deployment runs: CONFIG_JSON, else CONFIG_FILE (relative to `root`), with
-    the contract's TIERS, MAX_BODY_BYTES and the deployment's shared limiter applied."""
+    """The RuntimeConfig (runtime/config.py) the deployment runs: CONFIG_JSON, else CONFIG_FILE (relative to `root`;
+    a .json file is read without the YAML parser), with KEY_DIGESTS merged into its tenants and the contract's
+    TIERS, MAX_BODY_BYTES and the deployment's shared limiter applied."""
     env = os.environ if env is None else env
-    if env.get(contract.CONFIG_JSON):
+    digests = env.get(contract.KEY_DIGESTS)
+    path = Path(env.get(contract.CONFIG_FILE, "skyrelay.yaml"))
+    path = path if path.is_absolute() else Path(root) / path
+    if env.get(contract.CONFIG_JSON) or path.suffix == ".json" or digests:
         import json
 
         from skyrelay.runtime.config import parse_config
 
-        config = parse_config(json.loads(env[contract.CONFIG_JSON]), contract.CONFIG_JSON)
+        if env.get(contract.CONFIG_JSON):
+            doc, source = json.loads(env[contract.CONFIG_JSON]), contract.CONFIG_JSON
+        elif path.suffix == ".json":
+            doc, source = json.loads(path.read_text()), str(path)
+        else:
+            import yaml
+
+            doc, source = yaml.safe_load(path.read_text()), str(path)
+        if digests:
+            doc = contract.add_key_digests(doc, json.loads(digests))
+        config = parse_config(doc, source)
     else:
         from skyrelay.runtime.config import load_config
 
-        path = Path(env.get(contract.CONFIG_FILE, "skyrelay.yaml"))
-        config = load_config(path if path.is_absolute() else Path(root) / path)
+        config = load_config(path)
     return apply_contract(config, env, deployment)
 
 

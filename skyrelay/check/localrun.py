@@ -2,7 +2,7 @@
 
 Shared by the failover scenario (takeover.py) and the built-in load run of the SLA check (sla.py).
 The config is the stack's, with only what a local run must change: every deployment's endpoint on
-the simulator with no auth, the memory limiter, no response cache, one enterprise tenant for the
+the simulator with no auth (deployments sharing an upstream model each get their own, `sim_models`), the memory limiter, no response cache, one enterprise tenant for the
 run with limits that never bind, and a /metrics token. Processes are started in their own session
 and stopped by their process group id, nothing else.
 """
@@ -25,11 +25,25 @@ KEY = "sk-skyrelay-check"
 METRICS_KEY = "sk-skyrelay-check-metrics"
 
 
+def sim_models(router_raw: dict) -> dict[str, str]:
+    """Deployment name -> the upstream model it calls on the simulator. Deployments that share an
+    upstream model (the same model in two regions) each get their own (`<model>~<deployment>`), since
+    the simulator's faults are set per model: killing the primary must kill it alone, as an outage
+    of its region would, not its secondary with it."""
+    deployments = router_raw.get("deployments") or []
+    counts: dict[str, int] = {}
+    for d in deployments:
+        counts[d["upstream_model"]] = counts.get(d["upstream_model"], 0) + 1
+    return {d["name"]: d["upstream_model"] + (f"~{d['name']}" if counts[d["upstream_model"]] > 1 else "")
+            for d in deployments}
+
+
 def local_config(router_raw: dict, sim_url: str) -> dict:
     raw = json.loads(json.dumps(router_raw))
     raw.pop("jobs", None)
+    models = sim_models(router_raw)
     for d in raw["deployments"]:
-        d.update(endpoint=sim_url, auth="none")
+        d.update(endpoint=sim_url, auth="none", upstream_model=models[d["name"]])
         d.pop("api_key_env", None)
         d.pop("batch", None)
     raw["limiter"] = {"backend": "memory"}

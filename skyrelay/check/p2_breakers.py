@@ -20,14 +20,16 @@ def check(subject: Subject) -> Row:
     b = cfg.breaker
     evidence = [f"breaker on each of {len(cfg.deployments)} deployments: opens after {b.failure_threshold} "
                 f"consecutive failures, half-open after {b.open_s:g} s"]
+    evidence.append(f"router config: {subject.router_source}")
     problems = []
     for name, m in cfg.models.items():
-        if len(m.deployments) > 1:
-            evidence.append(f"model {name}: fails over {' -> '.join(m.deployments)}"
+        serving = subject.serving(m)
+        if len(serving) > 1:
+            evidence.append(f"model {name}: fails over {' -> '.join(serving)}"
                             + (" -> fallback response" if m.fallback else ""))
         elif m.fallback is not None:
-            evidence.append(f"model {name}: one deployment ({m.deployments[0]}), fallback response "
+            evidence.append(f"model {name}: one deployment ({serving[0]}), fallback response "
                             f"{m.fallback.text[:40]!r} while its breaker is open")
         else:
-            problems.append(f"model {name}: one deployment ({m.deployments[0]}) and no fallback response")
+            problems.append(f"model {name}: one deployment ({serving[0]}) and no fallback response")
     return judged(2, TITLE, problems, evidence, FIX)

@@ -25,14 +25,15 @@ def check(subject: Subject, measure: bool = False) -> Row:
     problems, warnings, evidence = [], [], []
     bound = cfg.hedge.max_s if cfg.hedge.enabled else cfg.timeouts.ttft_s
     for name, m in cfg.models.items():
-        if len(m.deployments) > 1:
-            evidence.append(f"model {name}: {m.deployments[0]} -> {m.deployments[1]}; a hung primary costs at most "
+        serving = subject.serving(m)
+        if len(serving) > 1:
+            evidence.append(f"model {name}: {serving[0]} -> {serving[1]}; a hung primary costs at most "
                             f"{bound:g} s ({'hedge.max_s' if cfg.hedge.enabled else 'timeouts.ttft_s'}), an erroring "
                             "one fails over at once")
             if bound >= BOUND_S:
                 problems.append(f"model {name}: a hung primary may cost {bound:g} s, over {BOUND_S:g} s")
         elif m.fallback is not None:
-            warnings.append(f"model {name}: no second deployment; a killed {m.deployments[0]} fails requests until "
+            warnings.append(f"model {name}: no second deployment; a killed {serving[0]} fails requests until "
                             f"its breaker opens ({cfg.breaker.failure_threshold} failures), then the fallback answers")
         else:
             problems.append(f"model {name}: no second deployment and no fallback: nothing takes over")

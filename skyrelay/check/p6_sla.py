@@ -35,7 +35,7 @@ def check(subject: Subject, sla_file: Path | None = None, prometheus: str | None
     if cfg is None:
         problems.append(subject.router_error or "no router config in the plan (CONFIG_JSON)")
     else:
-        figures["availability"] = _availability(cfg, evidence)
+        figures["availability"] = _availability(cfg, evidence, subject.serving)
     if cfg is not None and (sla_file is not None or prometheus is not None):
         spec = sla.load_sla(sla_file)
         measured = sla.from_prometheus(prometheus) if prometheus else sla.load_run(subject.router_raw, spec["requests"])
@@ -60,17 +60,17 @@ def _instrumented(problems: list[str], evidence: list[str]) -> None:
                     f"components {', '.join(COMPONENTS)}")
 
 
-def _availability(cfg, evidence: list[str]) -> dict:
+def _availability(cfg, evidence: list[str], serving=lambda m: m.deployments) -> dict:
     per_model = {}
     for name, m in cfg.models.items():
-        if len(m.deployments) == 1:
+        if len(serving(m)) == 1:
             kind = "single provider"
         elif m.strategy == "priority":
             kind = "active-passive"
         else:
             kind = "active-active + breaker"
         per_model[name] = kind
-        evidence.append(f"model {name}: {kind} ({len(m.deployments)} deployment(s), {m.strategy}"
+        evidence.append(f"model {name}: {kind} ({len(serving(m))} deployment(s), {m.strategy}"
                         f"{', fallback response' if m.fallback else ''}): {AVAILABILITY[kind][0]}")
     weakest = min(per_model.values(), key=lambda k: AVAILABILITY[k][1])
     evidence.append(f"composite availability: {AVAILABILITY[weakest][0]} (the weakest model); {ASSUMPTIONS}")

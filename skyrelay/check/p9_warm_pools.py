@@ -27,8 +27,10 @@ PING_INPUT_TOKENS, PING_SECONDS = 10, 1.0  # a one-word prompt with its template
 
 
 def check(subject: Subject) -> Row:
+    if subject.cloud in ("azure", "gcp"):
+        return _serverless(subject)
     if subject.cloud != "aws":
-        return judged(9, TITLE, [f"no warm-pool rule for {subject.cloud} yet (alwaysReady / min instances)"], [], FIX)
+        return judged(9, TITLE, [f"no warm-pool rule for {subject.cloud}"], [], FIX)
     problems, warnings, evidence = [], [], []
     aliases = {a.inputs.get("functionName"): a for a in subject.of_type(ALIAS)}
     memory = {}
@@ -114,3 +116,37 @@ def _dedicated(subject: Subject, warnings: list[str], evidence: list[str]) -> No
         else:
             warnings.append(f"enterprise tenant {t.name}: no dedicated deployment (Bedrock Provisioned Throughput): "
                             "it shares on-demand capacity with every tier")
+
+
+# Azure and GCP: the warm pool is the platform's own knob, read from the rendered resources (Flex
+# `alwaysReady` per trigger group; Cloud Run `minInstanceCount` per service); there is no version or
+# alias to route through, so nothing can bypass it. Keep-alive schedules are built on AWS only.
+POOL_KNOBS = {"azure": "AsyncJobs `always_ready` (functions_always_ready)",
+              "gcp": "AsyncJobs `worker_min_instances`, JobsApi `api_min_instances`"}
+
+
+def _serverless(subject: Subject) -> Row:
+    problems, warnings, evidence = [], [], []
+    found = 0
+    for r, _ in subject.runtimes():
+        if r.type == "azure-native:web:WebApp":
+            scale = ((r.inputs.get("functionAppConfig") or {}).get("scaleAndConcurrency")) or {}
+            ready = {a.get("name"): a.get("instanceCount", 0) for a in scale.get("alwaysReady") or []}
+            found += 1
+            if any(ready.values()):
+                evidence.append(f"Function App {r.name}: alwaysReady {', '.join(f'{k} {v}' for k, v in ready.items())} "
+                                f"of at most {scale.get('maximumInstanceCount')} instances ({scale.get('instanceMemoryMB')} MB)")
+            else:
+                evidence.append(f"Function App {r.name}: no alwaysReady instances (scale to zero: cold starts possible)")
+        elif r.type == "gcp:cloudrunv2/service:Service":
+            scaling = ((r.inputs.get("template") or {}).get("scaling")) or r.inputs.get("scaling") or {}
+            found += 1
+            floor = scaling.get("minInstanceCount", 0)
+            evidence.append(f"Cloud Run {r.name}: min instances {floor} of at most {scaling.get('maxInstanceCount')}"
+                            + ("" if floor else " (scale to zero: cold starts possible)"))
+    if not found:
+        problems.append("no Function App or Cloud Run service runs the runtime")
+    evidence.append(f"warm-pool knob: {POOL_KNOBS[subject.cloud]}")
+    evidence.append(f"keep-alive: not built on {subject.cloud} (skyrelay:aws.keepAlive on AWS)")
+    _dedicated(subject, warnings, evidence)
+    return judged(9, TITLE, problems, evidence, FIX, warnings)

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from skyrelay.check.localrun import Server, Simulator, write_config
+from skyrelay.check.localrun import Server, Simulator, sim_models, write_config
 
 KILLS = ("down", "hang")
 WARM_REQUESTS = 6
@@ -43,7 +43,8 @@ class Takeover:
 def run(router_raw: dict) -> list[Takeover]:
     with tempfile.TemporaryDirectory(prefix="skyrelay-check-") as tmp, Simulator() as sim:
         config = write_config(router_raw, sim.url, Path(tmp))
-        deployments = {d["name"]: d for d in router_raw["deployments"]}
+        models = sim_models(router_raw)
+        deployments = {d["name"]: {**d, "upstream_model": models[d["name"]]} for d in router_raw["deployments"]}
         return [_one(config, sim, model, deployments[m["deployments"][0]], kill)
                 for model, m in router_raw["models"].items() for kill in KILLS]
 

@@ -1,6 +1,7 @@
 """The deployed API authenticates the API keys JobsApi creates: the rendered API function's
-SKYRELAY_CONFIG_JSON carries each generated key's sha256 in its tier's tenant (a secret output),
-and the runtime, loaded from that rendered config, maps the key to the right tenant and tier."""
+SKYRELAY_KEY_DIGESTS carries each generated key's sha256 for its tier's tenant (a secret output),
+and the runtime, loaded from the router config file in the function's zip plus those digests, maps
+the key to the right tenant and tier."""
 
 import hashlib
 import json
@@ -39,6 +40,27 @@ def raw_env(resource) -> dict:
     return unmasked(json_format.MessageToDict(resource.request.object))["environment"]["variables"]
 
 
+def router_doc(resource) -> dict:
+    """The router config file the function's zip carries (SKYRELAY_CONFIG names it), as deployed."""
+    import zipfile
+
+    name = raw_env(resource)["SKYRELAY_CONFIG"]
+    with zipfile.ZipFile(resource.inputs["code"]["path"]) as zf:
+        return json.loads(zf.read(name))
+
+
+def deployed_config(resource, deployment=None, env=None):
+    """What the runtime loads at cold start from the rendered function: its environment, with the
+    code root holding the zip's router config file (read through bootstrap, as on Lambda)."""
+    import tempfile
+    import zipfile
+
+    env = raw_env(resource) if env is None else env
+    with tempfile.TemporaryDirectory() as root, zipfile.ZipFile(resource.inputs["code"]["path"]) as zf:
+        zf.extract(env["SKYRELAY_CONFIG"], root)
+        return bootstrap.router_config(env, root=root, deployment=deployment)
+
+
 def mock_key_value(key) -> str:
     """The value the plan's mocks generate for an ApiKey (skyrelay/plan/mocks.py), as AWS would."""
     return "mock-api-key-" + hashlib.sha256(key.name.encode()).hexdigest()[:8]
@@ -48,10 +70,12 @@ def fn(plan, name):
     return next(f for f in plan.of_type(FUNCTION) if f.name == name)
 
 
-def test_api_function_config_is_secret_and_carries_each_key_hash_in_its_tier_tenant(plan):
+def test_api_function_key_digests_are_secret_and_land_in_each_key_tier_tenant(plan):
     api = fn(plan, "api-handler")
-    assert api.inputs["environment"]["variables"]["SKYRELAY_CONFIG_JSON"] == "[secret]"
-    loaded = bootstrap.router_config({"SKYRELAY_CONFIG_JSON": raw_env(api)["SKYRELAY_CONFIG_JSON"]})
+    variables = api.inputs["environment"]["variables"]
+    assert variables["SKYRELAY_KEY_DIGESTS"] == "[secret]"
+    assert "SKYRELAY_CONFIG_JSON" not in variables  # the router config is a file in the zip
+    loaded = deployed_config(api)
     keys = plan.of_type(API_KEY)
     assert len(keys) == 4
     from skyrelay.runtime.api.auth import KeyStore
@@ -62,11 +86,15 @@ def test_api_function_config_is_secret_and_carries_each_key_hash_in_its_tier_ten
         tenant = store.tenant_for(None, mock_key_value(key).encode())
         assert (tenant.name, tenant.tier.value) == (tier, tier)
         assert key.name == f"api-key-{tier}-demo"
-    # the worker's copy has no key hashes (it authenticates nobody) and stays plain
+    # the zip's file has no key hashes (both functions run it; the worker authenticates nobody)
     worker = fn(plan, "jobs-worker")
-    doc = json.loads(worker.inputs["environment"]["variables"]["SKYRELAY_CONFIG_JSON"])
-    assert all("api_keys" not in t for t in doc["tenants"])
-    assert len(raw_env(api)["SKYRELAY_CONFIG_JSON"].encode()) <= 2048
+    assert "SKYRELAY_KEY_DIGESTS" not in worker.inputs["environment"]["variables"]
+    assert all("api_keys" not in t for t in router_doc(worker)["tenants"])
+    assert router_doc(worker) == router_doc(api)
+    assert len(raw_env(api)["SKYRELAY_KEY_DIGESTS"].encode()) <= 1024
+    # Lambda's 4 KB holds every variable, names and values together
+    for f in (api, worker):
+        assert sum(len(k) + len(v) for k, v in raw_env(f).items()) <= 4096
 
 
 def test_no_dependency_cycle_keys_before_function_and_plan_keys_after_stage(plan):
@@ -87,7 +115,8 @@ def test_the_deployed_api_handler_accepts_a_generated_key_and_rejects_others(pla
     from tests.aws.test_lambda_e2e import rest_event
 
     env = raw_env(fn(plan, "api-handler"))
-    config = bootstrap.router_config({"SKYRELAY_CONFIG_JSON": env["SKYRELAY_CONFIG_JSON"]})
+    config = deployed_config(fn(plan, "api-handler"), env={k: env[k] for k in ("SKYRELAY_CONFIG",
+                                                                                "SKYRELAY_KEY_DIGESTS")})
     jobs_cfg = bootstrap.jobs_config(config, {})
     urls = moto_server.make_queues(2, visibility_s=30)
     table = moto_server.unique("jobs")

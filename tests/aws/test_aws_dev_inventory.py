@@ -321,18 +321,17 @@ def test_usage_plans_throttle_and_quota_equal_the_tier_table(plan, config):
 
 
 def test_functions_get_the_stack_tier_table_and_the_runtime_limiter_reads_it(plan, config):
-    from skyrelay.runtime.platforms import bootstrap
     from skyrelay.runtime.platforms.aws_lambda.runtime import AWS
-    from tests.aws.test_api_key_auth import raw_env
+    from tests.aws.test_api_key_auth import deployed_config, router_doc
 
     for f in functions(plan):
         tiers = json.loads(f.inputs["environment"]["variables"]["SKYRELAY_TIERS"])
         assert tiers["enterprise"]["rpm"] == config.tier_table()["enterprise"].rpm == 1200
         assert tiers["free"]["max_tokens_cap"] == config.tier_table()["free"].max_tokens_cap
         # the rendered router config carries no tier numbers: the runtime takes them from TIERS
-        doc = json.loads(raw_env(f)["SKYRELAY_CONFIG_JSON"])
+        doc = router_doc(f)
         assert "tier_overrides" not in doc and "jobs" not in doc
-        loaded = bootstrap.router_config(raw_env(f), deployment=AWS).tiers()
+        loaded = deployed_config(f, deployment=AWS).tiers()
         assert {t.value: loaded[t].model_dump() for t in config.tier_table()} == {
             t.value: tier.model_dump() for t, tier in config.tier_table().items()}
 

@@ -39,21 +39,22 @@ def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, con
     fns = plan.of_type(FUNCTION)
     assert len(fns) == 2
     tiers = config.tier_table()
-    from tests.aws.test_api_key_auth import raw_env
+    from tests.aws.test_api_key_auth import deployed_config, raw_env, router_doc
 
     for f in fns:
-        env = raw_env(f)  # the API function's copy is a secret output (it carries key digests)
-        raw = env["SKYRELAY_CONFIG_JSON"]
-        assert len(raw.encode()) <= 2048  # Lambda's environment holds 4 KB in all
+        env = raw_env(f)
+        assert env[contract.CONFIG_FILE] == contract.ROUTER_CONFIG_FILE and contract.CONFIG_JSON not in env
+        raw = json.dumps(router_doc(f))
         assert "whsec_" not in raw and "secret" not in raw.lower()  # secrets stay in Secrets Manager
-        loaded = bootstrap.router_config({**env, contract.CONFIG_FILE: "/nonexistent.yaml"}, deployment=AWS)
+        loaded = deployed_config(f, deployment=AWS)
         assert [t.name for t in loaded.tenants] == [t.value for t in tiers]
         assert {t.name: t.tier.value for t in loaded.tenants} == {t.value: t.value for t in tiers}
         for name, tier in tiers.items():  # the stack's overrides reach the runtime limiter (through TIERS)
             assert loaded.tiers()[name].rpm == tier.rpm
         assert loaded.tiers()["enterprise"].rpm == 1200
         for d in loaded.deployments:
-            assert (d.provider, d.auth, d.region) == ("bedrock", "sigv4", config.aws.region)
+            assert (d.provider, d.auth) == ("bedrock", "sigv4")
+            assert d.region in (config.aws.region, config.aws.failover_region)
             assert d.endpoint is None and d.api_key_env is None
         assert set(loaded.models) == {"fast", "quality"}
         # the limiter is shared by every container (DynamoDB, the job table), never per process
@@ -68,13 +69,14 @@ def test_both_functions_get_the_router_config_and_the_runtime_loads_it(plan, con
 
 
 def test_functions_may_invoke_exactly_the_configured_bedrock_models(plan, config):
-    from tests.aws.test_api_key_auth import raw_env
+    from tests.aws.test_api_key_auth import deployed_config
     from tests.aws.test_aws_dev_inventory import policy_of
 
     for f in plan.of_type(FUNCTION):
-        loaded = bootstrap.router_config({"SKYRELAY_CONFIG_JSON": raw_env(f)["SKYRELAY_CONFIG_JSON"]})
-        wanted = sorted(f"arn:aws:bedrock:{config.aws.region}::foundation-model/{d.upstream_model}"
+        loaded = deployed_config(f)
+        wanted = sorted(f"arn:aws:bedrock:{d.region}::foundation-model/{d.upstream_model}"
                         for d in loaded.deployments)
+        assert {d.region for d in loaded.deployments} == {config.aws.region, config.aws.failover_region}
         bedrock = [s for s in policy_of(plan, f) if s["Sid"] == "InvokeConfiguredModels"]
         assert len(bedrock) == 1
         assert bedrock[0]["Resource"] == wanted
@@ -184,12 +186,12 @@ def test_json_client_speaks_sqs_and_secrets_manager(moto):
 def test_deployed_router_builds_the_dynamodb_limiter_on_the_job_table(plan):
     from skyrelay.runtime.router.limits import make_limiter
     from skyrelay.runtime.router.limits.dynamodb import DynamoDbLimiter
-    from tests.aws.test_api_key_auth import raw_env
+    from tests.aws.test_api_key_auth import deployed_config, raw_env
 
     for f in plan.of_type(FUNCTION):
         env = raw_env(f)
-        assert bootstrap.router_config(env).limiter.table is None  # the rendered config names no table
-        loaded = bootstrap.router_config(env, deployment=AWS)
+        assert deployed_config(f).limiter.table is None  # the rendered config names no table
+        loaded = deployed_config(f, deployment=AWS)
         assert loaded.limiter.backend == "dynamodb" and loaded.limiter.table == env["SKYRELAY_JOBS_TABLE"]
         lim = make_limiter(loaded.limiter)
         assert isinstance(lim, DynamoDbLimiter) and lim.table == env["SKYRELAY_JOBS_TABLE"]

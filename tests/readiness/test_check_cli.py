@@ -21,8 +21,10 @@ def test_aws_dev_json_has_eight_rows_and_exits_0():
     assert [r["point"] for r in doc["rows"]] == list(range(1, 10))  # the eight points and the cold-start row
     assert doc["summary"]["fail"] == 0
     assert all(r["evidence"] for r in doc["rows"])
-    # without --failover / --sla, points 5 and 6 are judged statically and say so
-    assert {r["point"] for r in doc["rows"] if r["status"] == "warn"} == {5, 6, 9}
+    # without --failover, point 5 is judged statically (a second region per model passes); without --sla
+    # point 6 warns "not measured"; row 9 warns for the Enterprise tenant's missing dedicated capacity
+    assert {r["point"] for r in doc["rows"] if r["status"] == "warn"} == {6, 9}
+    assert "not measured" in doc["rows"][4]["evidence"][-1]
 
 
 def test_any_program_with_a_stack_file_checks_like_the_stack():
@@ -30,11 +32,11 @@ def test_any_program_with_a_stack_file_checks_like_the_stack():
                        "--format", "json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["stack"] == "aws-dev" and doc["summary"] == {"pass": 6, "warn": 3, "fail": 0}
+    assert doc["stack"] == "aws-dev" and doc["summary"] == {"pass": 7, "warn": 2, "fail": 0}
 
 
 def test_a_failed_row_exits_1_in_markdown(tmp_path):
-    """A router config without fallbacks (as a changed blueprint would deploy) fails point 2."""
+    """A router config without fallbacks or a failover region (as a changed blueprint would deploy) fails point 2."""
     plan = json.loads(run_check("--stack", "aws-dev", "--format", "json").stdout)
     assert plan["rows"][1]["status"] == "pass"
     from skyrelay.blueprints.aws import router_config_doc
@@ -43,6 +45,7 @@ def test_a_failed_row_exits_1_in_markdown(tmp_path):
     raw = router_config_doc(load_stack_config(ROOT / "stacks" / "Pulumi.aws-dev.yaml"))
     for m in raw["models"].values():
         m.pop("fallback")
+        m["deployments"] = m["deployments"][:1]
     path = tmp_path / "router.yaml"
     path.write_text(yaml.safe_dump(raw))
     result = run_check("--stack", "aws-dev", "--router-config", str(path), "--format", "markdown")
