@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from skyrelay.runtime.clouds.azure import cosmos as cosmos_rest
 from skyrelay.runtime.clouds.azure.cosmos import Container, account_scope
 from skyrelay.runtime.clouds.azure.identity import AppServiceIdentity
 from tests import peers
@@ -186,7 +187,7 @@ async def test_without_a_key_the_container_signs_with_the_platform_identity_toke
     name = await fresh_container("aad")
     before = len(_Identity.seen)
     rest = Container(peers.cosmos(), DATABASE, name, client_id="cid-9")
-    rest.rest._connection = _unverified(rest.rest)  # the peer's self-signed certificate
+    rest.rest._pool._tls = cosmos_rest._unverified_tls  # noqa: SLF001 - the peer's self-signed certificate
     try:
         d = doc()
         assert (await rest.create(d))["id"] == d["id"] and (await rest.read(d["id"]))["id"] == d["id"]
@@ -198,16 +199,3 @@ async def test_without_a_key_the_container_signs_with_the_platform_identity_toke
     query = parse_qs(urlsplit(seen[0][0]).query)
     host = urlsplit(peers.cosmos()).hostname
     assert query["resource"] == [f"https://{host}"] and query["client_id"] == ["cid-9"]
-
-
-def _unverified(rest):
-    """The REST client's connection factory with the emulator's unverified TLS (tests only)."""
-    import http.client
-    import ssl
-
-    def connection():
-        with rest._lock:  # noqa: SLF001
-            if rest._pool:  # noqa: SLF001
-                return rest._pool.pop()  # noqa: SLF001
-        return http.client.HTTPSConnection(rest.host, timeout=30, context=ssl._create_unverified_context())  # noqa: SLF001
-    return connection

@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import random
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -30,6 +29,7 @@ from skyrelay import deployment as contract
 from skyrelay.runtime.clouds.aws import sigv4
 from skyrelay.runtime.clouds.aws.credentials import from_env as credentials_from_env
 from skyrelay.runtime.clouds.aws.credentials import region_from_env
+from skyrelay.runtime.clouds.http_pool import ConnectionPool
 
 # service -> (X-Amz-Target prefix, content type, signing name)
 SERVICES = {
@@ -78,9 +78,7 @@ class AwsJsonClient:
         self.path = url.path or "/"
         self.max_attempts = max_attempts
         self.timeout_s = timeout_s
-        self._pool: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
-        self._ssl = None
+        self._pool = ConnectionPool(self.host, self.https, timeout_s)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -114,34 +112,7 @@ class AwsJsonClient:
         raise AssertionError("unreachable")
 
     def _send(self, operation: str, body: bytes) -> tuple[int, dict, bytes]:
-        headers = self._signed_headers(f"{self.target_prefix}.{operation}", body)
-        conn = self._connection()
-        try:
-            conn.request("POST", self.path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            reply_headers = {k.lower(): v for k, v in resp.getheaders()}
-        except BaseException:
-            conn.close()
-            raise
-        if reply_headers.get("connection", "").lower() == "close":
-            conn.close()
-        else:
-            with self._lock:
-                self._pool.append(conn)
-        return resp.status, reply_headers, data
-
-    def _connection(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._pool:
-                return self._pool.pop()
-        if self.https:
-            if self._ssl is None:  # the process's one TLS context: the CA bundle loads once, not per client
-                from skyrelay.runtime.tls import tls_context
-
-                self._ssl = tls_context()
-            return http.client.HTTPSConnection(self.host, timeout=self.timeout_s, context=self._ssl)
-        return http.client.HTTPConnection(self.host, timeout=self.timeout_s)
+        return self._pool.send("POST", self.path, body, self._signed_headers(f"{self.target_prefix}.{operation}", body))
 
     def _signed_headers(self, target: str, body: bytes) -> dict:
         headers = {"content-type": self.content_type, "host": self.host, "x-amz-target": target}
@@ -168,10 +139,7 @@ class AwsJsonClient:
         time.sleep(random.uniform(0, min(2.0, 0.05 * 2 ** attempt)))
 
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, []
-        for conn in pool:
-            conn.close()
+        self._pool.close()
 
 
 def make_client(service: str, endpoint_url: str | None = None, region: str | None = None, env=None):

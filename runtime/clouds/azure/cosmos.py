@@ -31,11 +31,12 @@ import hmac
 import http.client
 import json
 import random
-import threading
 from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from skyrelay.runtime.clouds.http_pool import ConnectionPool, default_tls
 
 API_VERSION = "2020-07-15"  # azure.cosmos.http_constants.Versions.CurrentVersion of the pinned SDK
 MAX_ATTEMPTS = 9  # the SDK's default throttle retry count
@@ -82,9 +83,8 @@ class CosmosRest:
 
             token = token_cache(account_scope(endpoint), client_id).token
         self._token = token  # async () -> bearer token
-        self._pool: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
-        self._unverified = None
+        self._pool = ConnectionPool(self.host, self.https, TIMEOUT_S,
+                                    tls=_unverified_tls if emulator_key else default_tls)
 
     async def request(self, method: str, resource_type: str, link: str, path: str, body: Any = None,
                       headers: dict | None = None) -> tuple[int, dict, Any]:
@@ -101,7 +101,7 @@ class CosmosRest:
             if data is not None:
                 sent.setdefault("content-type", "application/json")
             try:
-                status, reply, raw = await asyncio.to_thread(self._send, method, path, data, sent)
+                status, reply, raw = await asyncio.to_thread(self._pool.send, method, path, data, sent)
             except (OSError, http.client.HTTPException):
                 if attempt == MAX_ATTEMPTS:
                     raise
@@ -114,45 +114,15 @@ class CosmosRest:
             return status, reply, (json.loads(raw) if raw else None)
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, path: str, data: bytes | None, headers: dict) -> tuple[int, dict, bytes]:
-        conn = self._connection()
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-        except BaseException:
-            conn.close()
-            raise
-        if resp.will_close:
-            conn.close()
-        else:
-            with self._lock:
-                self._pool.append(conn)
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, raw
-
-    def _connection(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._pool:
-                return self._pool.pop()
-        if not self.https:
-            return http.client.HTTPConnection(self.host, timeout=TIMEOUT_S)
-        if self.emulator_key:  # the emulator's self-signed certificate
-            if self._unverified is None:
-                import ssl
-
-                self._unverified = ssl._create_unverified_context()  # noqa: SLF001 - the SDK's connection_verify=False
-            context = self._unverified
-        else:
-            from skyrelay.runtime.tls import tls_context
-
-            context = tls_context()
-        return http.client.HTTPSConnection(self.host, timeout=TIMEOUT_S, context=context)
-
     def close(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, []
-        for conn in pool:
-            conn.close()
+        self._pool.close()
+
+
+def _unverified_tls():
+    """The emulator's self-signed certificate: the SDK's connection_verify=False."""
+    import ssl
+
+    return ssl._create_unverified_context()  # noqa: SLF001
 
 
 def error(status: int, headers: dict, body: Any) -> CosmosError:
