@@ -13,7 +13,9 @@ Calls are blocking HTTP in a worker thread (`asyncio.to_thread`): a thread-safe 
 collection client, so concurrent pushes on one instance do not share a socket. Transient failures
 (a reset pooled connection, 503/UNAVAILABLE, 429) are retried a few times with jittered backoff; a
 failed precondition is not an error but `None` (the caller re-reads), and any other error raises
-`FirestoreError` with Firestore's status name.
+`FirestoreError` with Firestore's status name. (A commit retried after a connection lost mid-answer
+may meet its own first write, ALREADY_EXISTS or FAILED_PRECONDITION, and read as a conflict: the
+store template re-reads then, as it does after the SDK's own retries.)
 
 Credentials: with FIRESTORE_EMULATOR_HOST set (tests, local runs) plain HTTP to the emulator with
 `Authorization: Bearer owner`, as the SDK does. On Cloud Run (K_SERVICE set, or GCE_METADATA_HOST) the
