@@ -1,6 +1,7 @@
-"""The Firestore REST adapter's credentials on Cloud Run: the service account's access token from the
-metadata server (its documented path, the `Metadata-Flavor: Google` header it requires), fetched once
-and reused, and sent as the bearer; the emulator gets `Bearer owner`, as the SDK sends it."""
+"""Credentials on Cloud Run: the service account's access token from the metadata server (its
+documented path, the `Metadata-Flavor: Google` header it requires), fetched once and reused, sent as
+the Firestore REST adapter's bearer and as Vertex's (clouds/gcp/google_auth.py, without google-auth);
+the emulator gets `Bearer owner`, as the SDK sends it."""
 
 import json
 import threading
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from skyrelay.runtime.clouds.gcp import firestore as fs
+from skyrelay.runtime.clouds.gcp import google_auth
 from tests.contracts.gcp_adapters import PROJECT, fresh_collection
 
 
@@ -49,7 +51,7 @@ def test_the_metadata_token_is_fetched_once_and_shared(metadata):
     source = fs.token_source(env)
     assert source() == "ya29.token-1" and source() == "ya29.token-1"
     assert fs.token_source(env) is source  # the store and the limiter share it
-    assert _Metadata.calls == [fs.METADATA_TOKEN_PATH]
+    assert _Metadata.calls == [google_auth.METADATA_TOKEN_PATH]
     client = fs.CollectionClient(PROJECT, "jobs", env=env)
     assert client._headers()["Authorization"] == "Bearer ya29.token-1"
     assert client.host == fs.FIRESTORE_HOST  # production: TLS to Firestore, not the emulator
@@ -65,3 +67,18 @@ def test_a_refused_metadata_call_is_an_unauthenticated_error(metadata):
 def test_the_emulator_gets_bearer_owner():
     client = fs.CollectionClient(PROJECT, fresh_collection())
     assert client.emulator and client._headers()["Authorization"] == "Bearer owner"
+
+
+@pytest.mark.anyio
+async def test_vertex_tokens_on_cloud_run_come_from_the_metadata_server(metadata, monkeypatch):
+    import google.auth
+
+    monkeypatch.setenv("K_SERVICE", "jobs-worker")
+    monkeypatch.setenv("GCE_METADATA_HOST", metadata)
+    monkeypatch.setattr(google.auth, "default", lambda **kw: pytest.fail("google-auth ADC used on Cloud Run"))
+    cache = google_auth.GoogleTokenCache()
+    assert await cache.token() == "ya29.token-1" and await cache.token() == "ya29.token-1"
+    assert _Metadata.calls == [google_auth.METADATA_TOKEN_PATH]
+    _Metadata.refuse = True
+    with pytest.raises(google_auth.UpstreamAuth):  # a refused refresh is the upstream's auth failure
+        await google_auth.GoogleTokenCache().token()
