@@ -36,26 +36,33 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def seed(collection: str, producer) -> list[str]:
+    """The jobs created first, then their tasks enqueued due together after the enqueueing ends (a
+    delay of 1.5x the create phase's time): a worker that keeps up with the seeding would otherwise
+    finish the jobs as they arrive, before the progress-based kills (tests/durability.py) come."""
     store = firestore_on(collection)
-    ids, now = [], time.time()
+    now = time.time()
     sem = asyncio.Semaphore(16)
+    jobs = [Job(id=new_job_id(), tenant="t", status=JobStatus.PENDING,
+                request={"model": "fast", "messages": [{"role": "user", "content": "poison" if i == N_JOBS // 2 else f"p{i}"}]},
+                model="fast", created_at=now, updated_at=now, expires_at=now + 3600,
+                priority="batch" if i % 2 else "interactive") for i in range(N_JOBS + 1)]
 
-    async def one(i: int) -> str:
-        prompt = "poison" if i == N_JOBS // 2 else f"p{i}"
-        job = Job(id=new_job_id(), tenant="t", status=JobStatus.PENDING,
-                  request={"model": "fast", "messages": [{"role": "user", "content": prompt}]},
-                  model="fast", created_at=now, updated_at=now, expires_at=now + 3600,
-                  priority="batch" if i % 2 else "interactive")
+    async def create(job: Job) -> None:
         async with sem:
-            await store.create(job)
-            await producer.enqueue(job.id, job.priority)
-        return job.id
+            assert (await store.create(job))[1]
+
+    async def enqueue(job: Job, release: float) -> None:
+        async with sem:
+            await producer.enqueue(job.id, job.priority, delay_s=max(0.0, release - time.time()))
 
     try:
-        ids = await asyncio.gather(*(one(i) for i in range(N_JOBS + 1)))
+        started = time.time()
+        await asyncio.gather(*(create(j) for j in jobs))
+        release = time.time() + max(2.0, 1.5 * (time.time() - started))
+        await asyncio.gather(*(enqueue(j, release) for j in jobs))
     finally:
         await store.close()
-    return list(ids)
+    return [j.id for j in jobs]
 
 
 async def all_jobs(collection: str) -> list[Job]:

@@ -13,7 +13,9 @@ Calls are blocking HTTP in a worker thread (`asyncio.to_thread`): a thread-safe 
 collection client, so concurrent pushes on one instance do not share a socket. Transient failures
 (a reset pooled connection, 503/UNAVAILABLE, 429) are retried a few times with jittered backoff; a
 failed precondition is not an error but `None` (the caller re-reads), and any other error raises
-`FirestoreError` with Firestore's status name.
+`FirestoreError` with Firestore's status name. (A commit retried after a connection lost mid-answer
+may meet its own first write, ALREADY_EXISTS or FAILED_PRECONDITION, and read as a conflict: the
+store template re-reads then, as it does after the SDK's own retries.)
 
 Credentials: with FIRESTORE_EMULATOR_HOST set (tests, local runs) plain HTTP to the emulator with
 `Authorization: Bearer owner`, as the SDK does. On Cloud Run (K_SERVICE set, or GCE_METADATA_HOST) the
@@ -24,6 +26,7 @@ client and closes it.
 """
 
 import asyncio
+import datetime as dt
 import http.client
 import json
 import os
@@ -44,7 +47,6 @@ from skyrelay.runtime.clouds.gcp.firestore_values import (  # noqa: F401 (timest
 )
 
 FIRESTORE_HOST = "firestore.googleapis.com"
-METADATA_TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
 TOKEN_MARGIN_S = 300.0
 TIMEOUT_S = 30.0
 CLOSE_WAIT_S = 5.0  # close waits this long for calls in flight (Cloud Run allows 10 s after SIGTERM)
@@ -80,31 +82,25 @@ async def _yield(turns: int = 3) -> None:
 
 # ---- credentials ----
 class _MetadataToken:
-    """The service account's access token from the metadata server (Cloud Run), cached."""
+    """The service account's token from the metadata server (Cloud Run), cached, thread-safe."""
 
     def __init__(self, host: str):
-        self.host, self._token, self._until = host, None, 0.0
+        from skyrelay.runtime.clouds.gcp.google_auth import MetadataCredentials
+
+        self.credentials = MetadataCredentials(host)
         self._lock = threading.Lock()
 
     def __call__(self) -> str:
-        with self._lock:
-            return self._current()
+        from skyrelay.runtime.clouds.gcp.google_auth import MetadataError, _utcnow
 
-    def _current(self) -> str:
-        if self._token is None or time.monotonic() >= self._until:
-            conn = http.client.HTTPConnection(self.host, timeout=10)
-            try:
-                conn.request("GET", METADATA_TOKEN_PATH, headers={"Metadata-Flavor": "Google"})
-                response = conn.getresponse()
-                data = response.read()
-            finally:
-                conn.close()
-            if response.status != 200:
-                raise FirestoreError(response.status, "UNAUTHENTICATED", f"metadata server token: {data[:200]!r}")
-            doc = json.loads(data)
-            self._token = doc["access_token"]
-            self._until = time.monotonic() + max(float(doc.get("expires_in", 3600)) - TOKEN_MARGIN_S, 30.0)
-        return self._token
+        with self._lock:
+            c = self.credentials
+            if c.token is None or _utcnow() >= c.expiry - dt.timedelta(seconds=TOKEN_MARGIN_S):
+                try:
+                    c.refresh()
+                except MetadataError as exc:
+                    raise FirestoreError(exc.status, "UNAUTHENTICATED", str(exc)) from None
+            return c.token
 
 
 class _AdcToken:
@@ -130,8 +126,9 @@ def token_source(env=os.environ):
     One per process and kind, so the store and the limiter share one cached token."""
     if env.get("FIRESTORE_EMULATOR_HOST"):
         return _owner
-    if env.get("K_SERVICE") or env.get("GCE_METADATA_HOST"):
-        host = env.get("GCE_METADATA_HOST") or "metadata.google.internal"
+    from skyrelay.runtime.clouds.gcp.google_auth import metadata_host
+
+    if host := metadata_host(env):
         key = ("metadata", host)
         factory = lambda: _MetadataToken(host)  # noqa: E731
     else:
