@@ -12,7 +12,7 @@ import orjson
 from starlette.routing import Route
 
 from skyrelay.runtime.api.auth import tenant_of
-from skyrelay.runtime.api.chat import read_body
+from skyrelay.runtime.api.body import read_body
 from skyrelay.runtime.api.errors import send_error, send_json
 from skyrelay.runtime.api.paging import list_query
 from skyrelay.runtime.batch.service import batch_object

@@ -12,43 +12,19 @@ from itertools import count
 import orjson
 
 from skyrelay.runtime.api import timings
+from skyrelay.runtime.api.body import read_body
 from skyrelay.runtime.api.errors import Endpoint, MethodNotAllowed, send_error, send_json
 from skyrelay.runtime.api.sse import DONE, ChunkWriter, error_event, message_doc, usage_doc
 from skyrelay.runtime.api.sync_budget import SyncBudget
 from skyrelay.runtime.api.watch import CLIENT_CLOSED, DisconnectWatch
 from skyrelay.runtime.errors import (
-    PayloadTooLarge,
     ProviderError,
-    ValidationFailed,
 )
 from skyrelay.runtime.parse import load_json, parse_chat
 
 _ids = count()
 _node = os.urandom(4).hex()
 SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
-
-
-async def read_body(receive, limit: int, content_length: bytes | None) -> bytes:
-    if content_length is not None:
-        try:
-            declared = int(content_length)
-        except ValueError:
-            raise ValidationFailed("content-length: not a number") from None
-        if declared > limit:
-            raise PayloadTooLarge(f"body over {limit} bytes")
-    chunks = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ValidationFailed("client disconnected")
-        body = message.get("body", b"")
-        size += len(body)
-        if size > limit:
-            raise PayloadTooLarge(f"body over {limit} bytes")
-        chunks.append(body)
-        if not message.get("more_body", False):
-            return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 
 def _headers(scope) -> dict[bytes, bytes]:

@@ -10,7 +10,8 @@ import struct
 
 import orjson
 
-from skyrelay.runtime.api.chat import _headers, read_body
+from skyrelay.runtime.api.body import read_body
+from skyrelay.runtime.api.chat import _headers
 from skyrelay.runtime.api.errors import MethodNotAllowed, send_error, send_json
 from skyrelay.runtime.canonical import EmbeddingRequest
 from skyrelay.runtime.errors import ValidationFailed

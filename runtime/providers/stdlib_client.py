@@ -32,13 +32,13 @@ provider client to recognise injected calls, and `adapter_for` in `providers.reg
 import asyncio
 import contextlib
 import http.client
-import select
 import threading
 import time
 from collections import deque
 from urllib.parse import urlsplit
 
 from skyrelay.runtime.canonical import ChatRequest, ChatResult, StreamDelta
+from skyrelay.runtime.clouds.http_pool import dropped
 from skyrelay.runtime.errors import ProviderError, UpstreamServerError, UpstreamTimeout
 from skyrelay.runtime.providers.base import Upstream
 from skyrelay.runtime.providers.registry import adapter_for
@@ -54,23 +54,12 @@ def _tls():
     return tls_context()
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
-    """True when an idle connection's peer has closed it (readable while idle: EOF or stray bytes)."""
-    sock = conn.sock
-    if sock is None:
-        return True
-    try:
-        return bool(select.select([sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True
-
-
 def _connection(scheme: str, netloc: str, timeout: float) -> http.client.HTTPConnection:
     with _lock:
         pool = _idle.get((scheme, netloc))
         while pool:
             conn = pool.pop()
-            if not _dropped(conn):
+            if not dropped(conn):
                 conn.sock.settimeout(timeout)
                 return conn
             conn.close()

@@ -138,6 +138,15 @@ async def test_a_push_that_is_not_a_job_is_answered_2xx_so_the_queue_drops_it(ki
     assert status == 200 and out["code"] == "not_a_job_message"
 
 
+async def test_a_push_over_the_task_size_limit_is_refused_with_413_before_its_body_is_read(kit):
+    from skyrelay.runtime.platforms.cloud_run.worker import MAX_BODY_BYTES
+
+    status, out = await kit.push(b"x" * (MAX_BODY_BYTES + 1), kit.token())
+    assert status == 413 and out["error"]["code"] == "payload_too_large"
+    status, out = await kit.push(b"{not json", kit.token())  # the limit, not the route, refused it
+    assert status == 200 and out["code"] == "not_a_job_message"
+
+
 async def test_sigterm_mid_job_releases_it_and_the_retried_push_completes_it(sim):
     """SIGTERM while a slow provider call runs: the worker drains for its grace, then releases the job
     (PENDING, the attempt given back) and the push fails; Cloud Tasks retries it on the new instance."""

@@ -31,7 +31,6 @@ import http.client
 import json
 import os
 import random
-import select
 import threading
 import time
 from urllib.parse import quote
@@ -45,6 +44,7 @@ from skyrelay.runtime.clouds.gcp.firestore_values import (  # noqa: F401 (timest
     parse_time,
     timestamp,
 )
+from skyrelay.runtime.clouds.http_pool import ConnectionPool
 
 FIRESTORE_HOST = "firestore.googleapis.com"
 TOKEN_MARGIN_S = 300.0
@@ -139,26 +139,8 @@ def token_source(env=os.environ):
         return _sources[key]
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
-    """True when an idle connection's peer closed it (readable while idle: EOF or stray bytes)."""
-    if conn.sock is None:
-        return True
-    try:
-        return bool(select.select([conn.sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True
-
-
 def _owner() -> str:
     return "owner"
-
-
-def _open(host: str, emulator: bool) -> http.client.HTTPConnection:
-    if emulator:
-        return http.client.HTTPConnection(host, timeout=TIMEOUT_S)
-    from skyrelay.runtime.tls import tls_context
-
-    return http.client.HTTPSConnection(host, timeout=TIMEOUT_S, context=tls_context())
 
 
 # ---- the client ----
@@ -175,8 +157,7 @@ class CollectionClient:
         self.host = self.emulator or FIRESTORE_HOST
         self._env = env
         self._token = None
-        self._pool: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
+        self._pool = ConnectionPool(self.host, not self.emulator, TIMEOUT_S)
         self._inflight: set[asyncio.Future] = set()
 
     def name(self, doc_id: str) -> str:
@@ -186,18 +167,6 @@ class CollectionClient:
         return Ref(self.name(doc_id))
 
     # ---- wire ----
-    def _connection(self) -> http.client.HTTPConnection:
-        """A pooled connection the server has not closed while idle (checked before reuse, so a
-        commit is not sent on a dead socket), or a new one."""
-        while True:
-            with self._lock:
-                conn = self._pool.pop() if self._pool else None
-            if conn is None:
-                return _open(self.host, bool(self.emulator))
-            if not _dropped(conn):
-                return conn
-            conn.close()
-
     def _headers(self) -> dict:
         if self._token is None:
             self._token = token_source(self._env)
@@ -205,20 +174,8 @@ class CollectionClient:
                 "Accept": "application/json"}
 
     def _send(self, method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
-        conn = self._connection()
-        try:
-            conn.request(method, "/v1/" + quote(path, safe="/():_-.~"), body=body, headers=self._headers())
-            response = conn.getresponse()
-            data = response.read()
-        except BaseException:
-            conn.close()
-            raise
-        if response.will_close:
-            conn.close()
-        else:
-            with self._lock:
-                self._pool.append(conn)
-        return response.status, data
+        status, _, data = self._pool.send(method, "/v1/" + quote(path, safe="/():_-.~"), body, self._headers())
+        return status, data
 
     def request(self, method: str, path: str, doc: dict | None = None, retry: bool = True):
         """The parsed JSON answer, or FirestoreError (retried when transient)."""
@@ -321,7 +278,4 @@ class CollectionClient:
         while self._inflight and time.monotonic() < deadline:
             await asyncio.wait(set(self._inflight), timeout=max(deadline - time.monotonic(), 0.0))
             await _yield()  # a write that follows the read just finished
-        with self._lock:
-            pool, self._pool = self._pool, []
-        for conn in pool:
-            conn.close()
+        self._pool.close()

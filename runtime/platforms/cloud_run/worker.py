@@ -31,6 +31,8 @@ import json
 import logging
 
 from skyrelay import deployment as contract
+from skyrelay.runtime.api.body import read_body
+from skyrelay.runtime.errors import PayloadTooLarge, ValidationFailed
 from skyrelay.runtime.platforms.metrics import ObservedStore
 
 log = logging.getLogger("skyrelay.cloud_run.worker")
@@ -170,9 +172,12 @@ def make_app(handlers=build, env=None):
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if (no := await refused(path, headers)) is not None:
             return no
-        body = await read_body(receive)
-        if body is None:
+        try:
+            body = await read_body(receive, MAX_BODY_BYTES, headers.get("content-length"))
+        except PayloadTooLarge:
             return _error(413, "payload_too_large", f"a push body is at most {MAX_BODY_BYTES} bytes")
+        except ValidationFailed as exc:  # a bad Content-Length, or the client left mid-body
+            return _error(exc.status, exc.code, exc.message)
         return await route(headers, body)
 
     async def app(scope, receive, send):
@@ -207,19 +212,3 @@ def make_app(handlers=build, env=None):
 
     app.skyrelay = state
     return app
-
-
-async def read_body(receive) -> bytes | None:
-    """The request body, or None past MAX_BODY_BYTES (Cloud Tasks caps a task at 1 MB)."""
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionError("the client went away before the body was read")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
