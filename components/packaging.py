@@ -21,6 +21,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -205,8 +206,14 @@ def _preparse_data(staging: Path) -> None:
         (staging / parsed).write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")))
 
 
-def _prune(build_dir: Path, name: str, keep: Path) -> None:
-    zips = sorted(build_dir.glob(f"skyrelay-{name}-*.zip"), key=lambda p: p.stat().st_mtime, reverse=True)
+def _prune(build_dir: Path, name: str, keep: Path, derived: bool = False) -> None:
+    """Keeps the KEPT_ZIPS newest built zips of a target (or, `derived`, twice as many zips made by
+    `with_files`), so neither kind pushes the other out."""
+    shape = rf"skyrelay-{re.escape(name)}-[0-9a-f]{{16}}" + (r"-[0-9a-f]{12}" if derived else "") + r"\.zip"
+    zips = sorted((p for p in build_dir.glob(f"skyrelay-{name}-*.zip") if re.fullmatch(shape, p.name)),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    if derived:
+        zips = zips[KEPT_ZIPS:]  # twice KEPT_ZIPS kept in all
     for old in [z for z in zips if z != keep][KEPT_ZIPS - 1:]:
         with contextlib.suppress(OSError):  # a concurrent build may have removed it
             old.unlink()
@@ -332,6 +339,8 @@ def with_files(base: str | Path, files: Sequence[tuple[str, str]], build_dir: st
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data, compresslevel=9)
     partial.replace(out)
+    name = base.stem.removeprefix("skyrelay-").rsplit("-", 1)[0]
+    _prune(folder, name, keep=out, derived=True)
     return out
 
 

@@ -37,3 +37,10 @@ if [ -z "$found_jar" ]; then
   echo "  repository) or: gcloud components install cloud-firestore-emulator; or set CLOUDSDK_ROOT_DIR." >&2
   echo "  The tests/gcp_runtime and Firestore contract tests fail (PeerMissing) until it is there." >&2
 fi
+# ---- readiness (issue 14): a real Prometheus for `skyrelay check --prometheus URL` ----
+command -v prometheus >/dev/null || {
+  echo "system-deps: installing prometheus (the --prometheus path of skyrelay check)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+}

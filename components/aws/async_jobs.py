@@ -180,7 +180,7 @@ class AsyncJobs(pulumi.ComponentResource):
             models = list(args.get("bedrock_model_arns", ()))
             worker_statements = pulumi.Output.all(
                 worker_statements, self.batch_parts.bucket.arn, self.batch_parts.role.arn, job_arn(self),
-            ).apply(lambda a: list(a[0]) + batch_worker_statements(a[1], a[2], a[3], models))
+            ).apply(lambda a: list(a[0]) + batch_worker_statements(a[1], a[2], a[3], same_region(models, a[3])))
         fn_name = function_name(name, "worker")
         parts = build_function(
             self,
@@ -303,3 +303,9 @@ class AsyncJobs(pulumi.ComponentResource):
         return pulumi.Output.all(statements, self.batch_parts.bucket.arn).apply(
             lambda a: list(a[0]) + batch_api_statements(a[1]))
 
+
+def same_region(model_arns: list[str], job_arn: str) -> list[str]:
+    """The model ARNs in the batch jobs' region: Bedrock batch inference runs where the job is created,
+    beside its bucket, so a failover region's models (on demand only) need no batch permission."""
+    region = job_arn.split(":")[3]
+    return [m for m in model_arns if m.split(":")[3] == region]

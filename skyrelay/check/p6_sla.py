@@ -79,13 +79,19 @@ def _availability(cfg, evidence: list[str], serving=lambda m: m.deployments) -> 
 
 def _judge(measured: dict, spec: dict, problems: list[str], warnings: list[str], evidence: list[str],
            source: str) -> dict:
-    routes = spec["routes"] or sorted({route for route, _ in measured if route != "other"})
+    # By default the API routes a client calls: those with an auth_limit sample. A scraped /metrics or a
+    # health check has no auth or provider component, so it is no SLA route; a component a default route
+    # never has (no provider call behind GET /v1/jobs/{id}) is skipped, one a listed route lacks warns.
+    listed = bool(spec["routes"])
+    routes = spec["routes"] or sorted({route for route, c in measured if route != "other" and c == "auth_limit"
+                                       and any(v is not None for v in measured[(route, c)].values())})
     out: dict = {}
     for route in routes:
         for component in sla.COMPONENTS:
             values = measured.get((route, component))
             if not values or all(v is None for v in values.values()):
-                warnings.append(f"{route} {component}: no samples")
+                if listed:
+                    warnings.append(f"{route} {component}: no samples")
                 continue
             budget = spec["budgets"][component]
             parts, over = [], []
