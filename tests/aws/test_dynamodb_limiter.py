@@ -53,6 +53,49 @@ def test_racing_containers_never_admit_more_than_the_limit(make):
     assert sum(asyncio.run(go())) == tier.rpm
 
 
+class ReplayedWrites:
+    """The moto client, sending every put_item twice, as a client retry does when the first answer was
+    lost after DynamoDB applied the write: the caller sees only the replay's answer (its condition fails)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def put_item(self, **kwargs):
+        self.client.put_item(**kwargs)
+        return self.client.put_item(**kwargs)
+
+
+def test_a_write_that_landed_but_was_reported_lost_counts_once(make):
+    """Each write's mark (runtime/router/limits/versioned.py): after a retried write, the re-read shows this
+    limiter's own mark, so the request is admitted once, and the refund of settle is applied once."""
+    tier = TIERS[TierName.DEVELOPER]
+    lim = make()
+    lim._client = ReplayedWrites(lim.client)
+    frozen = time.time()
+    lim.clock = lambda: frozen  # no refill, no window sliding: the figures below are exact
+
+    async def go():
+        admitted = 0
+        for _ in range(tier.rpm + 5):
+            try:
+                reservation = await lim.acquire("replayed", tier, 100)
+            except Exception as exc:
+                assert getattr(exc, "dimension", None) == "requests"
+                continue
+            admitted += 1
+            await lim.settle(reservation, tier, 40)
+        state, _ = await lim._read("replayed")
+        await lim.close()
+        return admitted, state
+
+    admitted, state = asyncio.run(go())
+    assert admitted == tier.rpm and len(state["reqs"]) == tier.rpm
+    assert state["level"] == tier.tpm - 40 * tier.rpm  # each request: 100 reserved, 60 refunded, once
+
+
 class CountingClient:
     """The moto client, counting the DynamoDB operations a limiter makes."""
 

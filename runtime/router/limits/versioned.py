@@ -11,6 +11,10 @@ blind overwrite, never local state). The document this limiter last wrote for a 
 hint: the next call (settle right after acquire, the next job of a warm instance) writes against it
 without reading first, one call instead of two. A stale hint only costs a failed conditional write and
 a re-read; it never rejects a request (an over-limit decision is always taken on a fresh read).
+Every write carries a mark unique to it (`w`): a client that retried a write which had in fact landed
+(a timeout or a dropped connection after the server applied it) sees its own version fail, and the
+re-read shows its mark, so the write counts once instead of being decided and written a second time
+(without the mark, a request would be admitted twice: 61 admitted at RPM 60, seen under load).
 
 An adapter supplies `_read(tenant) -> (state, version)` (version None: no document yet) and
 `_write(tenant, state, version, now) -> new version | None` (None: the version moved on), and makes
@@ -73,12 +77,22 @@ class VersionedStateLimiter:
         streams = {k: v for k, v in state.get("streams", {}).items() if v > now}
         return reqs, level, streams
 
+    def _landed(self, tenant: str, state: dict, version: Any, mark: str | None) -> bool:
+        """True when the document read is the write marked `mark`, reported lost by a retried call."""
+        if mark is None or state.get("w") != mark:
+            return False
+        self._hints[tenant] = (state, version)
+        return True
+
     async def acquire(self, tenant: str, tier: Tier, tokens: int, stream: bool = False) -> Reservation:
         member = f"{self._node}:{next(self._ids)}"
         hint = self._hints.pop(tenant, None)
-        for _ in range(MAX_RACES):
+        mark, made = None, None
+        for attempt in range(MAX_RACES):
             fresh = hint is None
             (state, version), hint = hint or await self._read(tenant), None
+            if self._landed(tenant, state, version, mark):
+                return made
             now = self.clock()
             reqs, level, streams = self._current(state, tier, now)
             headers = limit_headers(tier, tier.rpm - len(reqs), level)
@@ -95,11 +109,13 @@ class VersionedStateLimiter:
                 raise limited("streams", 1.0, headers)
             if stream:
                 streams[member] = now + self.lease
-            new = {"reqs": [*reqs, round(now, 3)], "level": level - need, "ts": now, "streams": streams}
+            mark = f"{member}.{attempt}"
+            new = {"reqs": [*reqs, round(now, 3)], "level": level - need, "ts": now, "streams": streams, "w": mark}
+            made = Reservation(
+                tenant, need, member if stream else None, limit_headers(tier, tier.rpm - len(reqs) - 1, level - need)
+            )
             if await self._written(tenant, new, version, now):
-                return Reservation(
-                    tenant, need, member if stream else None, limit_headers(tier, tier.rpm - len(reqs) - 1, level - need)
-                )
+                return made
             if fresh:  # lost a race: re-read and decide again (a stale hint just re-reads)
                 await asyncio.sleep(random.uniform(0, 0.005))
         raise limited("requests", 0.05, limit_headers(tier, 0, 0))
@@ -110,16 +126,18 @@ class VersionedStateLimiter:
         reservation.settled = True
         refund = max(0, reservation.tokens - used_tokens)
         hint = self._hints.pop(reservation.tenant, None)
-        for _ in range(MAX_RACES):
+        mark = None
+        for attempt in range(MAX_RACES):
             fresh = hint is None
             (state, version), hint = hint or await self._read(reservation.tenant), None
-            if version is None:
+            if version is None or self._landed(reservation.tenant, state, version, mark):
                 return
             now = self.clock()
             reqs, level, streams = self._current(state, tier, now)
             if reservation.stream_id is not None:
                 streams.pop(reservation.stream_id, None)
-            new = {"reqs": reqs, "level": min(tier.tpm, level + refund), "ts": now, "streams": streams}
+            mark = f"{self._node}:settle:{next(self._ids)}.{attempt}"
+            new = {"reqs": reqs, "level": min(tier.tpm, level + refund), "ts": now, "streams": streams, "w": mark}
             if await self._written(reservation.tenant, new, version, now):
                 return
             if fresh:
