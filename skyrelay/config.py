@@ -21,6 +21,13 @@ NAMESPACE = "skyrelay"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def _second_region(v: str | None, info: ValidationInfo, word: str) -> str | None:
+    """failoverRegion: a second region (AWS) or location (GCP), never the stack's own."""
+    if v is not None and v == info.data.get("region"):
+        raise ValueError(f"must differ from region: failover needs a second {word}")
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
@@ -119,9 +126,7 @@ class AwsSettings(_Model):
     @field_validator("failover_region")
     @classmethod
     def _failover_region(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is not None and v == info.data.get("region"):
-            raise ValueError("must differ from region: failover needs a second region")
-        return v
+        return _second_region(v, info, "region")
 
     @field_validator("log_retention_days")
     @classmethod
@@ -227,9 +232,7 @@ class GcpSettings(_Model):
     @field_validator("failover_region")
     @classmethod
     def _failover_region(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is not None and v == info.data.get("region"):
-            raise ValueError("must differ from region: failover needs a second location")
-        return v
+        return _second_region(v, info, "location")
 
     @field_validator("region")
     @classmethod
