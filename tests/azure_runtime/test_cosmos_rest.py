@@ -5,10 +5,7 @@ and a query over the partition key ranges answers what the SDK's cross-partition
 The managed identity request is pinned to azure-identity's on a loopback identity endpoint."""
 
 import contextlib
-import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,6 +15,7 @@ from skyrelay.runtime.clouds.azure.cosmos import Container, account_scope
 from skyrelay.runtime.clouds.azure.identity import AppServiceIdentity
 from tests import peers
 from tests.contracts.azure_adapters import DATABASE, fresh_container
+from tests.token_server import TokenServer
 
 SYSTEM = ("_rid", "_self", "_etag", "_attachments", "_ts")
 
@@ -101,27 +99,16 @@ async def test_a_ranged_query_answers_what_the_sdk_cross_partition_query_answers
         assert got == want
 
 
-class _Identity(BaseHTTPRequestHandler):
-    seen: list = []
+TOKEN = {"access_token": "tok-123", "expires_on": "4102444800", "resource": "r", "token_type": "Bearer"}
 
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.seen.append((self.path, self.headers.get("X-IDENTITY-HEADER")))
-        body = json.dumps({"access_token": "tok-123", "expires_on": "4102444800", "resource": "r",
-                           "token_type": "Bearer"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
+def identity_endpoint() -> TokenServer:
+    return TokenServer(lambda path, headers: (200, TOKEN))
 
 
 def test_the_managed_identity_request_is_the_one_azure_identity_makes(monkeypatch):
-    server = HTTPServer(("127.0.0.1", 0), _Identity)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{server.server_port}/msi/token"
+    server = identity_endpoint()
+    endpoint = f"http://{server.host}/msi/token"
     scope = account_scope("https://acct.documents.azure.com:443/")
     assert scope == "https://acct.documents.azure.com/.default"
     try:
@@ -132,10 +119,10 @@ def test_the_managed_identity_request_is_the_one_azure_identity_makes(monkeypatc
         theirs = ManagedIdentityCredential(client_id="cid-1").get_token(scope)
         mine = AppServiceIdentity(endpoint, "secret-h", "cid-1").get_token(scope)
     finally:
-        server.shutdown()
+        server.close()
     assert mine.token == theirs.token == "tok-123" and mine.expires_on == theirs.expires_on == 4102444800
-    (their_path, their_header), (my_path, my_header) = _Identity.seen[-2:]
-    assert my_header == their_header == "secret-h"
+    (their_path, theirs_sent), (my_path, mine_sent) = server.seen[-2:]
+    assert mine_sent["X-IDENTITY-HEADER"] == theirs_sent["X-IDENTITY-HEADER"] == "secret-h"
     assert urlsplit(my_path).path == urlsplit(their_path).path == "/msi/token"
     assert parse_qs(urlsplit(my_path).query) == parse_qs(urlsplit(their_path).query)
     assert parse_qs(urlsplit(my_path).query)["resource"] == ["https://acct.documents.azure.com"]
@@ -179,13 +166,12 @@ async def test_without_a_key_the_container_signs_with_the_platform_identity_toke
     is the identity traffic and that the calls go through)."""
     from skyrelay.runtime.clouds.azure import identity
 
-    server = HTTPServer(("127.0.0.1", 0), _Identity)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{server.server_port}/msi/token")
+    server = identity_endpoint()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://{server.host}/msi/token")
     monkeypatch.setenv("IDENTITY_HEADER", "secret-h")
     monkeypatch.setattr(identity, "_caches", {})
     name = await fresh_container("aad")
-    before = len(_Identity.seen)
+    before = len(server.seen)
     rest = Container(peers.cosmos(), DATABASE, name, client_id="cid-9")
     rest.rest._pool._tls = cosmos_rest._unverified_tls  # noqa: SLF001 - the peer's self-signed certificate
     try:
@@ -193,9 +179,9 @@ async def test_without_a_key_the_container_signs_with_the_platform_identity_toke
         assert (await rest.create(d))["id"] == d["id"] and (await rest.read(d["id"]))["id"] == d["id"]
     finally:
         await rest.close()
-        server.shutdown()
-    seen = _Identity.seen[before:]
-    assert len(seen) == 1 and seen[0][1] == "secret-h"
+        server.close()
+    seen = server.seen[before:]
+    assert len(seen) == 1 and seen[0][1]["X-IDENTITY-HEADER"] == "secret-h"
     query = parse_qs(urlsplit(seen[0][0]).query)
     host = urlsplit(peers.cosmos()).hostname
     assert query["resource"] == [f"https://{host}"] and query["client_id"] == ["cid-9"]
