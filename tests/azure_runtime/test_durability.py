@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from skyrelay import deployment as contract
 from skyrelay.runtime.jobs.model import Job, JobStatus, new_job_id
 from tests import peers
@@ -81,6 +83,9 @@ def start(container: str, queues: dict, log: Path) -> subprocess.Popen:
     return p
 
 
+# The run's own deadline (run_with_kills, 600 s) comes first, so a stall ends in the test's assertions,
+# not in pytest-timeout's thread dump.
+@pytest.mark.timeout(700)
 def test_sigkilled_functions_worker_loses_nothing_and_completes_once(tmp_path):
     queues = servicebus_queues(max_receives=50, lock_duration_s=3)
     container = asyncio.run(fresh_container())

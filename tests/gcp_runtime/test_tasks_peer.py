@@ -111,3 +111,34 @@ async def test_max_concurrent_dispatches_and_the_signed_token():
         assert hook.got[0]["X-CloudTasks-QueueName"] == queue.rsplit("/", 1)[-1]
     finally:
         await hook.stop()
+
+
+async def test_an_answer_cut_off_mid_body_is_a_failed_attempt_and_the_task_is_retried():
+    """A worker SIGKILLed while it writes its answer: headers sent, the body cut short. Cloud Tasks
+    counts that as a failed attempt; the peer once left such a task in flight forever (the durability
+    test then waited on a job that nothing would push again)."""
+    tasks = peers.cloudtasks()
+    queue = tasks.create_queue(PROJECT, LOCATION, f"peer-{time.time_ns()}", max_attempts=3, min_backoff_s=0.1,
+                               max_backoff_s=0.1)
+    answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\ncut", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]
+    pushes = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        await reader.readexactly(length)
+        pushes.append(head)
+        writer.write(answers[min(len(pushes), len(answers)) - 1])
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/tasks"
+    try:
+        await asyncio.to_thread(create, queue, "cut", url)
+        stats = await wait_settled(queue)
+        assert stats["succeeded"] == 1 and stats["dispatched"] == 2 and stats["exhausted"] == [], stats
+        assert b"x-cloudtasks-taskretrycount: 1" in pushes[1].lower()  # urllib recapitalizes names
+    finally:
+        server.close()
+        await server.wait_closed()

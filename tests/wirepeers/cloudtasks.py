@@ -46,6 +46,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from http.client import HTTPException
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
@@ -226,6 +227,11 @@ class State:
             if "timed out" in str(e):
                 return None, "DEADLINE_EXCEEDED"
             return None, f"UNAVAILABLE: {e}"
+        except HTTPException as e:
+            # An answer cut off mid-way (the worker SIGKILLed while it wrote: IncompleteRead), or one
+            # that is not HTTP: a failed attempt, retried, as Cloud Tasks does. Uncaught, it would end
+            # the push thread with the task still marked in flight, never retried and never settled.
+            return None, f"UNAVAILABLE: {type(e).__name__}"
 
     # ---- the API ----
     def create_queue(self, parent: str, doc: dict) -> tuple[int, dict]:
