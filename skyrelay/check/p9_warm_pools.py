@@ -18,8 +18,17 @@ TITLE = "Warm pools, model keep-alive and dedicated capacity"
 ALIAS = "aws:lambda/alias:Alias"
 PROVISIONED = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
-FIX = ("invoke every function through its `live` alias (AsyncJobs / JobsApi do); set skyrelay:aws.dedicatedCapacity "
-       "for Enterprise tenants")
+# The fix and the dedicated capacity are each cloud's own: an AWS fix on an Azure stack points nowhere.
+FIX = {"aws": "invoke every function through its `live` alias (AsyncJobs / JobsApi do); set skyrelay:aws.dedicatedCapacity "
+              "for Enterprise tenants",
+       "azure": "set alwaysReady instances (AsyncJobs `always_ready`) for the triggers that must answer fast; give "
+                "Enterprise tenants a provisioned (PTU) Azure OpenAI deployment in the router config (`provisioned: true`, "
+                "pinned by the tenant's `dedicated`)",
+       "gcp": "set min instances (AsyncJobs `worker_min_instances`, JobsApi `api_min_instances`) where cold starts "
+              "matter; give Enterprise tenants a Vertex AI Provisioned Throughput deployment in the router config "
+              "(`provisioned: true`, pinned by the tenant's `dedicated`)"}
+DEDICATED = {"aws": "Bedrock Provisioned Throughput", "azure": "Azure OpenAI provisioned throughput, PTU",
+             "gcp": "Vertex AI Provisioned Throughput"}
 # us-east-1 on-demand prices (USD): provisioned concurrency per GB-second, duration per GB-second, requests.
 PROVISIONED_GB_S, DURATION_GB_S, PER_REQUEST = 0.0000041667, 0.0000166667, 0.0000002
 SECONDS_PER_MONTH = 30 * 24 * 3600
@@ -30,7 +39,8 @@ def check(subject: Subject) -> Row:
     if subject.cloud in ("azure", "gcp"):
         return _serverless(subject)
     if subject.cloud != "aws":
-        return judged(9, TITLE, [f"no warm-pool rule for {subject.cloud}"], [], FIX)
+        return judged(9, TITLE, [f"no warm-pool rule for {subject.cloud}"], [],
+                      "map its warm-pool knob in skyrelay/check/p9_warm_pools.py")
     problems, warnings, evidence = [], [], []
     aliases = {a.inputs.get("functionName"): a for a in subject.of_type(ALIAS)}
     memory = {}
@@ -59,7 +69,7 @@ def check(subject: Subject) -> Row:
                         f"(~{cost:,.2f} USD/month at the floor); {len(callers)} callers on the alias")
     _keep_alive(subject, memory, evidence)
     _dedicated(subject, warnings, evidence)
-    return judged(9, TITLE, problems, evidence, FIX, warnings)
+    return judged(9, TITLE, problems, evidence, FIX["aws"], warnings)
 
 
 def _callers(subject: Subject, needle: str) -> list[tuple[str, str]]:
@@ -114,7 +124,7 @@ def _dedicated(subject: Subject, warnings: list[str], evidence: list[str]) -> No
         if pinned:
             evidence.append(f"enterprise tenant {t.name}: dedicated capacity {', '.join(pinned)}")
         else:
-            warnings.append(f"enterprise tenant {t.name}: no dedicated deployment (Bedrock Provisioned Throughput): "
+            warnings.append(f"enterprise tenant {t.name}: no dedicated deployment ({DEDICATED[subject.cloud]}): "
                             "it shares on-demand capacity with every tier")
 
 
@@ -149,4 +159,4 @@ def _serverless(subject: Subject) -> Row:
     evidence.append(f"warm-pool knob: {POOL_KNOBS[subject.cloud]}")
     evidence.append(f"keep-alive: not built on {subject.cloud} (skyrelay:aws.keepAlive on AWS)")
     _dedicated(subject, warnings, evidence)
-    return judged(9, TITLE, problems, evidence, FIX, warnings)
+    return judged(9, TITLE, problems, evidence, FIX[subject.cloud], warnings)

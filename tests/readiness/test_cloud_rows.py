@@ -84,6 +84,10 @@ def test_gcp_dev_rows_8_9_pass_and_4_7_warn_where_the_cloud_cannot_express_the_p
     p9 = p9_warm_pools.check(subject)
     assert any(e.startswith("Cloud Run jobs-worker: min instances 0") for e in p9.evidence)
     assert p9.status is Status.warn  # the enterprise tenant has no dedicated deployment, as on aws-dev
+    # in GCP's terms: the capacity Vertex sells, the knobs gcp-dev has (not AWS's alias or stack key)
+    assert "enterprise tenant enterprise: no dedicated deployment (Vertex AI Provisioned Throughput): it shares " \
+           "on-demand capacity with every tier" in p9.evidence
+    assert "worker_min_instances" in p9.fix and "aws" not in p9.fix and "alias" not in p9.fix
 
 
 def test_gcp_rows_fail_on_a_changed_program(gcp_plan):
