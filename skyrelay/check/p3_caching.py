@@ -14,8 +14,9 @@ from skyrelay.check.subject import Subject
 from skyrelay.runtime.providers.prompt_cache import AUTOMATIC, PROVIDER_MINIMUM_TOKENS, bedrock_caches
 
 TITLE = "Prompt caching for system prompts over 1,024 tokens"
-FIX = ("leave `prompt_cache: auto` on Bedrock deployments (a Claude or Nova model), and set price.cache_read and "
-       "price.cache_write so the cost applies the cache prices")
+FIX = ("leave `prompt_cache: auto` on Bedrock deployments (a Claude or Nova model); Vertex context caching needs a "
+       "cachedContents resource the router does not create (make one for long shared prompts, or accept the input "
+       "price); set price.cache_read and price.cache_write so the cost applies the cache prices")
 
 
 def check(subject: Subject) -> Row:

@@ -24,7 +24,10 @@ AVAILABILITY = {
 }
 ASSUMPTIONS = ("assumes independent failures of the deployments (distinct regions or providers), each provider "
                "99.0-99.5% on its own, failover within the measured takeover time (point 5), and the gateway and "
-               "compute (API Gateway, Lambda: 99.95% SLAs) not counted")
+               "compute ({}) not counted")
+# The gateway and compute each cloud's stack puts in front of the router (their SLAs are their own).
+GATEWAY_AND_COMPUTE = {"aws": "API Gateway, Lambda: 99.95% SLAs", "azure": "API Management, Azure Functions",
+                       "gcp": "API Gateway, Cloud Run"}
 
 
 def check(subject: Subject, sla_file: Path | None = None, prometheus: str | None = None) -> Row:
@@ -35,7 +38,7 @@ def check(subject: Subject, sla_file: Path | None = None, prometheus: str | None
     if cfg is None:
         problems.append(subject.router_error or "no router config in the plan (CONFIG_JSON)")
     else:
-        figures["availability"] = _availability(cfg, evidence, subject.serving)
+        figures["availability"] = _availability(cfg, evidence, subject.serving, subject.cloud)
     if cfg is not None and (sla_file is not None or prometheus is not None):
         spec = sla.load_sla(sla_file)
         measured = sla.from_prometheus(prometheus) if prometheus else sla.load_run(subject.router_raw, spec["requests"])
@@ -60,7 +63,7 @@ def _instrumented(problems: list[str], evidence: list[str]) -> None:
                     f"components {', '.join(COMPONENTS)}")
 
 
-def _availability(cfg, evidence: list[str], serving=lambda m: m.deployments) -> dict:
+def _availability(cfg, evidence: list[str], serving=lambda m: m.deployments, cloud: str = "aws") -> dict:
     per_model = {}
     for name, m in cfg.models.items():
         if len(serving(m)) == 1:
@@ -73,7 +76,8 @@ def _availability(cfg, evidence: list[str], serving=lambda m: m.deployments) -> 
         evidence.append(f"model {name}: {kind} ({len(serving(m))} deployment(s), {m.strategy}"
                         f"{', fallback response' if m.fallback else ''}): {AVAILABILITY[kind][0]}")
     weakest = min(per_model.values(), key=lambda k: AVAILABILITY[k][1])
-    evidence.append(f"composite availability: {AVAILABILITY[weakest][0]} (the weakest model); {ASSUMPTIONS}")
+    evidence.append(f"composite availability: {AVAILABILITY[weakest][0]} (the weakest model); "
+                    f"{ASSUMPTIONS.format(GATEWAY_AND_COMPUTE.get(cloud, 'the gateway and compute'))}")
     return {"per_model": per_model, "composite": AVAILABILITY[weakest][0]}
 
 

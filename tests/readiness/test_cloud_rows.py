@@ -7,7 +7,16 @@ import json
 
 import pytest
 
-from skyrelay.check import Status, p4_gateway_limits, p7_budgets, p8_batch, p9_warm_pools, subject_of
+from skyrelay.check import (
+    Status,
+    p3_caching,
+    p4_gateway_limits,
+    p6_sla,
+    p7_budgets,
+    p8_batch,
+    p9_warm_pools,
+    subject_of,
+)
 from tests.conftest import ROOT
 from tests.readiness.conftest import with_inputs, without
 
@@ -88,6 +97,11 @@ def test_gcp_dev_rows_8_9_pass_and_4_7_warn_where_the_cloud_cannot_express_the_p
     assert "enterprise tenant enterprise: no dedicated deployment (Vertex AI Provisioned Throughput): it shares " \
            "on-demand capacity with every tier" in p9.evidence
     assert "worker_min_instances" in p9.fix and "aws" not in p9.fix and "alias" not in p9.fix
+    p6 = p6_sla.check(subject)  # the availability's assumptions name GCP's gateway and compute
+    assert any(e.startswith("composite availability: ") and "gateway and compute (API Gateway, Cloud Run) not counted"
+               in e for e in p6.evidence), p6.evidence
+    p3 = p3_caching.check(subject)
+    assert p3.status is Status.warn and "cachedContents" in p3.fix
 
 
 def test_gcp_rows_fail_on_a_changed_program(gcp_plan):
